@@ -1,0 +1,43 @@
+# evlog: PGXS build, plus the project's entry points:
+#   make test    install what is missing, build with -Werror, install, run every test layer
+#   make demo    the main job on real input (examples/)
+#   make bench   benchmarks against plain PostgreSQL (bench/)
+#
+# pg_config may not exist before `make deps` has installed it, so PGXS is
+# included only when it is there, and the entry points re-enter make.
+
+PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+
+EXTENSION = evlog
+MODULE_big = evlog
+OBJS = src/evlog.o src/event.o src/chain.o src/sequencer.o src/guard.o
+DATA = sql/evlog--0.1.0.sql
+PG_CFLAGS = -Wall -Werror -Wmissing-prototypes
+# no LLVM bitcode: it would need clang, and evlog gains nothing from JIT inlining
+override with_llvm = no
+EXTRA_CLEAN = results regression.diffs regression.out tmp_check tmp_check_iso output_iso log
+
+ifneq ($(wildcard $(PG_CONFIG)),)
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+endif
+
+.PHONY: deps test demo bench
+
+deps:
+	@bash test/deps.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) install
+	@bash test/run.sh
+
+demo: deps
+	$(MAKE) all
+	$(MAKE) install
+	@bash examples/demo.sh
+
+bench: deps
+	$(MAKE) all
+	$(MAKE) install
+	@bash bench/run.sh

@@ -1,0 +1,202 @@
+/* evlog 0.1.0: the log, its guard and the sequencer (SPEC.md sections 3, 4) */
+
+\echo Use "CREATE EXTENSION evlog" to load this file. \quit
+
+CREATE SCHEMA evlog;
+COMMENT ON SCHEMA evlog IS
+  'evlog''s tables and views: the append-only log evlog.events and what serves it. The evlog_* functions live in the extension''s schema.';
+GRANT USAGE ON SCHEMA evlog TO PUBLIC;
+
+-- The log (SPEC.md section 3.1). Rows come only from the sequencer, or from a
+-- restore that continues the chain (guard trigger evlog_guard_insert).
+CREATE TABLE evlog.events (
+  seq             bigint NOT NULL CONSTRAINT events_pkey PRIMARY KEY
+                  CONSTRAINT events_seq_check CHECK (seq >= 1),
+  stream          text COLLATE "C" NOT NULL
+                  CONSTRAINT events_stream_check
+                  CHECK (octet_length(stream) BETWEEN 1 AND 512),
+  stream_version  bigint NOT NULL
+                  CONSTRAINT events_stream_version_check CHECK (stream_version >= 1),
+  type            text COLLATE "C" NOT NULL
+                  CONSTRAINT events_type_check
+                  CHECK (octet_length(type) <= 128
+                         AND type OPERATOR(pg_catalog.~) '^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$'),
+  type_version    integer NOT NULL DEFAULT 1
+                  CONSTRAINT events_type_version_check CHECK (type_version >= 1),
+  payload         jsonb NOT NULL
+                  CONSTRAINT events_payload_check
+                  CHECK (pg_catalog.jsonb_typeof(payload) = 'object'),
+  metadata        jsonb NOT NULL DEFAULT '{}'
+                  CONSTRAINT events_metadata_check
+                  CHECK (pg_catalog.jsonb_typeof(metadata) = 'object'),
+  idempotency_key text COLLATE "C"
+                  CONSTRAINT events_idempotency_key_check
+                  CHECK (octet_length(idempotency_key) BETWEEN 1 AND 256),
+  actor           text NOT NULL,
+  recorded_at     timestamptz NOT NULL,
+  digest          bytea NOT NULL
+                  CONSTRAINT events_digest_check CHECK (octet_length(digest) = 32),
+  CONSTRAINT events_stream_version_key UNIQUE (stream, stream_version),
+  CONSTRAINT events_idempotency_key_key UNIQUE (idempotency_key)
+);
+CREATE INDEX events_type_seq_idx ON evlog.events (type, seq);
+
+COMMENT ON TABLE evlog.events IS
+  'The append-only event log. One row per event, seq 1..head with no hole, in commit order. Written only by evlog_append (and its bulk forms); UPDATE, DELETE and TRUNCATE fail with EV001 for every role.';
+COMMENT ON COLUMN evlog.events.seq IS
+  'bigint: global position, 1, 2, 3, ... with no hole, in commit order (G1, G2).';
+COMMENT ON COLUMN evlog.events.stream IS
+  'text, 1..512 bytes, collation "C": the entity the event is about, chosen by the writer.';
+COMMENT ON COLUMN evlog.events.stream_version IS
+  'bigint: position within the stream, 1, 2, 3, ... with no hole; unique with stream (G3).';
+COMMENT ON COLUMN evlog.events.type IS
+  'text, 1..128 bytes, dotted lower case (^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$): the event''s kind.';
+COMMENT ON COLUMN evlog.events.type_version IS
+  'integer >= 1: version of the payload''s schema for this type.';
+COMMENT ON COLUMN evlog.events.payload IS
+  'jsonb object: the fact. At most evlog.max_payload_bytes bytes.';
+COMMENT ON COLUMN evlog.events.metadata IS
+  'jsonb object: correlation, causation, trace ids and the like. Not part of the idempotency comparison.';
+COMMENT ON COLUMN evlog.events.idempotency_key IS
+  'text, 1..256 bytes, unique, or null: a retried append with the same key returns this event''s seq (G4).';
+COMMENT ON COLUMN evlog.events.actor IS
+  'text: current_user of the caller of evlog_append.';
+COMMENT ON COLUMN evlog.events.recorded_at IS
+  'timestamptz: time of sequencing; never decreases along seq (G6).';
+COMMENT ON COLUMN evlog.events.digest IS
+  'bytea, 32 bytes: sha256(digest of seq - 1 || canonical bytes of this event); digest of seq 0 is 32 zero bytes (G7). See evlog_verify_chain.';
+
+SELECT pg_catalog.pg_extension_config_dump('evlog.events', '');
+
+-- The guard (SPEC.md G5)
+CREATE FUNCTION evlog.guard() RETURNS trigger
+  LANGUAGE C SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_guard';
+COMMENT ON FUNCTION evlog.guard() IS
+  'Trigger function of every append-only table: BEFORE UPDATE, DELETE or TRUNCATE raises EV001; BEFORE INSERT on evlog.events admits only a row that continues the log (seq head + 1, next stream_version, chained digest), else EV001.';
+
+CREATE FUNCTION evlog_protect(tbl regclass) RETURNS void
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  IF (SELECT relkind FROM pg_class WHERE oid = tbl) NOT IN ('r', 'p') THEN
+    RAISE EXCEPTION 'evlog_protect() can only protect a table'
+      USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = format('%s is not a table.', tbl);
+  END IF;
+  IF EXISTS (SELECT FROM pg_trigger
+             WHERE tgrelid = tbl AND tgname = 'evlog_guard_statement') THEN
+    RAISE NOTICE 'table % is already append-only', tbl;
+    RETURN;
+  END IF;
+  EXECUTE format('CREATE TRIGGER evlog_guard_row BEFORE UPDATE OR DELETE ON %s '
+                 'FOR EACH ROW EXECUTE FUNCTION evlog.guard()', tbl);
+  EXECUTE format('CREATE TRIGGER evlog_guard_statement BEFORE UPDATE OR DELETE OR TRUNCATE ON %s '
+                 'FOR EACH STATEMENT EXECUTE FUNCTION evlog.guard()', tbl);
+  EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER evlog_guard_row, '
+                 'ENABLE ALWAYS TRIGGER evlog_guard_statement', tbl);
+END
+$$;
+COMMENT ON FUNCTION evlog_protect(regclass) IS
+  'evlog_protect(tbl regclass) RETURNS void: make a table append-only, as evlog.events is: UPDATE, DELETE and TRUNCATE then fail with EV001 for every role, also under session_replication_role = replica. Runs with the caller''s privileges (the caller must own the table). A table already protected gets a NOTICE. Errors: 22023 when tbl is not a table.';
+
+SELECT evlog_protect('evlog.events');
+CREATE TRIGGER evlog_guard_insert BEFORE INSERT ON evlog.events
+  FOR EACH ROW EXECUTE FUNCTION evlog.guard();
+ALTER TABLE evlog.events ENABLE ALWAYS TRIGGER evlog_guard_insert;
+COMMENT ON TRIGGER evlog_guard_row ON evlog.events IS
+  'Refuses UPDATE and DELETE of each row with EV001 (fires always, also under session_replication_role = replica).';
+COMMENT ON TRIGGER evlog_guard_statement ON evlog.events IS
+  'Refuses UPDATE, DELETE and TRUNCATE statements with EV001 (fires always).';
+COMMENT ON TRIGGER evlog_guard_insert ON evlog.events IS
+  'Admits a row not written by the sequencer (a restore) only if it continues the log; else EV001.';
+
+-- The sequencer (SPEC.md G1-G4, G6, G7)
+CREATE FUNCTION evlog_append(stream text, type text, payload jsonb,
+                             metadata jsonb DEFAULT '{}',
+                             idempotency_key text DEFAULT NULL,
+                             expected_version bigint DEFAULT NULL,
+                             type_version integer DEFAULT 1)
+  RETURNS bigint
+  LANGUAGE C VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_append';
+COMMENT ON FUNCTION evlog_append(text, text, jsonb, jsonb, text, bigint, integer) IS
+  'evlog_append(stream text, type text, payload jsonb, metadata jsonb = ''{}'', idempotency_key text = NULL, expected_version bigint = NULL, type_version integer = 1) RETURNS bigint: append one event and return its seq. A retry with an existing idempotency key returns the original seq and writes nothing. Holds the sequencer from this call to the end of the transaction. Errors: EV002 key reused with different content; EV003 expected_version (0 = new stream) is not the stream''s current version; EV004 bad argument (DETAIL names it); 40001 under REPEATABLE READ/SERIALIZABLE when an append committed after the snapshot; 25006 in a read-only transaction or on a standby. EXECUTE is not granted to PUBLIC.';
+REVOKE EXECUTE ON FUNCTION evlog_append(text, text, jsonb, jsonb, text, bigint, integer) FROM PUBLIC;
+
+CREATE TYPE evlog.new_event AS (
+  stream text, type text, payload jsonb, metadata jsonb,
+  idempotency_key text, expected_version bigint, type_version integer
+);
+COMMENT ON TYPE evlog.new_event IS
+  'One event to append with evlog_append_batch: the arguments of evlog_append in order (stream text, type text, payload jsonb, metadata jsonb, idempotency_key text, expected_version bigint, type_version integer); metadata and type_version have no default here.';
+
+CREATE FUNCTION evlog_append_batch(events evlog.new_event[]) RETURNS bigint[]
+  LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_append_batch';
+COMMENT ON FUNCTION evlog_append_batch(evlog.new_event[]) IS
+  'evlog_append_batch(events evlog.new_event[]) RETURNS bigint[]: append the events in array order, each with evlog_append''s semantics, and return their seqs in the same order. Every element is checked before any is written; any error fails the whole call. Errors as evlog_append; a null element is EV004. EXECUTE is not granted to PUBLIC.';
+REVOKE EXECUTE ON FUNCTION evlog_append_batch(evlog.new_event[]) FROM PUBLIC;
+
+CREATE VIEW evlog.append_queue AS
+  SELECT NULL::bigint AS seq, NULL::text AS stream, NULL::text AS type,
+         NULL::jsonb AS payload, NULL::jsonb AS metadata,
+         NULL::text AS idempotency_key, NULL::bigint AS expected_version,
+         NULL::integer AS type_version
+  WHERE false;
+ALTER VIEW evlog.append_queue ALTER COLUMN metadata SET DEFAULT '{}';
+ALTER VIEW evlog.append_queue ALTER COLUMN type_version SET DEFAULT 1;
+COMMENT ON VIEW evlog.append_queue IS
+  'Loader entry: INSERT or COPY rows (stream text, type text, payload jsonb, metadata jsonb = ''{}'', idempotency_key text, expected_version bigint, type_version integer = 1) and each row is appended as by evlog_append; INSERT ... RETURNING seq gives the seqs. Always reads empty. Errors as evlog_append. INSERT is not granted to PUBLIC.';
+REVOKE ALL ON evlog.append_queue FROM PUBLIC;
+
+CREATE FUNCTION evlog.append_queue_insert() RETURNS trigger
+  LANGUAGE C SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_append_queue_insert';
+COMMENT ON FUNCTION evlog.append_queue_insert() IS
+  'INSTEAD OF INSERT trigger function of evlog.append_queue: appends the row as evlog_append and returns it with seq set. Serves no other relation (EV004).';
+REVOKE EXECUTE ON FUNCTION evlog.append_queue_insert() FROM PUBLIC;
+CREATE TRIGGER append_queue_insert INSTEAD OF INSERT ON evlog.append_queue
+  FOR EACH ROW EXECUTE FUNCTION evlog.append_queue_insert();
+COMMENT ON TRIGGER append_queue_insert ON evlog.append_queue IS
+  'Appends each inserted or copied row through the sequencer.';
+
+-- Reading the log
+CREATE FUNCTION evlog_read(after_seq bigint DEFAULT 0, max_count integer DEFAULT 1000,
+                           types text[] DEFAULT NULL)
+  RETURNS SETOF evlog.events
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+    SELECT e.* FROM evlog.events e
+    WHERE e.seq > evlog_read.after_seq
+      AND (evlog_read.types IS NULL OR e.type = ANY (evlog_read.types))
+    ORDER BY e.seq
+    LIMIT evlog_read.max_count
+  $$;
+COMMENT ON FUNCTION evlog_read(bigint, integer, text[]) IS
+  'evlog_read(after_seq bigint = 0, max_count integer = 1000, types text[] = NULL) RETURNS SETOF evlog.events: up to max_count events with seq > after_seq, in seq order, of the given types (NULL: all). Because the log is prefix-visible (G2), tailing with the last seq read never misses an event. Needs SELECT on evlog.events. Errors: 2201W when max_count is negative.';
+
+CREATE FUNCTION evlog_read_stream(stream text, after_version bigint DEFAULT 0)
+  RETURNS SETOF evlog.events
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+    SELECT e.* FROM evlog.events e
+    WHERE e.stream = evlog_read_stream.stream
+      AND e.stream_version > evlog_read_stream.after_version
+    ORDER BY e.stream_version
+  $$;
+COMMENT ON FUNCTION evlog_read_stream(text, bigint) IS
+  'evlog_read_stream(stream text, after_version bigint = 0) RETURNS SETOF evlog.events: the events of one stream with stream_version > after_version, in stream_version order. Needs SELECT on evlog.events.';
+
+CREATE FUNCTION evlog_head() RETURNS bigint
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT coalesce(max(e.seq), 0) FROM evlog.events e $$;
+COMMENT ON FUNCTION evlog_head() IS
+  'evlog_head() RETURNS bigint: the highest seq this snapshot sees (0 for an empty log); committed appends are visible in seq order, so this is the head. Needs SELECT on evlog.events.';
+
+CREATE FUNCTION evlog_verify_chain(from_seq bigint DEFAULT 1)
+  RETURNS TABLE(checked bigint, first_bad_seq bigint)
+  LANGUAGE C STABLE STRICT SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_verify_chain';
+COMMENT ON FUNCTION evlog_verify_chain(bigint) IS
+  'evlog_verify_chain(from_seq bigint = 1) RETURNS TABLE(checked bigint, first_bad_seq bigint): recompute the SHA-256 hash chain from from_seq to the head, trusting the stored digest of from_seq - 1. checked counts the events that matched; first_bad_seq is the first seq missing or not matching, NULL when intact. Reads the whole range (one row per event, in seq order). Errors: 22023 when from_seq < 1.';

@@ -1,0 +1,54 @@
+/*-------------------------------------------------------------------------
+ *
+ * evlog.h
+ *	  Declarations shared by every subsystem of evlog: the SQLSTATE class
+ *	  EV, the names of the log's catalog objects, and the GUC variables.
+ *
+ * The contract these names implement is ../shared/SPEC.md.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EVLOG_H
+#define EVLOG_H
+
+#include "postgres.h"
+
+/*
+ * evlog's own SQLSTATE class "EV" (SPEC.md section 5).
+ */
+#define ERRCODE_EVLOG_APPEND_ONLY_VIOLATION		MAKE_SQLSTATE('E','V','0','0','1')
+#define ERRCODE_EVLOG_IDEMPOTENCY_CONFLICT		MAKE_SQLSTATE('E','V','0','0','2')
+#define ERRCODE_EVLOG_WRONG_EXPECTED_VERSION	MAKE_SQLSTATE('E','V','0','0','3')
+#define ERRCODE_EVLOG_INVALID_EVENT				MAKE_SQLSTATE('E','V','0','0','4')
+#define ERRCODE_EVLOG_PROJECTION_STATE			MAKE_SQLSTATE('E','V','0','0','5')
+
+/* Schema that holds evlog's tables and views, whatever the extension schema */
+#define EVLOG_SCHEMA			"evlog"
+#define EVLOG_EVENTS_TABLE		"events"
+#define EVLOG_EVENTS_PKEY		"events_pkey"
+#define EVLOG_EVENTS_STREAM_IDX	"events_stream_version_key"
+#define EVLOG_EVENTS_KEY_IDX	"events_idempotency_key_key"
+
+/* Column numbers of evlog.events (SPEC.md section 3.1) */
+#define Anum_events_seq				1
+#define Anum_events_stream			2
+#define Anum_events_stream_version	3
+#define Anum_events_type			4
+#define Anum_events_type_version	5
+#define Anum_events_payload			6
+#define Anum_events_metadata		7
+#define Anum_events_idempotency_key 8
+#define Anum_events_actor			9
+#define Anum_events_recorded_at		10
+#define Anum_events_digest			11
+#define Natts_events				11
+
+/* Bounds of SPEC.md section 3.1, in bytes */
+#define EVLOG_MAX_STREAM_BYTES	512
+#define EVLOG_MAX_TYPE_BYTES	128
+#define EVLOG_MAX_KEY_BYTES		256
+
+/* GUC variables, defined in evlog.c */
+extern int	evlog_max_payload_bytes;
+
+#endif							/* EVLOG_H */

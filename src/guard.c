@@ -1,0 +1,330 @@
+/*-------------------------------------------------------------------------
+ *
+ * guard.c
+ *	  The append-only guard (SPEC.md G5).
+ *
+ * evlog.guard() is one trigger function for every protected table: BEFORE
+ * UPDATE, DELETE and TRUNCATE triggers (per statement, so that a statement
+ * touching no row is refused too, and per row, for the logical replication
+ * apply worker, which fires only row triggers) raise EV001.  The triggers
+ * are ENABLE ALWAYS, so session_replication_role = replica does not skip
+ * them.  On evlog.events a BEFORE INSERT row trigger admits a row that did
+ * not come from the sequencer only when it continues the log (sequencer.c).
+ *
+ * Triggers can be disabled or dropped by a table's owner; the utility hook
+ * below, installed when the library is in shared_preload_libraries, refuses
+ * that, and refuses changes to the shape of evlog.events.  Dropping the
+ * extension itself is a deliberate act and is not refused here.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_trigger.h"
+#include "commands/extension.h"
+#include "commands/trigger.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "evlog.h"
+#include "guard.h"
+#include "sequencer.h"
+
+PG_FUNCTION_INFO_V1(evlog_guard);
+
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+static void refuse(Oid relid, const char *what);
+static bool is_events_table(Oid relid);
+static bool has_guard(Oid relid, const char *tgname);
+static void check_alter_table(AlterTableStmt *stmt);
+static void check_drop_trigger(DropStmt *stmt);
+static void check_rename(RenameStmt *stmt);
+static void evlog_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+								 bool readOnlyTree,
+								 ProcessUtilityContext context,
+								 ParamListInfo params,
+								 QueryEnvironment *queryEnv,
+								 DestReceiver *dest, QueryCompletion *qc);
+
+/*
+ * evlog_guard()
+ *		The trigger function of every protected table.
+ *
+ * UPDATE, DELETE and TRUNCATE: raise EV001.  INSERT (evlog.events only):
+ * admit the row if it continues the log, else EV001 (takes the sequencer).
+ */
+Datum
+evlog_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	const char *op;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event))
+		elog(ERROR, "evlog.guard() must be a BEFORE trigger");
+	rel = trigdata->tg_relation;
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
+			is_events_table(RelationGetRelid(rel)))
+			evlog_check_direct_insert(rel, trigdata->tg_trigtuple);
+		return TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ?
+			PointerGetDatum(trigdata->tg_trigtuple) : PointerGetDatum(NULL);
+	}
+
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		op = "UPDATE";
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		op = "DELETE";
+	else
+		op = "TRUNCATE";
+
+	ereport(ERROR,
+			(errcode(ERRCODE_EVLOG_APPEND_ONLY_VIOLATION),
+			 errmsg("table \"%s.%s\" is append-only",
+					get_namespace_name(RelationGetNamespace(rel)),
+					RelationGetRelationName(rel)),
+			 errdetail("%s is refused for every role.", op),
+			 is_events_table(RelationGetRelid(rel)) ?
+			 errhint("Record a correcting event with evlog_append() instead.") :
+			 errhint("The table is protected by evlog_protect().")));
+	PG_RETURN_NULL();
+}
+
+/*
+ * is_events_table
+ *		Is relid evlog.events of this database?  Syscache lookups only.
+ */
+static bool
+is_events_table(Oid relid)
+{
+	Oid			nsp = get_namespace_oid(EVLOG_SCHEMA, true);
+
+	return OidIsValid(nsp) &&
+		get_relname_relid(EVLOG_EVENTS_TABLE, nsp) == relid;
+}
+
+/*
+ * has_guard
+ *		Does relid carry an evlog.guard() trigger?  With tgname, is the
+ *		trigger of that name one of them?
+ *
+ * Reads pg_trigger with AccessShareLock; takes no lock on relid.
+ */
+static bool
+has_guard(Oid relid, const char *tgname)
+{
+	Oid			nsp = get_namespace_oid(EVLOG_SCHEMA, true);
+	Oid			guard_oid;
+	Relation	tgrel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	bool		found = false;
+
+	if (!OidIsValid(nsp) || !OidIsValid(relid))
+		return false;
+	guard_oid = LookupFuncName(list_make2(makeString(EVLOG_SCHEMA),
+										  makeString("guard")),
+							   0, NULL, true);
+	if (!OidIsValid(guard_oid))
+		return false;
+
+	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(tgrel, TriggerRelidNameIndexId, true, NULL, 1, &key);
+	while (!found && (tuple = systable_getnext(scan)) != NULL)
+	{
+		Form_pg_trigger tg = (Form_pg_trigger) GETSTRUCT(tuple);
+
+		found = tg->tgfoid == guard_oid &&
+			(tgname == NULL || strcmp(NameStr(tg->tgname), tgname) == 0);
+	}
+	systable_endscan(scan);
+	table_close(tgrel, AccessShareLock);
+	return found;
+}
+
+/*
+ * refuse
+ *		Raise EV001 for a DDL command that would weaken the guard of relid.
+ */
+static void
+refuse(Oid relid, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_EVLOG_APPEND_ONLY_VIOLATION),
+			 errmsg("cannot %s on append-only table \"%s.%s\"", what,
+					get_namespace_name(get_rel_namespace(relid)),
+					get_rel_name(relid)),
+			 errdetail("The table is protected by evlog's append-only guard."),
+			 errhint("Losing the log is a deliberate act: it takes DROP EXTENSION evlog, or a server started without evlog in shared_preload_libraries.")));
+}
+
+/*
+ * check_alter_table
+ *		Refuse, on a protected table, ALTER TABLE subcommands that disable
+ *		a guard trigger or set it to fire only in some replication roles;
+ *		on evlog.events, every subcommand that is not in the list below
+ *		(which keeps columns, constraints and persistence as they are).
+ */
+static void
+check_alter_table(AlterTableStmt *stmt)
+{
+	Oid			relid;
+	bool		is_log;
+	ListCell   *lc;
+
+	if (stmt->objtype != OBJECT_TABLE)
+		return;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (!OidIsValid(relid) || !has_guard(relid, NULL))
+		return;
+	is_log = is_events_table(relid);
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+		switch (cmd->subtype)
+		{
+			case AT_EnableTrig:
+			case AT_EnableReplicaTrig:
+			case AT_DisableTrig:
+				if (has_guard(relid, cmd->name))
+					refuse(relid, "change the firing of guard trigger");
+				break;
+			case AT_EnableTrigAll:
+			case AT_DisableTrigAll:
+			case AT_EnableTrigUser:
+			case AT_DisableTrigUser:
+				refuse(relid, "change the firing of all triggers");
+				break;
+			case AT_EnableAlwaysTrig:
+			case AT_SetStatistics:
+			case AT_SetOptions:
+			case AT_ResetOptions:
+			case AT_SetStorage:
+			case AT_SetCompression:
+			case AT_SetRelOptions:
+			case AT_ResetRelOptions:
+			case AT_ReplaceRelOptions:
+			case AT_ClusterOn:
+			case AT_DropCluster:
+			case AT_SetTableSpace:
+			case AT_ChangeOwner:
+			case AT_ReplicaIdentity:
+			case AT_AddIndex:
+			case AT_EnableRowSecurity:
+			case AT_DisableRowSecurity:
+			case AT_ForceRowSecurity:
+			case AT_NoForceRowSecurity:
+				break;
+			default:
+				if (is_log)
+					refuse(relid, "change the columns, constraints or persistence");
+				break;
+		}
+	}
+}
+
+/*
+ * check_drop_trigger
+ *		Refuse DROP TRIGGER of a guard trigger.
+ */
+static void
+check_drop_trigger(DropStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (stmt->removeType != OBJECT_TRIGGER)
+		return;
+	foreach(lc, stmt->objects)
+	{
+		List	   *names = (List *) lfirst(lc);
+		List	   *relname = list_copy_head(names, list_length(names) - 1);
+		const char *tgname = strVal(llast(names));
+		Oid			relid;
+
+		relid = RangeVarGetRelid(makeRangeVarFromNameList(relname), NoLock, true);
+		if (has_guard(relid, tgname))
+			refuse(relid, "drop guard trigger");
+	}
+}
+
+/*
+ * check_rename
+ *		Refuse renaming evlog.events or its columns and constraints.
+ */
+static void
+check_rename(RenameStmt *stmt)
+{
+	Oid			relid;
+
+	if (stmt->relation == NULL ||
+		(stmt->renameType != OBJECT_TABLE &&
+		 stmt->renameType != OBJECT_COLUMN &&
+		 stmt->renameType != OBJECT_TABCONSTRAINT))
+		return;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (OidIsValid(relid) && is_events_table(relid))
+		refuse(relid, "rename the log or its columns");
+}
+
+/*
+ * evlog_ProcessUtility
+ *		ProcessUtility_hook: check the statement, then run it as usual.
+ *
+ * Statements run by an extension script (CREATE or ALTER EXTENSION) are not
+ * checked.  Raises EV001 through the check_* functions.
+ */
+static void
+evlog_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+					 bool readOnlyTree, ProcessUtilityContext context,
+					 ParamListInfo params, QueryEnvironment *queryEnv,
+					 DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+	if (!creating_extension)
+	{
+		if (IsA(parsetree, AlterTableStmt))
+			check_alter_table((AlterTableStmt *) parsetree);
+		else if (IsA(parsetree, DropStmt))
+			check_drop_trigger((DropStmt *) parsetree);
+		else if (IsA(parsetree, RenameStmt))
+			check_rename((RenameStmt *) parsetree);
+	}
+
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+							params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
+/*
+ * evlog_guard_init
+ *		Install the utility hook.  Called from _PG_init only when the library
+ *		is being preloaded, so that every backend has the same hook.
+ */
+void
+evlog_guard_init(void)
+{
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = evlog_ProcessUtility;
+}

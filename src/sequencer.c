@@ -1,0 +1,717 @@
+/*-------------------------------------------------------------------------
+ *
+ * sequencer.c
+ *	  evlog_append and its bulk forms: the only way events enter the log.
+ *
+ * How the guarantees of SPEC.md section 4 are kept:
+ *
+ * - G1 gapless and G2 prefix visibility.  An appending transaction takes the
+ *	 sequencer, a transaction-scoped heavyweight lock, at its first append
+ *	 and keeps it to the end.  PostgreSQL releases heavyweight locks only
+ *	 after the commit is visible to other snapshots (ProcArrayEndTransaction
+ *	 runs first), so the next appender reads the head only once the previous
+ *	 appender's events are visible: seq n + 1 never commits before n, and an
+ *	 aborted append leaves nothing behind to skip over.
+ * - The head, stream versions and idempotency keys are read with SnapshotSelf
+ *	 while the sequencer is held: that sees every committed event and this
+ *	 transaction's own, whatever the statement's snapshot (the READ COMMITTED
+ *	 trap of SPEC.md section 4).  Under REPEATABLE READ or SERIALIZABLE an
+ *	 append whose snapshot does not see the head fails with 40001, because
+ *	 it would otherwise see its own event n + 1 without n.
+ * - G6: recorded_at is the clock at sequencing, raised to the head's when the
+ *	 clock went back.  G7: the digest is chained to the head's (chain.c).
+ *
+ * Everything that can be checked without the log (the arguments) is checked
+ * before the sequencer is taken, so that the lock is held as briefly as the
+ * guarantees allow: from the first append to the end of the transaction.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
+#include "commands/async.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
+#include "tcop/utility.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/typcache.h"
+
+#include "evlog.h"
+#include "chain.h"
+#include "event.h"
+#include "sequencer.h"
+
+PG_FUNCTION_INFO_V1(evlog_append);
+PG_FUNCTION_INFO_V1(evlog_append_batch);
+PG_FUNCTION_INFO_V1(evlog_append_queue_insert);
+
+/* The number of writer-supplied fields of an event, in argument order */
+#define EVLOG_REQUEST_FIELDS 7
+
+/* Lock tag field that tells the sequencer from user advisory locks (1, 2) */
+#define EVLOG_SEQUENCER_LOCK_CLASS 0x6576	/* "ev" */
+
+/*
+ * The state of one call that appends: the open log, its indexes, and the
+ * head as this call last saw or wrote it.
+ */
+typedef struct AppendContext
+{
+	Relation	rel;
+	Relation	stream_idx;
+	Relation	key_idx;
+	Relation	pkey;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
+	text	   *actor;
+	bool		have_head;
+	bool		head_is_ours;	/* written by this transaction? */
+	int64		head_seq;
+	TimestampTz head_time;
+	uint8		head_digest[PG_SHA256_DIGEST_LENGTH];
+} AppendContext;
+
+/* Did this transaction append?  Reset at the end of every transaction. */
+static bool xact_appended = false;
+
+static void fill_request(EvlogAppendRequest *req, Datum *values, bool *nulls);
+static void append_begin(AppendContext *ac, Relation rel, bool for_insert);
+static void append_end(AppendContext *ac);
+static void load_head(AppendContext *ac, bool check_snapshot);
+static HeapTuple find_by_key(AppendContext *ac, text *key);
+static int64 stream_version(AppendContext *ac, text *stream);
+static int64 append_one(AppendContext *ac, EvlogAppendRequest *req);
+static int64 check_retry(AppendContext *ac, HeapTuple existing,
+						 EvlogAppendRequest *req);
+static void sequencer_xact_callback(XactEvent event, void *arg);
+
+/*
+ * evlog_events_relid
+ *		The OID of evlog.events in this database.
+ *
+ * Raises 55000 object_not_in_prerequisite_state when the extension is not
+ * installed here.  Takes no locks (syscache lookups only).
+ */
+Oid
+evlog_events_relid(void)
+{
+	Oid			nsp = get_namespace_oid(EVLOG_SCHEMA, true);
+	Oid			relid = InvalidOid;
+
+	if (OidIsValid(nsp))
+		relid = get_relname_relid(EVLOG_EVENTS_TABLE, nsp);
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("evlog is not installed in this database"),
+				 errhint("Run CREATE EXTENSION evlog.")));
+	return relid;
+}
+
+/*
+ * evlog_events_index
+ *		The OID of the named index of evlog.events.  Errors as
+ *		evlog_events_relid; takes no locks.
+ */
+Oid
+evlog_events_index(const char *name)
+{
+	Oid			nsp = get_namespace_oid(EVLOG_SCHEMA, true);
+	Oid			relid = InvalidOid;
+
+	if (OidIsValid(nsp))
+		relid = get_relname_relid(name, nsp);
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index evlog.%s of the log is missing", name),
+				 errhint("Reinstall the extension.")));
+	return relid;
+}
+
+/*
+ * evlog_sequencer_lock
+ *		Take the sequencer of this database for the rest of the transaction.
+ *
+ * An ExclusiveLock on an advisory lock tag that the pg_advisory_* functions
+ * cannot name (field 4 is EVLOG_SEQUENCER_LOCK_CLASS).  Appearing in
+ * pg_locks as locktype "advisory" with objsubid 25974.  Waits as a
+ * heavyweight lock waits: cancellable, with deadlock detection and
+ * lock_timeout.  Taken again by the same transaction it is a no-op.
+ */
+void
+evlog_sequencer_lock(void)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, 0, EVLOG_SEQUENCER_LOCK_CLASS);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/*
+ * fill_request
+ *		Fill req from the seven writer-supplied fields, in the order of
+ *		evlog_append's arguments, and check them (EV004).
+ */
+static void
+fill_request(EvlogAppendRequest *req, Datum *values, bool *nulls)
+{
+	memset(req, 0, sizeof(*req));
+	if (!nulls[0])
+		req->stream = DatumGetTextPP(values[0]);
+	if (!nulls[1])
+		req->type = DatumGetTextPP(values[1]);
+	if (!nulls[2])
+		req->payload = DatumGetJsonbP(values[2]);
+	if (!nulls[3])
+		req->metadata = DatumGetJsonbP(values[3]);
+	if (!nulls[4])
+		req->idempotency_key = DatumGetTextPP(values[4]);
+	req->has_expected_version = !nulls[5];
+	if (!nulls[5])
+		req->expected_version = DatumGetInt64(values[5]);
+	if (!nulls[6])
+		req->type_version = DatumGetInt32(values[6]);
+
+	evlog_check_request(req, nulls[0], nulls[1], nulls[2], nulls[3], nulls[6]);
+}
+
+/*
+ * append_begin
+ *		Open the log (RowExclusiveLock) and its indexes for appending, and
+ *		take the sequencer.  With for_insert false only the lookups are set
+ *		up (the direct-insert check, whose caller inserts).
+ *
+ * Raises 25006 on a standby or in a read-only transaction.
+ */
+static void
+append_begin(AppendContext *ac, Relation rel, bool for_insert)
+{
+	memset(ac, 0, sizeof(*ac));
+
+	PreventCommandIfReadOnly("evlog_append()");
+	PreventCommandDuringRecovery("evlog_append()");
+
+	ac->rel = rel ? rel : table_open(evlog_events_relid(), RowExclusiveLock);
+	ac->pkey = index_open(evlog_events_index(EVLOG_EVENTS_PKEY), RowExclusiveLock);
+	ac->stream_idx = index_open(evlog_events_index(EVLOG_EVENTS_STREAM_IDX),
+								RowExclusiveLock);
+	ac->key_idx = index_open(evlog_events_index(EVLOG_EVENTS_KEY_IDX),
+							 RowExclusiveLock);
+	if (for_insert)
+	{
+		ac->estate = CreateExecutorState();
+		ac->rri = makeNode(ResultRelInfo);
+		InitResultRelInfo(ac->rri, ac->rel, 1, NULL, 0);
+		ExecOpenIndices(ac->rri, false);
+		ac->slot = ExecInitExtraTupleSlot(ac->estate, RelationGetDescr(ac->rel),
+										  &TTSOpsHeapTuple);
+		ac->actor = cstring_to_text(GetUserNameFromId(GetUserId(), false));
+	}
+
+	evlog_sequencer_lock();
+}
+
+/*
+ * append_end
+ *		Close what append_begin opened.  Locks are kept to the end of the
+ *		transaction.
+ */
+static void
+append_end(AppendContext *ac)
+{
+	if (ac->estate)
+	{
+		ExecDropSingleTupleTableSlot(ac->slot);
+		ExecCloseIndices(ac->rri);
+		FreeExecutorState(ac->estate);
+		table_close(ac->rel, NoLock);
+	}
+	index_close(ac->key_idx, NoLock);
+	index_close(ac->stream_idx, NoLock);
+	index_close(ac->pkey, NoLock);
+}
+
+/*
+ * load_head
+ *		Read the last event of the log (seq, recorded_at, digest) into ac.
+ *		An empty log has head 0, digest 32 zero bytes.
+ *
+ * The caller holds the sequencer.  With check_snapshot, under REPEATABLE
+ * READ or SERIALIZABLE, raises 40001 serialization_failure when the head
+ * was committed after the transaction's snapshot (G2).
+ */
+static void
+load_head(AppendContext *ac, bool check_snapshot)
+{
+	SysScanDesc scan;
+	HeapTuple	tuple;
+
+	ac->have_head = true;
+	ac->head_seq = 0;
+	ac->head_time = DT_NOBEGIN;
+	memset(ac->head_digest, 0, sizeof(ac->head_digest));
+
+	scan = systable_beginscan_ordered(ac->rel, ac->pkey, SnapshotSelf, 0, NULL);
+	tuple = systable_getnext_ordered(scan, BackwardScanDirection);
+	if (tuple)
+	{
+		EvlogEvent	ev;
+		TransactionId xmin = HeapTupleHeaderGetXmin(tuple->t_data);
+
+		evlog_event_from_tuple(tuple, RelationGetDescr(ac->rel), &ev);
+		ac->head_seq = ev.seq;
+		ac->head_time = ev.recorded_at;
+		memcpy(ac->head_digest, ev.digest, PG_SHA256_DIGEST_LENGTH);
+		ac->head_is_ours = TransactionIdIsCurrentTransactionId(xmin);
+
+		if (check_snapshot && IsolationUsesXactSnapshot() &&
+			!TransactionIdIsCurrentTransactionId(xmin) &&
+			XidInMVCCSnapshot(xmin, GetTransactionSnapshot()))
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent append"),
+					 errdetail("Event " INT64_FORMAT " was committed after this transaction's snapshot was taken.",
+							   ev.seq),
+					 errhint("The transaction might succeed if retried.")));
+	}
+	systable_endscan_ordered(scan);
+}
+
+/*
+ * find_by_key
+ *		The event that holds idempotency key, or NULL.  The caller holds the
+ *		sequencer.  The tuple is a copy in the current memory context.
+ */
+static HeapTuple
+find_by_key(AppendContext *ac, text *key)
+{
+	SysScanDesc scan;
+	ScanKeyData skey;
+	HeapTuple	tuple;
+
+	ScanKeyEntryInitialize(&skey, 0, Anum_events_idempotency_key,
+						   BTEqualStrategyNumber, InvalidOid, C_COLLATION_OID,
+						   F_TEXTEQ, PointerGetDatum(key));
+	scan = systable_beginscan_ordered(ac->rel, ac->key_idx, SnapshotSelf, 1, &skey);
+	tuple = systable_getnext_ordered(scan, ForwardScanDirection);
+	if (tuple)
+		tuple = heap_copytuple(tuple);
+	systable_endscan_ordered(scan);
+	return tuple;
+}
+
+/*
+ * stream_version
+ *		The current version of stream (0 when it has no event).  The caller
+ *		holds the sequencer.
+ */
+static int64
+stream_version(AppendContext *ac, text *stream)
+{
+	SysScanDesc scan;
+	ScanKeyData skey;
+	HeapTuple	tuple;
+	int64		version = 0;
+
+	ScanKeyEntryInitialize(&skey, 0, Anum_events_stream,
+						   BTEqualStrategyNumber, InvalidOid, C_COLLATION_OID,
+						   F_TEXTEQ, PointerGetDatum(stream));
+	scan = systable_beginscan_ordered(ac->rel, ac->stream_idx, SnapshotSelf, 1, &skey);
+	tuple = systable_getnext_ordered(scan, BackwardScanDirection);
+	if (tuple)
+	{
+		bool		isnull;
+
+		version = DatumGetInt64(heap_getattr(tuple, Anum_events_stream_version,
+											 RelationGetDescr(ac->rel), &isnull));
+	}
+	systable_endscan_ordered(scan);
+	return version;
+}
+
+/*
+ * text_equal
+ *		Byte-wise equality of two text values.
+ */
+static bool
+text_equal(text *a, text *b)
+{
+	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
+		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+}
+
+/*
+ * check_retry
+ *		An append whose idempotency key exists: return the existing seq if
+ *		stream, type, type_version and payload are equal (G4), else raise
+ *		EV002 naming the existing event and the first field that differs.
+ */
+static int64
+check_retry(AppendContext *ac, HeapTuple existing, EvlogAppendRequest *req)
+{
+	EvlogEvent	ev;
+	const char *differs = NULL;
+
+	evlog_event_from_tuple(existing, RelationGetDescr(ac->rel), &ev);
+	if (!text_equal(ev.stream, req->stream))
+		differs = "stream";
+	else if (!text_equal(ev.type, req->type))
+		differs = "type";
+	else if (ev.type_version != req->type_version)
+		differs = "type_version";
+	else if (!DatumGetBool(DirectFunctionCall2(jsonb_eq,
+											   JsonbPGetDatum(ev.payload),
+											   JsonbPGetDatum(req->payload))))
+		differs = "payload";
+
+	if (differs)
+		ereport(ERROR,
+				(errcode(ERRCODE_EVLOG_IDEMPOTENCY_CONFLICT),
+				 errmsg("idempotency key \"%s\" is already used by an event with a different %s",
+						text_to_cstring(req->idempotency_key), differs),
+				 errdetail("Event " INT64_FORMAT " holds this key (stream \"%s\", type \"%s\", type_version %d).",
+						   ev.seq, text_to_cstring(ev.stream),
+						   text_to_cstring(ev.type), ev.type_version),
+				 errhint("A retry must resend the same event; a new fact needs a new key.")));
+	return ev.seq;
+}
+
+/*
+ * append_one
+ *		Sequence and write one checked request; return its seq (or, for a
+ *		retry, the original seq).  The caller holds the sequencer.
+ *
+ * Raises EV002 (idempotency conflict), EV003 (wrong expected version) and
+ * 40001 (see load_head); writes nothing when it raises.
+ */
+static int64
+append_one(AppendContext *ac, EvlogAppendRequest *req)
+{
+	EvlogEvent	ev;
+	HeapTuple	tuple;
+	int64		current;
+	TimestampTz now;
+
+	if (!ac->have_head)
+		load_head(ac, true);
+
+	/* G4: the key is checked before expected_version */
+	if (req->idempotency_key)
+	{
+		HeapTuple	existing = find_by_key(ac, req->idempotency_key);
+
+		if (existing)
+			return check_retry(ac, existing, req);
+	}
+
+	current = stream_version(ac, req->stream);
+	if (req->has_expected_version && req->expected_version != current)
+		ereport(ERROR,
+				(errcode(ERRCODE_EVLOG_WRONG_EXPECTED_VERSION),
+				 errmsg("wrong expected version for stream \"%s\"",
+						text_to_cstring(req->stream)),
+				 errdetail("Expected version " INT64_FORMAT ", current version is " INT64_FORMAT ".",
+						   req->expected_version, current),
+				 errhint("Read the stream again and decide on its current state.")));
+
+	now = GetCurrentTimestamp();
+	ev.seq = ac->head_seq + 1;
+	ev.stream = req->stream;
+	ev.stream_version = current + 1;
+	ev.type = req->type;
+	ev.type_version = req->type_version;
+	ev.payload = req->payload;
+	ev.metadata = req->metadata;
+	ev.idempotency_key = req->idempotency_key;
+	ev.actor = ac->actor;
+	ev.recorded_at = Max(now, ac->head_time);
+	evlog_chain_digest(ac->head_digest, &ev, ev.digest);
+
+	tuple = evlog_event_form_tuple(&ev, RelationGetDescr(ac->rel));
+	simple_heap_insert(ac->rel, tuple);
+	ExecStoreHeapTuple(tuple, ac->slot, false);
+	(void) ExecInsertIndexTuples(ac->rri, ac->slot, ac->estate,
+								 false, false, NULL, NIL);
+	ExecClearTuple(ac->slot);
+	ResetPerTupleExprContext(ac->estate);
+	heap_freetuple(tuple);
+
+	ac->head_seq = ev.seq;
+	ac->head_time = ev.recorded_at;
+	memcpy(ac->head_digest, ev.digest, PG_SHA256_DIGEST_LENGTH);
+	xact_appended = true;
+	return ev.seq;
+}
+
+/*
+ * evlog_append(stream text, type text, payload jsonb, metadata jsonb,
+ *				idempotency_key text, expected_version bigint,
+ *				type_version integer) RETURNS bigint
+ *
+ * Append one event and return its seq (SPEC.md section 3.2).  Takes
+ * RowExclusiveLock on evlog.events and the sequencer until the end of the
+ * transaction.  Raises EV002, EV003, EV004, 40001 and 25006.
+ */
+Datum
+evlog_append(PG_FUNCTION_ARGS)
+{
+	EvlogAppendRequest req;
+	AppendContext ac;
+	Datum		values[EVLOG_REQUEST_FIELDS];
+	bool		nulls[EVLOG_REQUEST_FIELDS];
+	int64		seq;
+
+	for (int i = 0; i < EVLOG_REQUEST_FIELDS; i++)
+	{
+		nulls[i] = PG_ARGISNULL(i);
+		values[i] = nulls[i] ? (Datum) 0 : PG_GETARG_DATUM(i);
+	}
+	fill_request(&req, values, nulls);
+
+	append_begin(&ac, NULL, true);
+	seq = append_one(&ac, &req);
+	append_end(&ac);
+
+	PG_RETURN_INT64(seq);
+}
+
+/*
+ * evlog_append_batch(events evlog.new_event[]) RETURNS bigint[]
+ *
+ * Append the events of the array in order, each with evlog_append's
+ * semantics, and return their seqs in the same order.  All are checked
+ * before the sequencer is taken; one failure fails the whole call.  Locks
+ * and errors as evlog_append; a NULL element is EV004.
+ */
+Datum
+evlog_append_batch(PG_FUNCTION_ARGS)
+{
+	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
+	Oid			elemtype = ARR_ELEMTYPE(arr);
+	TupleDesc	tupdesc;
+	Datum	   *elems;
+	bool	   *elemnulls;
+	int			nelems;
+	EvlogAppendRequest *reqs;
+	Datum	   *seqs;
+	AppendContext ac;
+	MemoryContext eventcxt;
+
+	tupdesc = lookup_rowtype_tupdesc(elemtype, -1);
+	if (tupdesc->natts != EVLOG_REQUEST_FIELDS)
+		elog(ERROR, "evlog.new_event has %d fields, expected %d",
+			 tupdesc->natts, EVLOG_REQUEST_FIELDS);
+	deconstruct_array(arr, elemtype, -1, false, TYPALIGN_DOUBLE,
+					  &elems, &elemnulls, &nelems);
+
+	reqs = palloc_array(EvlogAppendRequest, nelems);
+	for (int i = 0; i < nelems; i++)
+	{
+		HeapTupleData tmp;
+		Datum		values[EVLOG_REQUEST_FIELDS];
+		bool		nulls[EVLOG_REQUEST_FIELDS];
+
+		if (elemnulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_EVLOG_INVALID_EVENT),
+					 errmsg("invalid event argument \"events\""),
+					 errdetail("Element %d of the array is null.", i + 1)));
+		tmp.t_len = HeapTupleHeaderGetDatumLength(DatumGetHeapTupleHeader(elems[i]));
+		tmp.t_data = DatumGetHeapTupleHeader(elems[i]);
+		heap_deform_tuple(&tmp, tupdesc, values, nulls);
+		fill_request(&reqs[i], values, nulls);
+	}
+	ReleaseTupleDesc(tupdesc);
+
+	seqs = palloc_array(Datum, Max(nelems, 1));
+	eventcxt = AllocSetContextCreate(CurrentMemoryContext, "evlog append",
+									 ALLOCSET_DEFAULT_SIZES);
+	append_begin(&ac, NULL, true);
+	for (int i = 0; i < nelems; i++)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(eventcxt);
+
+		CHECK_FOR_INTERRUPTS();
+		seqs[i] = Int64GetDatum(append_one(&ac, &reqs[i]));
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(eventcxt);
+	}
+	append_end(&ac);
+	MemoryContextDelete(eventcxt);
+
+	PG_RETURN_ARRAYTYPE_P(construct_array(seqs, nelems, INT8OID, sizeof(int64),
+										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/*
+ * evlog_append_queue_insert()
+ *		INSTEAD OF INSERT row trigger of the view evlog.append_queue: append
+ *		the row as evlog_append would, and return it with seq set, so that
+ *		INSERT ... RETURNING seq works.
+ *
+ * Refuses (EV004) to run on any relation but evlog.append_queue.  Locks and
+ * errors as evlog_append.
+ */
+Datum
+evlog_append_queue_insert(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	view;
+	TupleDesc	desc;
+	Datum		values[EVLOG_REQUEST_FIELDS + 1];
+	bool		nulls[EVLOG_REQUEST_FIELDS + 1];
+	EvlogAppendRequest req;
+	AppendContext ac;
+	int			col = 1;
+	Datum		seq;
+	bool		seq_null = false;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_INSTEAD(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		elog(ERROR, "evlog.append_queue_insert() must be an INSTEAD OF INSERT row trigger");
+	view = trigdata->tg_relation;
+	if (strcmp(RelationGetRelationName(view), "append_queue") != 0 ||
+		strcmp(get_namespace_name(RelationGetNamespace(view)), EVLOG_SCHEMA) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_EVLOG_INVALID_EVENT),
+				 errmsg("evlog.append_queue_insert() only serves the view evlog.append_queue")));
+
+	desc = RelationGetDescr(view);
+	heap_deform_tuple(trigdata->tg_trigtuple, desc, values, nulls);
+	fill_request(&req, values + 1, nulls + 1);
+
+	append_begin(&ac, NULL, true);
+	seq = Int64GetDatum(append_one(&ac, &req));
+	append_end(&ac);
+
+	return PointerGetDatum(heap_modify_tuple_by_cols(trigdata->tg_trigtuple, desc,
+													 1, &col, &seq, &seq_null));
+}
+
+/*
+ * evlog_check_direct_insert
+ *		Admit a row inserted into evlog.events other than by the sequencer
+ *		(COPY in pg_restore, or a superuser's INSERT) only if it continues the
+ *		log: seq head + 1, the stream's next version, recorded_at not before
+ *		the head's, and the digest the chain requires.
+ *
+ * Called from the BEFORE INSERT guard trigger with the relation it fired on.
+ * Takes the sequencer.  Raises EV001 when the row does not continue the log.
+ */
+void
+evlog_check_direct_insert(Relation rel, HeapTuple tuple)
+{
+	AppendContext ac;
+	EvlogEvent	ev;
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	int64		current;
+	const char *problem = NULL;
+
+	evlog_event_from_tuple(tuple, RelationGetDescr(rel), &ev);
+	append_begin(&ac, rel, false);
+	load_head(&ac, false);
+	current = stream_version(&ac, ev.stream);
+	evlog_chain_digest(ac.head_digest, &ev, digest);
+
+	if (ev.seq != ac.head_seq + 1)
+		problem = psprintf("Its seq is " INT64_FORMAT "; the next seq is " INT64_FORMAT ".",
+						   ev.seq, ac.head_seq + 1);
+	else if (ev.stream_version != current + 1)
+		problem = psprintf("Its stream_version is " INT64_FORMAT "; the stream's next version is " INT64_FORMAT ".",
+						   ev.stream_version, current + 1);
+	else if (ev.recorded_at < ac.head_time)
+		problem = pstrdup("Its recorded_at is before the head's.");
+	else if (memcmp(digest, ev.digest, PG_SHA256_DIGEST_LENGTH) != 0)
+		problem = pstrdup("Its digest does not continue the hash chain.");
+	append_end(&ac);
+
+	if (problem)
+		ereport(ERROR,
+				(errcode(ERRCODE_EVLOG_APPEND_ONLY_VIOLATION),
+				 errmsg("row inserted into evlog.events does not continue the log"),
+				 errdetail_internal("%s", problem),
+				 errhint("Append events with evlog_append(); a direct INSERT or COPY is only accepted when it restores the log in order.")));
+}
+
+/*
+ * sequencer_xact_callback
+ *		At pre-commit of a transaction that appended, queue
+ *		NOTIFY evlog, '<head>' (one per transaction); at its end forget it.
+ *
+ * The head is read again because a subtransaction that appended may have
+ * been rolled back; nothing is sent when none of this transaction's events
+ * survived.  A prepared transaction sends no notification (PostgreSQL
+ * forbids NOTIFY in one).
+ */
+static void
+sequencer_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+			if (xact_appended)
+			{
+				AppendContext ac;
+				Relation	rel;
+
+				memset(&ac, 0, sizeof(ac));
+				rel = table_open(evlog_events_relid(), AccessShareLock);
+				ac.rel = rel;
+				ac.pkey = index_open(evlog_events_index(EVLOG_EVENTS_PKEY),
+									 AccessShareLock);
+				load_head(&ac, false);
+				index_close(ac.pkey, NoLock);
+				table_close(rel, NoLock);
+				if (ac.head_is_ours)
+				{
+					char		payload[32];
+
+					snprintf(payload, sizeof(payload), INT64_FORMAT, ac.head_seq);
+					Async_Notify("evlog", payload);
+				}
+			}
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			xact_appended = false;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * evlog_sequencer_init
+ *		Register the transaction callback; called once per backend from
+ *		_PG_init.
+ */
+void
+evlog_sequencer_init(void)
+{
+	RegisterXactCallback(sequencer_xact_callback, NULL);
+}

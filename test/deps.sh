@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install from Debian's archive what building and testing evlog needs, when
+# it is missing: the PostgreSQL 15 server headers and PGXS, pgTAP, IPC::Run
+# (for PostgreSQL::Test::Cluster). Needs root (or sudo) only when something
+# is missing.
+set -euo pipefail
+
+need=()
+[ -x /usr/lib/postgresql/15/bin/pg_config ] || need+=(postgresql-server-dev-15)
+[ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
+[ -f /usr/share/postgresql/15/extension/pgtap.control ] || need+=(postgresql-15-pgtap)
+command -v pg_prove >/dev/null || need+=(postgresql-15-pgtap)
+perl -MIPC::Run -e 1 2>/dev/null || need+=(libipc-run-perl)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "deps: installing ${need[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

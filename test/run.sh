@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Run every test layer of evlog against the installed build, on throwaway
+# instances, and end with one line "N passed, N failed".
+#
+#   pg_regress   sql/ + expected/          instance A (evlog preloaded)
+#   isolation    test/specs + test/expected instance A
+#   pgTAP        test/pgtap                 instance A
+#   TAP          test/t                     PostgreSQL::Test::Cluster's own instances
+#   pg_regress   nopreload                  instance B (evlog not preloaded)
+#
+# Counts are per regression test, per isolation spec, and per TAP assertion.
+# KEEP=1 keeps the work directory. Exits non-zero when anything failed.
+set -uo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+. "$SRC/test/instance.sh"
+
+WORK=$(make_workdir evlog-test)
+PORT_A=$((50000 + RANDOM % 5000))
+PORT_B=$((PORT_A + 1))
+passed=0
+failed=0
+
+cleanup() {
+  instance_stop "$WORK/a"
+  instance_stop "$WORK/b"
+  if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+# tally_regress LOG RC: add a pg_regress log's per-test results.
+tally_regress() {
+  local ok bad
+  ok=$(grep -cE '\.\.\. ok' "$1")
+  bad=$(grep -cE '\.\.\. (FAILED|failed)' "$1")
+  if [ "$2" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+  passed=$((passed + ok)); failed=$((failed + bad))
+}
+
+# tally_tap LOG RC: add a verbose TAP log's assertions; a run that failed
+# without a failing assertion (a died script, a wrong plan) counts as one.
+tally_tap() {
+  local ok bad
+  ok=$(grep -cE '^\s*ok [0-9]+' "$1")
+  bad=$(grep -cE '^\s*not ok [0-9]+' "$1")
+  if [ "$2" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+  passed=$((passed + ok)); failed=$((failed + bad))
+}
+
+# show_failure DIR: print what a failed layer left behind.
+show_failure() {
+  [ -f "$1/regression.diffs" ] && cat "$1/regression.diffs"
+  return 0
+}
+
+instance_start "$WORK/a" "$PORT_A" yes || { echo "0 passed, 1 failed"; exit 1; }
+export PGHOST="$WORK/a/sock" PGPORT="$PORT_A"
+
+echo "== pg_regress (evlog preloaded)"
+regress_schedule="$SRC/test/schedule"
+mkdir -p "$WORK/regress"
+"$PGXS_DIR/src/test/regress/pg_regress" --bindir="$PG_BINDIR" \
+  --inputdir="$SRC" --outputdir="$WORK/regress" --dbname=evlog_regress \
+  --schedule="$regress_schedule" 2>&1 | tee "$WORK/regress.log"
+rc=${PIPESTATUS[0]}
+tally_regress "$WORK/regress.log" "$rc"
+[ "$rc" -eq 0 ] || show_failure "$WORK/regress"
+
+echo "== isolation tester"
+specs=$(cd "$SRC/test/specs" && ls ./*.spec | sed 's|^\./||; s|\.spec$||' | sort)
+mkdir -p "$WORK/iso"
+"$PGXS_DIR/src/test/isolation/pg_isolation_regress" --bindir="$PG_BINDIR" \
+  --inputdir="$SRC/test" --outputdir="$WORK/iso" --dbname=evlog_isolation \
+  $specs 2>&1 | tee "$WORK/iso.log"
+rc=${PIPESTATUS[0]}
+tally_regress "$WORK/iso.log" "$rc"
+[ "$rc" -eq 0 ] || show_failure "$WORK/iso"
+
+echo "== pgTAP"
+psql -q -X -d postgres -c "CREATE DATABASE evlog_pgtap" >/dev/null
+psql -q -X -d evlog_pgtap -c "CREATE EXTENSION pgtap; CREATE EXTENSION evlog" >/dev/null
+pg_prove -v -d evlog_pgtap "$SRC"/test/pgtap/*.sql >"$WORK/pgtap.log" 2>&1
+rc=$?
+grep -vE '^\s*ok [0-9]+' "$WORK/pgtap.log"
+tally_tap "$WORK/pgtap.log" "$rc"
+[ "$rc" -eq 0 ] || cat "$WORK/pgtap.log"
+
+echo "== TAP (PostgreSQL::Test::Cluster)"
+as_pg mkdir -p "$WORK/tap"
+(cd "$WORK/tap" && as_pg env PATH="$PG_BINDIR:$PATH" \
+  PERL5LIB="$PGXS_DIR/src/test/perl" TESTDIR="$WORK/tap" \
+  PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
+  EVLOG_SRC="$SRC" PGHOST= PGPORT= \
+  prove -v "$SRC"/test/t/*.pl) >"$WORK/tap.log" 2>&1
+rc=$?
+grep -vE '^\s*ok [0-9]+' "$WORK/tap.log"
+tally_tap "$WORK/tap.log" "$rc"
+if [ "$rc" -ne 0 ]; then
+  for f in "$WORK"/tap/tmp_check/log/*; do echo "--- $f"; tail -n 40 "$f"; done
+fi
+
+echo "== pg_regress (evlog not preloaded)"
+instance_stop "$WORK/a"
+instance_start "$WORK/b" "$PORT_B" no || { failed=$((failed + 1)); echo "$passed passed, $failed failed"; exit 1; }
+export PGHOST="$WORK/b/sock" PGPORT="$PORT_B"
+mkdir -p "$WORK/regress_b"
+"$PGXS_DIR/src/test/regress/pg_regress" --bindir="$PG_BINDIR" \
+  --inputdir="$SRC" --outputdir="$WORK/regress_b" --dbname=evlog_nopreload \
+  nopreload 2>&1 | tee "$WORK/regress_b.log"
+rc=${PIPESTATUS[0]}
+tally_regress "$WORK/regress_b.log" "$rc"
+[ "$rc" -eq 0 ] || show_failure "$WORK/regress_b"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
