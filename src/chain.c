@@ -152,7 +152,7 @@ evlog_verify_chain(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 
 	rel = table_open(evlog_events_relid(), AccessShareLock);
-	pkey = index_open(evlog_events_index(EVLOG_EVENTS_PKEY), AccessShareLock);
+	pkey = index_open(evlog_relid(EVLOG_EVENTS_PKEY), AccessShareLock);
 
 	/* Start at from_seq - 1, whose stored digest seeds the check */
 	have_prev = (from_seq == 1);

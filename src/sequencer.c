@@ -103,37 +103,19 @@ static int64 append_one(AppendContext *ac, EvlogAppendRequest *req);
 static int64 check_retry(AppendContext *ac, HeapTuple existing,
 						 EvlogAppendRequest *req);
 static void sequencer_xact_callback(XactEvent event, void *arg);
+static void batch_error_context(void *arg);
 
 /*
- * evlog_events_relid
- *		The OID of evlog.events in this database.
+ * evlog_relid
+ *		The OID of the named relation of schema evlog that belongs to the log
+ *		(evlog.events or one of its indexes).
  *
- * Raises 55000 object_not_in_prerequisite_state when the extension is not
- * installed here.  Takes no locks (syscache lookups only).
+ * Raises 55000 object_not_in_prerequisite_state when it is missing, which
+ * means the extension is not installed in this database.  Takes no locks
+ * (syscache lookups only).
  */
 Oid
-evlog_events_relid(void)
-{
-	Oid			nsp = get_namespace_oid(EVLOG_SCHEMA, true);
-	Oid			relid = InvalidOid;
-
-	if (OidIsValid(nsp))
-		relid = get_relname_relid(EVLOG_EVENTS_TABLE, nsp);
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("evlog is not installed in this database"),
-				 errhint("Run CREATE EXTENSION evlog.")));
-	return relid;
-}
-
-/*
- * evlog_events_index
- *		The OID of the named index of evlog.events.  Errors as
- *		evlog_events_relid; takes no locks.
- */
-Oid
-evlog_events_index(const char *name)
+evlog_relid(const char *name)
 {
 	Oid			nsp = get_namespace_oid(EVLOG_SCHEMA, true);
 	Oid			relid = InvalidOid;
@@ -143,9 +125,20 @@ evlog_events_index(const char *name)
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("index evlog.%s of the log is missing", name),
-				 errhint("Reinstall the extension.")));
+				 errmsg("relation evlog.%s of the log does not exist", name),
+				 errhint("Run CREATE EXTENSION evlog in this database.")));
 	return relid;
+}
+
+/*
+ * evlog_events_relid
+ *		The OID of evlog.events in this database; errors as
+ *		evlog_relid.
+ */
+Oid
+evlog_events_relid(void)
+{
+	return evlog_relid(EVLOG_EVENTS_TABLE);
 }
 
 /*
@@ -212,10 +205,10 @@ append_begin(AppendContext *ac, Relation rel, bool for_insert)
 	PreventCommandDuringRecovery("evlog_append()");
 
 	ac->rel = rel ? rel : table_open(evlog_events_relid(), RowExclusiveLock);
-	ac->pkey = index_open(evlog_events_index(EVLOG_EVENTS_PKEY), RowExclusiveLock);
-	ac->stream_idx = index_open(evlog_events_index(EVLOG_EVENTS_STREAM_IDX),
+	ac->pkey = index_open(evlog_relid(EVLOG_EVENTS_PKEY), RowExclusiveLock);
+	ac->stream_idx = index_open(evlog_relid(EVLOG_EVENTS_STREAM_IDX),
 								RowExclusiveLock);
-	ac->key_idx = index_open(evlog_events_index(EVLOG_EVENTS_KEY_IDX),
+	ac->key_idx = index_open(evlog_relid(EVLOG_EVENTS_KEY_IDX),
 							 RowExclusiveLock);
 	if (for_insert)
 	{
@@ -496,6 +489,16 @@ evlog_append(PG_FUNCTION_ARGS)
 }
 
 /*
+ * batch_error_context
+ *		Error context of evlog_append_batch: which element of the array.
+ */
+static void
+batch_error_context(void *arg)
+{
+	errcontext("event %d of the batch", *(int *) arg + 1);
+}
+
+/*
  * evlog_append_batch(events evlog.new_event[]) RETURNS bigint[]
  *
  * Append the events of the array in order, each with evlog_append's
@@ -516,6 +519,8 @@ evlog_append_batch(PG_FUNCTION_ARGS)
 	Datum	   *seqs;
 	AppendContext ac;
 	MemoryContext eventcxt;
+	ErrorContextCallback errcallback;
+	int			current = 0;
 
 	tupdesc = lookup_rowtype_tupdesc(elemtype, -1);
 	if (tupdesc->natts != EVLOG_REQUEST_FIELDS)
@@ -523,6 +528,11 @@ evlog_append_batch(PG_FUNCTION_ARGS)
 			 tupdesc->natts, EVLOG_REQUEST_FIELDS);
 	deconstruct_array(arr, elemtype, -1, false, TYPALIGN_DOUBLE,
 					  &elems, &elemnulls, &nelems);
+
+	errcallback.callback = batch_error_context;
+	errcallback.arg = &current;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
 
 	reqs = palloc_array(EvlogAppendRequest, nelems);
 	for (int i = 0; i < nelems; i++)
@@ -536,6 +546,7 @@ evlog_append_batch(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_EVLOG_INVALID_EVENT),
 					 errmsg("invalid event argument \"events\""),
 					 errdetail("Element %d of the array is null.", i + 1)));
+		current = i;
 		tmp.t_len = HeapTupleHeaderGetDatumLength(DatumGetHeapTupleHeader(elems[i]));
 		tmp.t_data = DatumGetHeapTupleHeader(elems[i]);
 		heap_deform_tuple(&tmp, tupdesc, values, nulls);
@@ -552,12 +563,14 @@ evlog_append_batch(PG_FUNCTION_ARGS)
 		MemoryContext oldcxt = MemoryContextSwitchTo(eventcxt);
 
 		CHECK_FOR_INTERRUPTS();
+		current = i;
 		seqs[i] = Int64GetDatum(append_one(&ac, &reqs[i]));
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(eventcxt);
 	}
 	append_end(&ac);
 	MemoryContextDelete(eventcxt);
+	error_context_stack = errcallback.previous;
 
 	PG_RETURN_ARRAYTYPE_P(construct_array(seqs, nelems, INT8OID, sizeof(int64),
 										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
@@ -679,7 +692,7 @@ sequencer_xact_callback(XactEvent event, void *arg)
 				memset(&ac, 0, sizeof(ac));
 				rel = table_open(evlog_events_relid(), AccessShareLock);
 				ac.rel = rel;
-				ac.pkey = index_open(evlog_events_index(EVLOG_EVENTS_PKEY),
+				ac.pkey = index_open(evlog_relid(EVLOG_EVENTS_PKEY),
 									 AccessShareLock);
 				load_head(&ac, false);
 				index_close(ac.pkey, NoLock);

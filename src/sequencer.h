@@ -13,7 +13,7 @@
 #include "utils/relcache.h"
 
 extern Oid	evlog_events_relid(void);
-extern Oid	evlog_events_index(const char *name);
+extern Oid	evlog_relid(const char *name);
 extern void evlog_sequencer_lock(void);
 extern void evlog_check_direct_insert(Relation rel, HeapTuple tuple);
 extern void evlog_sequencer_init(void);

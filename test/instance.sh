@@ -22,7 +22,7 @@ make_workdir() {
   local dir
   dir=$(mktemp -d "/tmp/$1.XXXXXX")
   chmod 755 "$dir"
-  [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; fi
   echo "$dir"
 }
 
@@ -40,8 +40,8 @@ instance_start() {
     echo "fsync = off"
     echo "max_prepared_transactions = 10"
     echo "log_line_prefix = '%m [%p] %q%a '"
-    [ "$preload" = yes ] && echo "shared_preload_libraries = 'evlog'"
-    [ -n "$extra" ] && printf '%s\n' "$extra"
+    if [ "$preload" = yes ]; then echo "shared_preload_libraries = 'evlog'"; fi
+    if [ -n "$extra" ]; then printf '%s\n' "$extra"; fi
   } | as_pg tee -a "$dir/data/postgresql.conf" >/dev/null
   as_pg "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null || {
     cat "$dir/server.log"; return 1; }

@@ -28,24 +28,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# tally_regress LOG RC: add a pg_regress log's per-test results.
-tally_regress() {
+# tally LOG RC OK_RE BAD_RE: add the passes and failures a log shows; a run
+# that failed without a failure line (a died script, a wrong plan) counts one.
+tally() {
   local ok bad
-  ok=$(grep -cE '\.\.\. ok' "$1")
-  bad=$(grep -cE '\.\.\. (FAILED|failed)' "$1")
+  ok=$(grep -cE "$3" "$1")
+  bad=$(grep -cE "$4" "$1")
   if [ "$2" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
   passed=$((passed + ok)); failed=$((failed + bad))
 }
-
-# tally_tap LOG RC: add a verbose TAP log's assertions; a run that failed
-# without a failing assertion (a died script, a wrong plan) counts as one.
-tally_tap() {
-  local ok bad
-  ok=$(grep -cE '^\s*ok [0-9]+' "$1")
-  bad=$(grep -cE '^\s*not ok [0-9]+' "$1")
-  if [ "$2" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
-  passed=$((passed + ok)); failed=$((failed + bad))
-}
+# pg_regress logs: one line per test; verbose TAP logs: one line per assertion
+tally_regress() { tally "$1" "$2" '\.\.\. ok' '\.\.\. (FAILED|failed)'; }
+tally_tap() { tally "$1" "$2" '^\s*ok [0-9]+' '^\s*not ok [0-9]+'; }
 
 # show_failure DIR: print what a failed layer left behind.
 show_failure() {
