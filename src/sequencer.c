@@ -106,22 +106,31 @@ static void sequencer_xact_callback(XactEvent event, void *arg);
 static void batch_error_context(void *arg);
 
 /*
+ * evlog_relid_if_exists
+ *		The OID of the named relation of schema evlog, or InvalidOid.
+ *		Takes no locks (syscache lookups only); raises nothing.
+ */
+static Oid
+evlog_relid_if_exists(const char *name)
+{
+	Oid			nsp = get_namespace_oid(EVLOG_SCHEMA, true);
+
+	return OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
+}
+
+/*
  * evlog_relid
  *		The OID of the named relation of schema evlog that belongs to the log
  *		(evlog.events or one of its indexes).
  *
  * Raises 55000 object_not_in_prerequisite_state when it is missing, which
- * means the extension is not installed in this database.  Takes no locks
- * (syscache lookups only).
+ * means the extension is not installed in this database.  Takes no locks.
  */
 Oid
 evlog_relid(const char *name)
 {
-	Oid			nsp = get_namespace_oid(EVLOG_SCHEMA, true);
-	Oid			relid = InvalidOid;
+	Oid			relid = evlog_relid_if_exists(name);
 
-	if (OidIsValid(nsp))
-		relid = get_relname_relid(name, nsp);
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -687,16 +696,18 @@ sequencer_xact_callback(XactEvent event, void *arg)
 			if (xact_appended)
 			{
 				AppendContext ac;
-				Relation	rel;
+				Oid			relid = evlog_relid_if_exists(EVLOG_EVENTS_TABLE);
+				Oid			pkeyid = evlog_relid_if_exists(EVLOG_EVENTS_PKEY);
 
+				/* The extension may have been dropped since the append */
+				if (!OidIsValid(relid) || !OidIsValid(pkeyid))
+					break;
 				memset(&ac, 0, sizeof(ac));
-				rel = table_open(evlog_events_relid(), AccessShareLock);
-				ac.rel = rel;
-				ac.pkey = index_open(evlog_relid(EVLOG_EVENTS_PKEY),
-									 AccessShareLock);
+				ac.rel = table_open(relid, AccessShareLock);
+				ac.pkey = index_open(pkeyid, AccessShareLock);
 				load_head(&ac, false);
 				index_close(ac.pkey, NoLock);
-				table_close(rel, NoLock);
+				table_close(ac.rel, NoLock);
 				if (ac.head_is_ours)
 				{
 					char		payload[32];

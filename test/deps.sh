@@ -9,7 +9,8 @@ need=()
 [ -x /usr/lib/postgresql/15/bin/pg_config ] || need+=(postgresql-server-dev-15)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
 [ -f /usr/share/postgresql/15/extension/pgtap.control ] || need+=(postgresql-15-pgtap)
-command -v pg_prove >/dev/null || need+=(postgresql-15-pgtap)
+command -v pg_prove >/dev/null || need+=(libtap-parser-sourcehandler-pgtap-perl)
+command -v prove >/dev/null || need+=(perl)
 perl -MIPC::Run -e 1 2>/dev/null || need+=(libipc-run-perl)
 
 if [ ${#need[@]} -eq 0 ]; then
