@@ -10,7 +10,7 @@ PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 
 EXTENSION = evlog
 MODULE_big = evlog
-OBJS = src/evlog.o src/event.o src/chain.o src/sequencer.o src/guard.o
+OBJS = src/evlog.o src/event.o src/chain.o src/sequencer.o src/bulk.o src/guard.o
 DATA = sql/evlog--0.1.0.sql
 PG_CFLAGS = -Wall -Werror -Wmissing-prototypes
 # no LLVM bitcode: it would need clang, and evlog gains nothing from JIT inlining

@@ -60,50 +60,20 @@
 #include "sequencer.h"
 
 PG_FUNCTION_INFO_V1(evlog_append);
-PG_FUNCTION_INFO_V1(evlog_append_batch);
-PG_FUNCTION_INFO_V1(evlog_append_queue_insert);
-
-/* The number of writer-supplied fields of an event, in argument order */
-#define EVLOG_REQUEST_FIELDS 7
 
 /* Lock tag field that tells the sequencer from user advisory locks (1, 2) */
 #define EVLOG_SEQUENCER_LOCK_CLASS 0x6576	/* "ev" */
 
-/*
- * The state of one call that appends: the open log, its indexes, and the
- * head as this call last saw or wrote it.
- */
-typedef struct AppendContext
-{
-	Relation	rel;
-	Relation	stream_idx;
-	Relation	key_idx;
-	Relation	pkey;
-	EState	   *estate;
-	ResultRelInfo *rri;
-	TupleTableSlot *slot;
-	text	   *actor;
-	bool		have_head;
-	bool		head_is_ours;	/* written by this transaction? */
-	int64		head_seq;
-	TimestampTz head_time;
-	uint8		head_digest[PG_SHA256_DIGEST_LENGTH];
-} AppendContext;
 
 /* Did this transaction append?  Reset at the end of every transaction. */
 static bool xact_appended = false;
 
-static void fill_request(EvlogAppendRequest *req, Datum *values, bool *nulls);
-static void append_begin(AppendContext *ac, Relation rel, bool for_insert);
-static void append_end(AppendContext *ac);
 static void load_head(AppendContext *ac, bool check_snapshot);
 static HeapTuple find_by_key(AppendContext *ac, text *key);
 static int64 stream_version(AppendContext *ac, text *stream);
-static int64 append_one(AppendContext *ac, EvlogAppendRequest *req);
 static int64 check_retry(AppendContext *ac, HeapTuple existing,
 						 EvlogAppendRequest *req);
 static void sequencer_xact_callback(XactEvent event, void *arg);
-static void batch_error_context(void *arg);
 
 /*
  * evlog_relid_if_exists
@@ -170,12 +140,12 @@ evlog_sequencer_lock(void)
 }
 
 /*
- * fill_request
+ * evlog_fill_request
  *		Fill req from the seven writer-supplied fields, in the order of
  *		evlog_append's arguments, and check them (EV004).
  */
-static void
-fill_request(EvlogAppendRequest *req, Datum *values, bool *nulls)
+void
+evlog_fill_request(EvlogAppendRequest *req, Datum *values, bool *nulls)
 {
 	memset(req, 0, sizeof(*req));
 	if (!nulls[0])
@@ -198,15 +168,15 @@ fill_request(EvlogAppendRequest *req, Datum *values, bool *nulls)
 }
 
 /*
- * append_begin
+ * evlog_append_begin
  *		Open the log (RowExclusiveLock) and its indexes for appending, and
  *		take the sequencer.  With for_insert false only the lookups are set
  *		up (the direct-insert check, whose caller inserts).
  *
  * Raises 25006 on a standby or in a read-only transaction.
  */
-static void
-append_begin(AppendContext *ac, Relation rel, bool for_insert)
+void
+evlog_append_begin(AppendContext *ac, Relation rel, bool for_insert)
 {
 	memset(ac, 0, sizeof(*ac));
 
@@ -234,12 +204,12 @@ append_begin(AppendContext *ac, Relation rel, bool for_insert)
 }
 
 /*
- * append_end
- *		Close what append_begin opened.  Locks are kept to the end of the
+ * evlog_append_end
+ *		Close what evlog_append_begin opened.  Locks are kept to the end of the
  *		transaction.
  */
-static void
-append_end(AppendContext *ac)
+void
+evlog_append_end(AppendContext *ac)
 {
 	if (ac->estate)
 	{
@@ -399,15 +369,15 @@ check_retry(AppendContext *ac, HeapTuple existing, EvlogAppendRequest *req)
 }
 
 /*
- * append_one
+ * evlog_append_one
  *		Sequence and write one checked request; return its seq (or, for a
  *		retry, the original seq).  The caller holds the sequencer.
  *
  * Raises EV002 (idempotency conflict), EV003 (wrong expected version) and
  * 40001 (see load_head); writes nothing when it raises.
  */
-static int64
-append_one(AppendContext *ac, EvlogAppendRequest *req)
+int64
+evlog_append_one(AppendContext *ac, EvlogAppendRequest *req)
 {
 	EvlogEvent	ev;
 	HeapTuple	tuple;
@@ -488,148 +458,13 @@ evlog_append(PG_FUNCTION_ARGS)
 		nulls[i] = PG_ARGISNULL(i);
 		values[i] = nulls[i] ? (Datum) 0 : PG_GETARG_DATUM(i);
 	}
-	fill_request(&req, values, nulls);
+	evlog_fill_request(&req, values, nulls);
 
-	append_begin(&ac, NULL, true);
-	seq = append_one(&ac, &req);
-	append_end(&ac);
+	evlog_append_begin(&ac, NULL, true);
+	seq = evlog_append_one(&ac, &req);
+	evlog_append_end(&ac);
 
 	PG_RETURN_INT64(seq);
-}
-
-/*
- * batch_error_context
- *		Error context of evlog_append_batch: which element of the array.
- */
-static void
-batch_error_context(void *arg)
-{
-	errcontext("event %d of the batch", *(int *) arg + 1);
-}
-
-/*
- * evlog_append_batch(events evlog.new_event[]) RETURNS bigint[]
- *
- * Append the events of the array in order, each with evlog_append's
- * semantics, and return their seqs in the same order.  All are checked
- * before the sequencer is taken; one failure fails the whole call.  Locks
- * and errors as evlog_append; a NULL element is EV004.
- */
-Datum
-evlog_append_batch(PG_FUNCTION_ARGS)
-{
-	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
-	Oid			elemtype = ARR_ELEMTYPE(arr);
-	TupleDesc	tupdesc;
-	Datum	   *elems;
-	bool	   *elemnulls;
-	int			nelems;
-	EvlogAppendRequest *reqs;
-	Datum	   *seqs;
-	AppendContext ac;
-	MemoryContext eventcxt;
-	ErrorContextCallback errcallback;
-	int			current = 0;
-
-	tupdesc = lookup_rowtype_tupdesc(elemtype, -1);
-	if (tupdesc->natts != EVLOG_REQUEST_FIELDS)
-		elog(ERROR, "evlog.new_event has %d fields, expected %d",
-			 tupdesc->natts, EVLOG_REQUEST_FIELDS);
-	deconstruct_array(arr, elemtype, -1, false, TYPALIGN_DOUBLE,
-					  &elems, &elemnulls, &nelems);
-
-	errcallback.callback = batch_error_context;
-	errcallback.arg = &current;
-	errcallback.previous = error_context_stack;
-	error_context_stack = &errcallback;
-
-	reqs = palloc_array(EvlogAppendRequest, nelems);
-	for (int i = 0; i < nelems; i++)
-	{
-		HeapTupleData tmp;
-		Datum		values[EVLOG_REQUEST_FIELDS];
-		bool		nulls[EVLOG_REQUEST_FIELDS];
-
-		if (elemnulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_EVLOG_INVALID_EVENT),
-					 errmsg("invalid event argument \"events\""),
-					 errdetail("Element %d of the array is null.", i + 1)));
-		current = i;
-		tmp.t_len = HeapTupleHeaderGetDatumLength(DatumGetHeapTupleHeader(elems[i]));
-		tmp.t_data = DatumGetHeapTupleHeader(elems[i]);
-		heap_deform_tuple(&tmp, tupdesc, values, nulls);
-		fill_request(&reqs[i], values, nulls);
-	}
-	ReleaseTupleDesc(tupdesc);
-
-	seqs = palloc_array(Datum, Max(nelems, 1));
-	eventcxt = AllocSetContextCreate(CurrentMemoryContext, "evlog append",
-									 ALLOCSET_DEFAULT_SIZES);
-	append_begin(&ac, NULL, true);
-	for (int i = 0; i < nelems; i++)
-	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(eventcxt);
-
-		CHECK_FOR_INTERRUPTS();
-		current = i;
-		seqs[i] = Int64GetDatum(append_one(&ac, &reqs[i]));
-		MemoryContextSwitchTo(oldcxt);
-		MemoryContextReset(eventcxt);
-	}
-	append_end(&ac);
-	MemoryContextDelete(eventcxt);
-	error_context_stack = errcallback.previous;
-
-	PG_RETURN_ARRAYTYPE_P(construct_array(seqs, nelems, INT8OID, sizeof(int64),
-										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
-
-/*
- * evlog_append_queue_insert()
- *		INSTEAD OF INSERT row trigger of the view evlog.append_queue: append
- *		the row as evlog_append would, and return it with seq set, so that
- *		INSERT ... RETURNING seq works.
- *
- * Refuses (EV004) to run on any relation but evlog.append_queue.  Locks and
- * errors as evlog_append.
- */
-Datum
-evlog_append_queue_insert(PG_FUNCTION_ARGS)
-{
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	Relation	view;
-	TupleDesc	desc;
-	Datum		values[EVLOG_REQUEST_FIELDS + 1];
-	bool		nulls[EVLOG_REQUEST_FIELDS + 1];
-	EvlogAppendRequest req;
-	AppendContext ac;
-	int			col = 1;
-	Datum		seq;
-	bool		seq_null = false;
-
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_INSTEAD(trigdata->tg_event) ||
-		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		elog(ERROR, "evlog.append_queue_insert() must be an INSTEAD OF INSERT row trigger");
-	view = trigdata->tg_relation;
-	if (strcmp(RelationGetRelationName(view), "append_queue") != 0 ||
-		strcmp(get_namespace_name(RelationGetNamespace(view)), EVLOG_SCHEMA) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_EVLOG_INVALID_EVENT),
-				 errmsg("evlog.append_queue_insert() only serves the view evlog.append_queue")));
-
-	desc = RelationGetDescr(view);
-	heap_deform_tuple(trigdata->tg_trigtuple, desc, values, nulls);
-	fill_request(&req, values + 1, nulls + 1);
-
-	append_begin(&ac, NULL, true);
-	seq = Int64GetDatum(append_one(&ac, &req));
-	append_end(&ac);
-
-	return PointerGetDatum(heap_modify_tuple_by_cols(trigdata->tg_trigtuple, desc,
-													 1, &col, &seq, &seq_null));
 }
 
 /*
@@ -652,7 +487,7 @@ evlog_check_direct_insert(Relation rel, HeapTuple tuple)
 	const char *problem = NULL;
 
 	evlog_event_from_tuple(tuple, RelationGetDescr(rel), &ev);
-	append_begin(&ac, rel, false);
+	evlog_append_begin(&ac, rel, false);
 	load_head(&ac, false);
 	current = stream_version(&ac, ev.stream);
 	evlog_chain_digest(ac.head_digest, &ev, digest);
@@ -667,7 +502,7 @@ evlog_check_direct_insert(Relation rel, HeapTuple tuple)
 		problem = pstrdup("Its recorded_at is before the head's.");
 	else if (memcmp(digest, ev.digest, PG_SHA256_DIGEST_LENGTH) != 0)
 		problem = pstrdup("Its digest does not continue the hash chain.");
-	append_end(&ac);
+	evlog_append_end(&ac);
 
 	if (problem)
 		ereport(ERROR,

@@ -10,12 +10,45 @@
 #define EVLOG_SEQUENCER_H
 
 #include "access/htup.h"
+#include "common/sha2.h"
+#include "nodes/execnodes.h"
 #include "utils/relcache.h"
+
+#include "event.h"
+
+/* The number of writer-supplied fields of an event, in argument order */
+#define EVLOG_REQUEST_FIELDS 7
+
+/*
+ * The state of one call that appends: the open log, its indexes, and the
+ * head as this call last saw or wrote it.
+ */
+typedef struct AppendContext
+{
+	Relation	rel;
+	Relation	stream_idx;
+	Relation	key_idx;
+	Relation	pkey;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
+	text	   *actor;
+	bool		have_head;
+	bool		head_is_ours;	/* written by this transaction? */
+	int64		head_seq;
+	TimestampTz head_time;
+	uint8		head_digest[PG_SHA256_DIGEST_LENGTH];
+} AppendContext;
 
 extern Oid	evlog_events_relid(void);
 extern Oid	evlog_relid(const char *name);
 extern void evlog_sequencer_lock(void);
 extern void evlog_check_direct_insert(Relation rel, HeapTuple tuple);
 extern void evlog_sequencer_init(void);
+extern void evlog_fill_request(EvlogAppendRequest *req, Datum *values,
+							   bool *nulls);
+extern void evlog_append_begin(AppendContext *ac, Relation rel, bool for_insert);
+extern int64 evlog_append_one(AppendContext *ac, EvlogAppendRequest *req);
+extern void evlog_append_end(AppendContext *ac);
 
 #endif							/* EVLOG_SEQUENCER_H */

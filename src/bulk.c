@@ -1,0 +1,163 @@
+/*-------------------------------------------------------------------------
+ *
+ * bulk.c
+ *	  The bulk paths into the log: evlog_append_batch() and the INSTEAD OF
+ *	  INSERT trigger of the view evlog.append_queue (INSERT and COPY).  Each
+ *	  event goes through the sequencer exactly as evlog_append's does.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/typcache.h"
+
+#include "evlog.h"
+#include "sequencer.h"
+
+PG_FUNCTION_INFO_V1(evlog_append_batch);
+PG_FUNCTION_INFO_V1(evlog_append_queue_insert);
+
+/*
+ * batch_error_context
+ *		Error context of evlog_append_batch: which element of the array.
+ */
+static void
+batch_error_context(void *arg)
+{
+	errcontext("event %d of the batch", *(int *) arg + 1);
+}
+
+/*
+ * evlog_append_batch(events evlog.new_event[]) RETURNS bigint[]
+ *
+ * Append the events of the array in order, each with evlog_append's
+ * semantics, and return their seqs in the same order.  All are checked
+ * before the sequencer is taken; one failure fails the whole call.  Locks
+ * and errors as evlog_append; a NULL element is EV004.
+ */
+Datum
+evlog_append_batch(PG_FUNCTION_ARGS)
+{
+	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
+	Oid			elemtype = ARR_ELEMTYPE(arr);
+	TupleDesc	tupdesc;
+	Datum	   *elems;
+	bool	   *elemnulls;
+	int			nelems;
+	EvlogAppendRequest *reqs;
+	Datum	   *seqs;
+	AppendContext ac;
+	MemoryContext eventcxt;
+	ErrorContextCallback errcallback;
+	int			current = 0;
+
+	tupdesc = lookup_rowtype_tupdesc(elemtype, -1);
+	if (tupdesc->natts != EVLOG_REQUEST_FIELDS)
+		elog(ERROR, "evlog.new_event has %d fields, expected %d",
+			 tupdesc->natts, EVLOG_REQUEST_FIELDS);
+	deconstruct_array(arr, elemtype, -1, false, TYPALIGN_DOUBLE,
+					  &elems, &elemnulls, &nelems);
+
+	errcallback.callback = batch_error_context;
+	errcallback.arg = &current;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+
+	reqs = palloc_array(EvlogAppendRequest, nelems);
+	for (int i = 0; i < nelems; i++)
+	{
+		HeapTupleData tmp;
+		Datum		values[EVLOG_REQUEST_FIELDS];
+		bool		nulls[EVLOG_REQUEST_FIELDS];
+
+		if (elemnulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_EVLOG_INVALID_EVENT),
+					 errmsg("invalid event argument \"events\""),
+					 errdetail("Element %d of the array is null.", i + 1)));
+		current = i;
+		tmp.t_len = HeapTupleHeaderGetDatumLength(DatumGetHeapTupleHeader(elems[i]));
+		tmp.t_data = DatumGetHeapTupleHeader(elems[i]);
+		heap_deform_tuple(&tmp, tupdesc, values, nulls);
+		evlog_fill_request(&reqs[i], values, nulls);
+	}
+	ReleaseTupleDesc(tupdesc);
+
+	seqs = palloc_array(Datum, Max(nelems, 1));
+	eventcxt = AllocSetContextCreate(CurrentMemoryContext, "evlog append",
+									 ALLOCSET_DEFAULT_SIZES);
+	evlog_append_begin(&ac, NULL, true);
+	for (int i = 0; i < nelems; i++)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(eventcxt);
+
+		CHECK_FOR_INTERRUPTS();
+		current = i;
+		seqs[i] = Int64GetDatum(evlog_append_one(&ac, &reqs[i]));
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(eventcxt);
+	}
+	evlog_append_end(&ac);
+	MemoryContextDelete(eventcxt);
+	error_context_stack = errcallback.previous;
+
+	PG_RETURN_ARRAYTYPE_P(construct_array(seqs, nelems, INT8OID, sizeof(int64),
+										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/*
+ * evlog_append_queue_insert()
+ *		INSTEAD OF INSERT row trigger of the view evlog.append_queue: append
+ *		the row as evlog_append would, and return it with seq set, so that
+ *		INSERT ... RETURNING seq works.
+ *
+ * Refuses (EV004) to run on any relation but evlog.append_queue.  Locks and
+ * errors as evlog_append.
+ */
+Datum
+evlog_append_queue_insert(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	view;
+	TupleDesc	desc;
+	Datum		values[EVLOG_REQUEST_FIELDS + 1];
+	bool		nulls[EVLOG_REQUEST_FIELDS + 1];
+	EvlogAppendRequest req;
+	AppendContext ac;
+	int			col = 1;
+	Datum		seq;
+	bool		seq_null = false;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_INSTEAD(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		elog(ERROR, "evlog.append_queue_insert() must be an INSTEAD OF INSERT row trigger");
+	view = trigdata->tg_relation;
+	if (strcmp(RelationGetRelationName(view), "append_queue") != 0 ||
+		strcmp(get_namespace_name(RelationGetNamespace(view)), EVLOG_SCHEMA) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_EVLOG_INVALID_EVENT),
+				 errmsg("evlog.append_queue_insert() only serves the view evlog.append_queue")));
+
+	desc = RelationGetDescr(view);
+	heap_deform_tuple(trigdata->tg_trigtuple, desc, values, nulls);
+	evlog_fill_request(&req, values + 1, nulls + 1);
+
+	evlog_append_begin(&ac, NULL, true);
+	seq = Int64GetDatum(evlog_append_one(&ac, &req));
+	evlog_append_end(&ac);
+
+	return PointerGetDatum(heap_modify_tuple_by_cols(trigdata->tg_trigtuple, desc,
+													 1, &col, &seq, &seq_null));
+}
+
