@@ -200,3 +200,150 @@ CREATE FUNCTION evlog_verify_chain(from_seq bigint DEFAULT 1)
   AS 'MODULE_PATHNAME', 'evlog_verify_chain';
 COMMENT ON FUNCTION evlog_verify_chain(bigint) IS
   'evlog_verify_chain(from_seq bigint = 1) RETURNS TABLE(checked bigint, first_bad_seq bigint): recompute the SHA-256 hash chain from from_seq to the head, trusting the stored digest of from_seq - 1. checked counts the events that matched; first_bad_seq is the first seq missing or not matching, NULL when intact. Reads the whole range (one row per event, in seq order). Errors: 22023 when from_seq < 1.';
+
+-- Projections (SPEC.md section 3.2, P1-P6). The registry is written only by
+-- the evlog_* functions below, which check the caller's rights first.
+CREATE TABLE evlog.projections (
+  name           text COLLATE "C" NOT NULL CONSTRAINT projections_pkey PRIMARY KEY
+                 CONSTRAINT projections_name_check
+                 CHECK (name OPERATOR(pg_catalog.~) '^[a-z][a-z0-9_]*$' AND octet_length(name) <= 63),
+  handler        regprocedure NOT NULL,
+  tables         regclass[] NOT NULL DEFAULT '{}',
+  event_types    text[],
+  mode           text NOT NULL DEFAULT 'async'
+                 CONSTRAINT projections_mode_check CHECK (mode IN ('async', 'sync')),
+  on_error       text NOT NULL DEFAULT 'stop'
+                 CONSTRAINT projections_on_error_check CHECK (on_error IN ('stop', 'skip')),
+  reset          regprocedure,
+  owner          regrole NOT NULL,
+  state          text NOT NULL DEFAULT 'active'
+                 CONSTRAINT projections_state_check CHECK (state IN ('active', 'paused', 'failed')),
+  checkpoint     bigint NOT NULL DEFAULT 0,
+  last_error     text,
+  last_error_seq bigint,
+  registered_at  timestamptz NOT NULL DEFAULT now(),
+  updated_at     timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE evlog.projections IS
+  'The projection registry: one row per projection (name text, handler regprocedure, tables regclass[], event_types text[] or NULL for all, mode ''async''|''sync'', on_error ''stop''|''skip'', reset regprocedure, owner regrole, state ''active''|''paused''|''failed'', checkpoint bigint = last seq folded or passed over, last_error text, last_error_seq bigint, registered_at, updated_at timestamptz). Written only by evlog_register_projection and its siblings; survives pg_dump/pg_restore.';
+COMMENT ON COLUMN evlog.projections.checkpoint IS
+  'bigint: the last seq this projection has folded or passed over; committed in the same transaction as the fold (P1).';
+SELECT pg_catalog.pg_extension_config_dump('evlog.projections', '');
+GRANT SELECT ON evlog.projections TO PUBLIC;
+
+CREATE TABLE evlog.dead_letters (
+  projection text COLLATE "C" NOT NULL,
+  seq        bigint NOT NULL,
+  error      text NOT NULL,
+  failed_at  timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT dead_letters_pkey PRIMARY KEY (projection, seq)
+);
+COMMENT ON TABLE evlog.dead_letters IS
+  'Events a projection with on_error = ''skip'' could not fold: projection text, seq bigint, error text (the handler''s message), failed_at timestamptz. Survives pg_dump/pg_restore; delete rows once handled.';
+SELECT pg_catalog.pg_extension_config_dump('evlog.dead_letters', '');
+GRANT SELECT ON evlog.dead_letters TO PUBLIC;
+
+CREATE FUNCTION evlog.worker_pid() RETURNS integer
+  LANGUAGE C STABLE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_worker_pid';
+COMMENT ON FUNCTION evlog.worker_pid() IS
+  'evlog.worker_pid() RETURNS integer: process id of this database''s evlog worker, NULL when none runs (evlog not in shared_preload_libraries, a hot standby, or not started yet).';
+
+CREATE VIEW evlog.projection_status AS
+  SELECT p.name, p.mode, p.state, p.checkpoint, h.head,
+         h.head - p.checkpoint AS lag_events,
+         coalesce(extract(epoch FROM now() - (SELECT e.recorded_at FROM evlog.events e
+                                            WHERE e.seq = p.checkpoint + 1)), 0)::double precision AS lag_seconds,
+         p.last_error, p.last_error_seq, p.updated_at,
+         CASE WHEN p.mode = 'sync' THEN 'not needed (sync)'
+              WHEN evlog.worker_pid() IS NOT NULL THEN 'running'
+              ELSE 'not running' END AS worker
+  FROM evlog.projections p,
+       LATERAL (SELECT coalesce(max(e.seq), 0) AS head FROM evlog.events e) h;
+COMMENT ON VIEW evlog.projection_status IS
+  'One row per projection: name, mode, state, checkpoint bigint, head bigint, lag_events bigint (head - checkpoint), lag_seconds double precision (age of the oldest unfolded event, 0 when caught up), last_error, last_error_seq, updated_at, and worker (''running'', ''not running'': async projections then need evlog_catch_up or evlog in shared_preload_libraries). Needs SELECT on evlog.events.';
+GRANT SELECT ON evlog.projection_status TO PUBLIC;
+
+CREATE FUNCTION evlog_register_projection(name text, handler regprocedure,
+                                          tables regclass[] DEFAULT '{}',
+                                          event_types text[] DEFAULT NULL,
+                                          mode text DEFAULT 'async',
+                                          on_error text DEFAULT 'stop',
+                                          reset regprocedure DEFAULT NULL)
+  RETURNS void
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_register_projection';
+COMMENT ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure) IS
+  'evlog_register_projection(name text, handler regprocedure, tables regclass[] = ''{}'', event_types text[] = NULL (all), mode text = ''async''|''sync'', on_error text = ''stop''|''skip'', reset regprocedure = NULL) RETURNS void: register a projection owned by the caller; its handler f(evlog.events) RETURNS void will run as the caller. A sync projection folds the existing log at once, holding the sequencer. Errors: 22023 bad name, mode, on_error or event type; 42710 name taken; EV005 wrong handler or reset signature; 42501 caller may not execute the handler or does not own a table.';
+
+CREATE FUNCTION evlog_alter_projection(name text, mode text DEFAULT NULL, on_error text DEFAULT NULL)
+  RETURNS void
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_alter_projection';
+COMMENT ON FUNCTION evlog_alter_projection(text, text, text) IS
+  'evlog_alter_projection(name text, mode text = NULL, on_error text = NULL) RETURNS void: change mode and/or on_error (NULL: keep). Switching to sync first folds up to the head, holding the sequencer. Errors: EV005 unknown projection; 22023 bad mode or on_error; 42501 not the owner.';
+
+CREATE FUNCTION evlog_unregister_projection(name text) RETURNS void
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_unregister_projection';
+COMMENT ON FUNCTION evlog_unregister_projection(text) IS
+  'evlog_unregister_projection(name text) RETURNS void: forget a projection and its dead letters; its tables are left as they are. Errors: EV005 unknown projection; 42501 not the owner.';
+
+CREATE FUNCTION evlog_pause(name text) RETURNS void
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_pause';
+COMMENT ON FUNCTION evlog_pause(text) IS
+  'evlog_pause(name text) RETURNS void: stop folding a projection (its checkpoint stays) until evlog_resume. Errors: EV005 unknown, already paused, or failed; 42501 not the owner.';
+
+CREATE FUNCTION evlog_resume(name text) RETURNS void
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_resume';
+COMMENT ON FUNCTION evlog_resume(text) IS
+  'evlog_resume(name text) RETURNS void: resume a paused or failed projection (a failed one retries its failing event; the error is cleared). A sync projection first folds up to the head, holding the sequencer. Errors: EV005 unknown or already active; 42501 not the owner.';
+
+CREATE FUNCTION evlog_catch_up(name text) RETURNS bigint
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_catch_up';
+COMMENT ON FUNCTION evlog_catch_up(name text) IS
+  'evlog_catch_up(name text) RETURNS bigint: fold the projection from its checkpoint to the head in this session and transaction, as the worker would (on_error applies), and return the number of events handed to the handler. Waits for a worker batch in progress. Errors: EV005 unknown, paused or failed projection; 42501 not the owner.';
+
+CREATE FUNCTION evlog_wait(name text, seq bigint, timeout interval DEFAULT '5 seconds')
+  RETURNS boolean
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  deadline timestamptz := clock_timestamp() + timeout;
+  cp bigint;
+BEGIN
+  IF timeout < interval '0' THEN
+    RAISE EXCEPTION 'timeout must not be negative'
+      USING ERRCODE = 'invalid_parameter_value', DETAIL = format('timeout is %s.', timeout);
+  END IF;
+  LOOP
+    SELECT p.checkpoint INTO cp FROM evlog.projections p WHERE p.name = evlog_wait.name;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'projection "%" does not exist', evlog_wait.name
+        USING ERRCODE = 'EV005', HINT = 'See evlog.projections for the registered projections.';
+    END IF;
+    IF cp >= evlog_wait.seq THEN
+      RETURN true;
+    END IF;
+    IF clock_timestamp() >= deadline THEN
+      RETURN false;
+    END IF;
+    PERFORM pg_sleep(0.002);
+  END LOOP;
+END
+$$;
+COMMENT ON FUNCTION evlog_wait(text, bigint, interval) IS
+  'evlog_wait(name text, seq bigint, timeout interval = ''5 seconds'') RETURNS boolean: wait until the projection''s checkpoint reaches seq (read-your-writes after an append); true when it did, false at the timeout. Call it outside a REPEATABLE READ transaction, whose snapshot would never see the checkpoint move. Errors: EV005 unknown projection; 22023 negative timeout.';
+
+CREATE FUNCTION evlog.extension_created() RETURNS void
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_extension_created';
+COMMENT ON FUNCTION evlog.extension_created() IS
+  'Internal: asks the launcher, at commit, to start this database''s worker now.';
+REVOKE EXECUTE ON FUNCTION evlog.extension_created() FROM PUBLIC;
+SELECT evlog.extension_created();
+REVOKE EXECUTE ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION evlog_alter_projection(text, text, text) FROM PUBLIC;

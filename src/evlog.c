@@ -8,17 +8,29 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "evlog.h"
 #include "guard.h"
 #include "sequencer.h"
+#include "shmem.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
 /* evlog.max_payload_bytes: the largest payload evlog_append accepts */
 int			evlog_max_payload_bytes = 1024 * 1024;
+
+/* evlog.batch_size: events a worker or evlog_catch_up reads per batch */
+int			evlog_batch_size = 1000;
+
+/* evlog.worker_naptime: fallback nap of a worker, in milliseconds */
+int			evlog_worker_naptime = 10000;
+
+/* evlog.launcher_naptime: seconds between the launcher's looks at databases */
+int			evlog_launcher_naptime = 30;
 
 void		_PG_init(void);
 
@@ -41,8 +53,34 @@ _PG_init(void)
 							1024 * 1024, 1, MaxAllocSize / 2,
 							PGC_SUSET, GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("evlog.batch_size",
+							"Events an evlog worker or evlog_catch_up folds per batch (and, for the worker, per transaction).",
+							NULL,
+							&evlog_batch_size,
+							1000, 1, 1000000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("evlog.worker_naptime",
+							"Longest time an evlog worker sleeps when no append wakes it.",
+							"Appends wake the worker at commit; this is only the fallback.",
+							&evlog_worker_naptime,
+							10000, 10, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("evlog.launcher_naptime",
+							"Time between the evlog launcher's looks for databases that need a worker.",
+							"CREATE EXTENSION evlog wakes the launcher at once; this catches new databases.",
+							&evlog_launcher_naptime,
+							30, 1, 3600,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("evlog");
 
 	evlog_sequencer_init();
 	evlog_guard_init();
+	if (process_shared_preload_libraries_in_progress)
+	{
+		evlog_shmem_init();
+		evlog_launcher_register();
+	}
 }

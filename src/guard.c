@@ -26,6 +26,8 @@
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_trigger.h"
+#include "commands/dbcommands.h"
+#include "commands/defrem.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
 #include "nodes/makefuncs.h"
@@ -39,6 +41,7 @@
 #include "evlog.h"
 #include "guard.h"
 #include "sequencer.h"
+#include "shmem.h"
 
 PG_FUNCTION_INFO_V1(evlog_guard);
 
@@ -285,6 +288,45 @@ check_rename(RenameStmt *stmt)
 }
 
 /*
+ * evict_for
+ *		Commands that need a database to themselves (DROP DATABASE, CREATE
+ *		DATABASE ... TEMPLATE, ALTER DATABASE RENAME or SET TABLESPACE) must
+ *		not be blocked by its evlog worker: ask the worker to leave, and the
+ *		launcher to start none for a minute.  The command itself waits for
+ *		other sessions to go, as it always does.
+ */
+static void
+evict_for(Node *parsetree)
+{
+	const char *dbname = NULL;
+	ListCell   *lc;
+	Oid			dboid;
+
+	if (IsA(parsetree, DropdbStmt))
+		dbname = ((DropdbStmt *) parsetree)->dbname;
+	else if (IsA(parsetree, RenameStmt) &&
+			 ((RenameStmt *) parsetree)->renameType == OBJECT_DATABASE)
+		dbname = ((RenameStmt *) parsetree)->subname;
+	else if (IsA(parsetree, CreatedbStmt))
+	{
+		foreach(lc, ((CreatedbStmt *) parsetree)->options)
+			if (strcmp(lfirst_node(DefElem, lc)->defname, "template") == 0)
+				dbname = defGetString(lfirst_node(DefElem, lc));
+	}
+	else if (IsA(parsetree, AlterDatabaseStmt))
+	{
+		foreach(lc, ((AlterDatabaseStmt *) parsetree)->options)
+			if (strcmp(lfirst_node(DefElem, lc)->defname, "tablespace") == 0)
+				dbname = ((AlterDatabaseStmt *) parsetree)->dbname;
+	}
+	if (dbname == NULL)
+		return;
+	dboid = get_database_oid(dbname, true);
+	if (OidIsValid(dboid))
+		(void) evlog_evict_worker(dboid, 60);
+}
+
+/*
  * evlog_ProcessUtility
  *		ProcessUtility_hook: check the statement, then run it as usual.
  *
@@ -299,6 +341,7 @@ evlog_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 
+	evict_for(parsetree);
 	if (!creating_extension)
 	{
 		if (IsA(parsetree, AlterTableStmt))

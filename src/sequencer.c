@@ -57,9 +57,12 @@
 #include "evlog.h"
 #include "chain.h"
 #include "event.h"
+#include "projection.h"
 #include "sequencer.h"
+#include "shmem.h"
 
 PG_FUNCTION_INFO_V1(evlog_append);
+PG_FUNCTION_INFO_V1(evlog_extension_created);
 
 /* Lock tag field that tells the sequencer from user advisory locks (1, 2) */
 #define EVLOG_SEQUENCER_LOCK_CLASS 0x6576	/* "ev" */
@@ -67,6 +70,10 @@ PG_FUNCTION_INFO_V1(evlog_append);
 
 /* Did this transaction append?  Reset at the end of every transaction. */
 static bool xact_appended = false;
+
+/* Wake this database's worker, or the launcher, when this transaction commits */
+static bool wake_worker_at_commit = false;
+static bool wake_launcher_at_commit = false;
 
 static void load_head(AppendContext *ac, bool check_snapshot);
 static HeapTuple find_by_key(AppendContext *ac, text *key);
@@ -182,6 +189,12 @@ evlog_append_begin(AppendContext *ac, Relation rel, bool for_insert)
 
 	PreventCommandIfReadOnly("evlog_append()");
 	PreventCommandDuringRecovery("evlog_append()");
+	if (evlog_in_handler > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
+				 errmsg("a projection handler cannot append to the log"),
+				 errdetail("Handlers fold events into read models; an event they appended would be folded again."),
+				 errhint("Append from the application, or from a trigger on the read model.")));
 
 	ac->rel = rel ? rel : table_open(evlog_events_relid(), RowExclusiveLock);
 	ac->pkey = index_open(evlog_relid(EVLOG_EVENTS_PKEY), RowExclusiveLock);
@@ -201,6 +214,21 @@ evlog_append_begin(AppendContext *ac, Relation rel, bool for_insert)
 	}
 
 	evlog_sequencer_lock();
+
+	/*
+	 * The sync projections, as committed: registry changes take the
+	 * sequencer too, so none is half-way while this call holds it.
+	 */
+	if (for_insert)
+	{
+		Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+		ListCell   *lc;
+
+		ac->sync_projections = evlog_load_projections(snap, true);
+		UnregisterSnapshot(snap);
+		foreach(lc, ac->sync_projections)
+			evlog_prepare_handler(lfirst(lc));
+	}
 }
 
 /*
@@ -211,6 +239,8 @@ evlog_append_begin(AppendContext *ac, Relation rel, bool for_insert)
 void
 evlog_append_end(AppendContext *ac)
 {
+	if (ac->appended && ac->sync_projections != NIL)
+		evlog_sync_checkpoint(ac->head_seq);
 	if (ac->estate)
 	{
 		ExecDropSingleTupleTableSlot(ac->slot);
@@ -426,7 +456,12 @@ evlog_append_one(AppendContext *ac, EvlogAppendRequest *req)
 								 false, false, NULL, NIL);
 	ExecClearTuple(ac->slot);
 	ResetPerTupleExprContext(ac->estate);
+
+	/* P3: sync projections fold the event inside the appending transaction */
+	if (ac->sync_projections != NIL)
+		evlog_sync_fold(ac->sync_projections, tuple, RelationGetDescr(ac->rel), ev.type);
 	heap_freetuple(tuple);
+	ac->appended = true;
 
 	ac->head_seq = ev.seq;
 	ac->head_time = ev.recorded_at;
@@ -553,11 +588,17 @@ sequencer_xact_callback(XactEvent event, void *arg)
 			}
 			break;
 		case XACT_EVENT_COMMIT:
+			if (xact_appended || wake_worker_at_commit)
+				evlog_wake_worker(MyDatabaseId);
+			if (wake_launcher_at_commit)
+				evlog_wake_launcher(true);
+			xact_appended = wake_worker_at_commit = wake_launcher_at_commit = false;
+			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			xact_appended = false;
+			xact_appended = wake_worker_at_commit = wake_launcher_at_commit = false;
 			break;
 		default:
 			break;
@@ -573,4 +614,28 @@ void
 evlog_sequencer_init(void)
 {
 	RegisterXactCallback(sequencer_xact_callback, NULL);
+}
+
+/*
+ * evlog_registry_changed
+ *		Wake this database's worker when the transaction commits, so that it
+ *		sees a new, resumed or altered projection at once.
+ */
+void
+evlog_registry_changed(void)
+{
+	wake_worker_at_commit = true;
+}
+
+/*
+ * evlog.extension_created() RETURNS void
+ *
+ * Called by the install script: when CREATE EXTENSION commits, wake the
+ * launcher so that this database gets its worker now.  Takes no locks.
+ */
+Datum
+evlog_extension_created(PG_FUNCTION_ARGS)
+{
+	wake_launcher_at_commit = true;
+	PG_RETURN_VOID();
 }

@@ -33,6 +33,8 @@ typedef struct AppendContext
 	ResultRelInfo *rri;
 	TupleTableSlot *slot;
 	text	   *actor;
+	List	   *sync_projections;	/* active sync projections to fold */
+	bool		appended;		/* did this call write an event? */
 	bool		have_head;
 	bool		head_is_ours;	/* written by this transaction? */
 	int64		head_seq;
@@ -45,6 +47,7 @@ extern Oid	evlog_relid(const char *name);
 extern void evlog_sequencer_lock(void);
 extern void evlog_check_direct_insert(Relation rel, HeapTuple tuple);
 extern void evlog_sequencer_init(void);
+extern void evlog_registry_changed(void);
 extern void evlog_fill_request(EvlogAppendRequest *req, Datum *values,
 							   bool *nulls);
 extern void evlog_append_begin(AppendContext *ac, Relation rel, bool for_insert);

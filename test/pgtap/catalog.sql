@@ -1,5 +1,6 @@
 -- Every SQL object of the extension has a COMMENT, every function pins
--- search_path, and only the functions that write the log are withheld from PUBLIC.
+-- search_path, and only the functions that write the log or define projections
+-- are withheld from PUBLIC.
 BEGIN;
 SELECT plan(4);
 
@@ -36,9 +37,12 @@ SELECT is(ARRAY(
     AND NOT has_function_privilege('public', p.oid, 'EXECUTE')
   ORDER BY 1),
   ARRAY['evlog.append_queue_insert()',
+        'evlog.extension_created()',
+        'evlog_alter_projection(text,text,text)',
         'evlog_append(text,text,jsonb,jsonb,text,bigint,integer)',
-        'evlog_append_batch(evlog.new_event[])'],
-  'only the functions that write the log are withheld from PUBLIC');
+        'evlog_append_batch(evlog.new_event[])',
+        'evlog_register_projection(text,regprocedure,regclass[],text[],text,text,regprocedure)'],
+  'only the functions that write the log or define projections are withheld from PUBLIC');
 
 SELECT * FROM finish();
 ROLLBACK;

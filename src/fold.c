@@ -1,0 +1,418 @@
+/*-------------------------------------------------------------------------
+ *
+ * fold.c
+ *	  Folding events into projections: calling a handler as the role that
+ *	  registered it (P6), the sync fold inside evlog_append (P3), and
+ *	  evlog_fold(), which the worker and evlog_catch_up use to fold from a
+ *	  checkpoint with the checkpoint committed in the same transaction (P1),
+ *	  in seq order (P2), each event isolated in a subtransaction (P5).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "evlog.h"
+#include "projection.h"
+#include "sequencer.h"
+
+PG_FUNCTION_INFO_V1(evlog_catch_up);
+
+/*
+ * evlog_prepare_handler
+ *		Look the handler up for calling.  Raises EV005 when it was dropped
+ *		after registration, 42501 when its owner lost EXECUTE on it.
+ */
+void
+evlog_prepare_handler(EvlogProjection *p)
+{
+	if (!SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(p->handler)))
+		ereport(ERROR,
+				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
+				 errmsg("handler of projection \"%s\" no longer exists", p->name),
+				 errhint("Unregister the projection, or register it again with a new handler.")));
+	if (pg_proc_aclcheck(p->handler, p->owner, ACL_EXECUTE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("owner of projection \"%s\" may no longer execute its handler", p->name)));
+	fmgr_info(p->handler, &p->flinfo);
+}
+
+/*
+ * evlog_projection_wants
+ *		Does p fold events of this type?
+ */
+bool
+evlog_projection_wants(EvlogProjection *p, text *type)
+{
+	ListCell   *lc;
+	int			len = VARSIZE_ANY_EXHDR(type);
+
+	if (p->event_types == NIL)
+		return true;
+	foreach(lc, p->event_types)
+	{
+		const char *t = lfirst(lc);
+
+		if ((int) strlen(t) == len && memcmp(t, VARDATA_ANY(type), len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * handler_guc_push
+ *		Give the handlers about to run PostgreSQL's default search_path,
+ *		"$user", public ($user being the projection's owner), whatever
+ *		evlog's own functions pinned: a handler then resolves names the same
+ *		way in the worker, in evlog_catch_up and in an appending session.
+ *		Returns the GUC nest level for handler_guc_pop.
+ */
+static int
+handler_guc_push(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "\"$user\", public",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	return nestlevel;
+}
+
+/*
+ * handler_guc_pop
+ *		Undo handler_guc_push.
+ */
+static void
+handler_guc_pop(int nestlevel)
+{
+	AtEOXact_GUC(true, nestlevel);
+}
+
+/*
+ * evlog_call_handler
+ *		Call p's handler (prepared) with one event row, as p's owner, in a
+ *		security-restricted context.  Errors propagate.
+ */
+void
+evlog_call_handler(EvlogProjection *p, Datum row)
+{
+	LOCAL_FCINFO(fcinfo, 1);
+	Oid			save_userid;
+	int			save_sec;
+
+	InitFunctionCallInfoData(*fcinfo, &p->flinfo, 1, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = row;
+	fcinfo->args[0].isnull = false;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(p->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	evlog_in_handler++;
+	PG_TRY();
+	{
+		(void) FunctionCallInvoke(fcinfo);
+	}
+	PG_FINALLY();
+	{
+		evlog_in_handler--;
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * evlog_sync_fold
+ *		Fold one just-written event into every active sync projection that
+ *		wants its type (P3).  A handler error fails the append.
+ */
+void
+evlog_sync_fold(List *projections, HeapTuple tuple, TupleDesc desc, text *type)
+{
+	ListCell   *lc;
+	Datum		row = (Datum) 0;
+	int			nestlevel = -1;
+
+	foreach(lc, projections)
+	{
+		EvlogProjection *p = lfirst(lc);
+
+		if (!evlog_projection_wants(p, type))
+			continue;
+		if (row == (Datum) 0)
+		{
+			row = heap_copy_tuple_as_datum(tuple, desc);
+			nestlevel = handler_guc_push();
+		}
+		evlog_call_handler(p, row);
+	}
+	if (nestlevel >= 0)
+		handler_guc_pop(nestlevel);
+}
+
+/*
+ * evlog_sync_checkpoint
+ *		Set the checkpoint of every active sync projection to seq, in the
+ *		appending transaction.
+ */
+void
+evlog_sync_checkpoint(int64 seq)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(seq)};
+
+	SPI_connect();
+	evlog_registry_exec("UPDATE evlog.projections SET checkpoint = $1, updated_at = now() "
+						"WHERE mode = 'sync' AND state = 'active'",
+						1, argtypes, args, NULL, 0);
+	SPI_finish();
+}
+
+/*
+ * fold_isolated
+ *		Call the handler for one event in a subtransaction.  Returns NULL on
+ *		success, else the handler's error message (the subtransaction rolled
+ *		back).
+ */
+static char *
+fold_isolated(EvlogProjection *p, Datum row)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	char	   *message = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		evlog_call_handler(p, row);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		message = pstrdup(edata->message);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	return message;
+}
+
+/*
+ * record_failure
+ *		on_error = 'skip': write a dead letter.  'stop': mark the projection
+ *		failed at seq.  The caller is SPI-connected.
+ */
+static void
+record_failure(EvlogProjection *p, int64 seq, const char *message)
+{
+	Oid			argtypes[3] = {TEXTOID, INT8OID, TEXTOID};
+	Datum		args[3];
+
+	args[0] = CStringGetTextDatum(p->name);
+	args[1] = Int64GetDatum(seq);
+	args[2] = CStringGetTextDatum(message);
+	if (p->skip_on_error)
+		evlog_registry_exec("INSERT INTO evlog.dead_letters (projection, seq, error) VALUES ($1, $2, $3) "
+							"ON CONFLICT (projection, seq) DO UPDATE SET error = excluded.error, failed_at = now()",
+							3, argtypes, args, NULL, 0);
+	else
+		evlog_registry_exec("UPDATE evlog.projections SET state = 'failed', last_error = $3, "
+							"last_error_seq = $2, updated_at = now() WHERE name = $1",
+							3, argtypes, args, NULL, 0);
+}
+
+/*
+ * evlog_fold
+ *		Fold projection name from its checkpoint, in the current transaction.
+ *
+ * EVLOG_FOLD_WORKER folds one batch of an active async projection, passing
+ * over one that another session has locked; EVLOG_FOLD_CATCH_UP and
+ * EVLOG_FOLD_STRICT fold to the head as this transaction sees it, waiting
+ * for the registry row.  The worker and catch-up isolate each event and
+ * apply on_error; STRICT lets a handler error fail the call.  The new
+ * checkpoint is written in the same transaction.  *more (if given) says
+ * whether events remain.  Returns the number of events handed to the
+ * handler.  Locks the registry row FOR UPDATE.
+ */
+int64
+evlog_fold(const char *name, EvlogFoldMode mode, bool *more)
+{
+	int64		folded = 0;
+	bool		remaining = false;
+
+	SPI_connect();
+	for (;;)
+	{
+		Oid			argtypes[5] = {TEXTOID, INT8OID, INT8OID, TEXTARRAYOID, INT4OID};
+		Datum		args[5];
+		char		nulls[5] = "     ";
+		Datum		values[Natts_projections_read];
+		bool		vnulls[Natts_projections_read];
+		EvlogProjection p;
+		int64		head;
+		int64		checkpoint;
+		bool		isnull;
+		bool		failed = false;
+		uint64		n;
+		SPITupleTable *batch;
+		int			nestlevel;
+
+		args[0] = CStringGetTextDatum(name);
+		evlog_registry_exec(mode == EVLOG_FOLD_WORKER ?
+							"SELECT name, handler, tables, event_types, mode, on_error, reset, owner, state, checkpoint "
+							"FROM evlog.projections WHERE name = $1 FOR UPDATE SKIP LOCKED" :
+							"SELECT name, handler, tables, event_types, mode, on_error, reset, owner, state, checkpoint "
+							"FROM evlog.projections WHERE name = $1 FOR UPDATE",
+							1, argtypes, args, NULL, 1);
+		if (SPI_processed == 0)
+		{
+			if (mode != EVLOG_FOLD_WORKER)
+				ereport(ERROR,
+						(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
+						 errmsg("projection \"%s\" does not exist", name)));
+			break;
+		}
+		heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, values, vnulls);
+		evlog_projection_from_values(&p, values, vnulls);
+		if (p.state != 'a' || (mode == EVLOG_FOLD_WORKER && p.sync))
+			break;
+		evlog_prepare_handler(&p);
+
+		SPI_execute("SELECT coalesce(max(seq), 0) FROM evlog.events", true, 1);
+		head = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		if (head <= p.checkpoint)
+			break;
+
+		/* One batch of the events this projection wants, in seq order */
+		args[1] = Int64GetDatum(p.checkpoint);
+		args[4] = Int32GetDatum(evlog_batch_size);
+		args[2] = Int64GetDatum(head);
+		if (p.event_types == NIL)
+			nulls[3] = 'n';
+		else
+		{
+			Datum	   *elems = palloc_array(Datum, list_length(p.event_types));
+			int			i = 0;
+			ListCell   *lc;
+
+			foreach(lc, p.event_types)
+				elems[i++] = CStringGetTextDatum(lfirst(lc));
+			args[3] = PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
+		}
+		SPI_execute_with_args("SELECT e, e.seq FROM evlog.events e "
+							  "WHERE e.seq > $2 AND e.seq <= $3 AND ($4 IS NULL OR e.type = ANY ($4)) "
+							  "ORDER BY e.seq LIMIT $5",
+							  5, argtypes, args, nulls, true, 0);
+		batch = SPI_tuptable;
+		n = SPI_processed;
+		checkpoint = p.checkpoint;
+		nestlevel = handler_guc_push();
+		for (uint64 i = 0; i < n; i++)
+		{
+			Datum		row = SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &isnull);
+			int64		seq = DatumGetInt64(SPI_getbinval(batch->vals[i], batch->tupdesc, 2, &isnull));
+			char	   *message = NULL;
+
+			CHECK_FOR_INTERRUPTS();
+			folded++;
+			if (mode == EVLOG_FOLD_STRICT)
+				evlog_call_handler(&p, row);
+			else
+				message = fold_isolated(&p, row);
+			if (message)
+			{
+				record_failure(&p, seq, message);
+				if (!p.skip_on_error)
+				{
+					failed = true;
+					break;
+				}
+			}
+			checkpoint = seq;
+		}
+		handler_guc_pop(nestlevel);
+		/* a short batch reached the head: the events passed over count too */
+		if (!failed && n < (uint64) evlog_batch_size)
+			checkpoint = head;
+		if (checkpoint != p.checkpoint)
+		{
+			Oid			cptypes[2] = {TEXTOID, INT8OID};
+			Datum		cpargs[2] = {args[0], Int64GetDatum(checkpoint)};
+
+			evlog_registry_exec("UPDATE evlog.projections SET checkpoint = $2, updated_at = now() WHERE name = $1",
+								2, cptypes, cpargs, NULL, 0);
+		}
+		SPI_freetuptable(batch);
+		remaining = !failed && checkpoint < head;
+		if (mode == EVLOG_FOLD_WORKER || !remaining)
+			break;
+	}
+	SPI_finish();
+	if (more)
+		*more = remaining;
+	return folded;
+}
+
+/*
+ * evlog_catch_up(name text) RETURNS bigint
+ *
+ * Fold a projection up to the head in this session, as the worker would.
+ * Returns the number of events handed to the handler.  Takes the registry
+ * row (waiting for a worker batch).  Errors: EV005 unknown, paused or
+ * failed projection; 42501 not the owner.
+ */
+Datum
+evlog_catch_up(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	List	   *all = evlog_load_projections(GetActiveSnapshot(), false);
+	ListCell   *lc;
+
+	foreach(lc, all)
+	{
+		EvlogProjection *p = lfirst(lc);
+
+		if (strcmp(p->name, name) != 0)
+			continue;
+		if (!has_privs_of_role(GetUserId(), p->owner))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("must be owner of projection \"%s\"", name)));
+		if (p->state != 'a')
+			ereport(ERROR,
+					(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
+					 errmsg("projection \"%s\" is %s", name,
+							p->state == 'p' ? "paused" : "failed"),
+					 errhint("evlog_resume('%s') makes it active again.", name)));
+		if (p->sync)
+			PG_RETURN_INT64(0);
+		PG_RETURN_INT64(evlog_fold(name, EVLOG_FOLD_CATCH_UP, NULL));
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
+			 errmsg("projection \"%s\" does not exist", name),
+			 errhint("See evlog.projections for the registered projections.")));
+	PG_RETURN_NULL();
+}

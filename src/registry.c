@@ -1,0 +1,568 @@
+/*-------------------------------------------------------------------------
+ *
+ * registry.c
+ *	  The projection registry evlog.projections and the SQL functions that
+ *	  change it: evlog_register_projection, evlog_alter_projection,
+ *	  evlog_unregister_projection, evlog_pause, evlog_resume.
+ *
+ * The caller's rights are checked as the caller (EXECUTE on the handler,
+ * ownership of the tables, ownership of the projection); the registry row is
+ * then written as the owner of evlog.projections, which no ordinary role
+ * may write directly.  Every change takes the sequencer first, so that no
+ * appending transaction is half-way through a sync fold while a projection
+ * changes mode or state.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "evlog.h"
+#include "event.h"
+#include "projection.h"
+#include "sequencer.h"
+#include "shmem.h"
+
+PG_FUNCTION_INFO_V1(evlog_register_projection);
+PG_FUNCTION_INFO_V1(evlog_alter_projection);
+PG_FUNCTION_INFO_V1(evlog_unregister_projection);
+PG_FUNCTION_INFO_V1(evlog_pause);
+PG_FUNCTION_INFO_V1(evlog_resume);
+
+/* Set while a projection handler runs: handlers must not append */
+int			evlog_in_handler = 0;
+
+/*
+ * evlog_projection_from_values
+ *		Fill p from the first Natts_projections_read columns of a registry row.
+ */
+void
+evlog_projection_from_values(EvlogProjection *p, Datum *values, bool *nulls)
+{
+	char	   *mode = TextDatumGetCString(values[Anum_projections_mode - 1]);
+	char	   *on_error = TextDatumGetCString(values[Anum_projections_on_error - 1]);
+	char	   *state = TextDatumGetCString(values[Anum_projections_state - 1]);
+
+	memset(p, 0, sizeof(*p));
+	strlcpy(p->name, TextDatumGetCString(values[Anum_projections_name - 1]),
+			EVLOG_NAMEDATALEN);
+	p->handler = DatumGetObjectId(values[Anum_projections_handler - 1]);
+	p->reset = nulls[Anum_projections_reset - 1] ? InvalidOid :
+		DatumGetObjectId(values[Anum_projections_reset - 1]);
+	p->owner = DatumGetObjectId(values[Anum_projections_owner - 1]);
+	p->sync = strcmp(mode, "sync") == 0;
+	p->skip_on_error = strcmp(on_error, "skip") == 0;
+	p->state = state[0];
+	p->checkpoint = DatumGetInt64(values[Anum_projections_checkpoint - 1]);
+	p->event_types = NIL;
+	if (!nulls[Anum_projections_event_types - 1])
+	{
+		Datum	   *elems;
+		bool	   *elemnulls;
+		int			n;
+
+		deconstruct_array(DatumGetArrayTypeP(values[Anum_projections_event_types - 1]),
+						  TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &elemnulls, &n);
+		for (int i = 0; i < n; i++)
+			if (!elemnulls[i])
+				p->event_types = lappend(p->event_types, TextDatumGetCString(elems[i]));
+	}
+}
+
+/*
+ * evlog_load_projections
+ *		The registered projections as snapshot sees them, in the current
+ *		memory context; with sync_only, only the active sync ones.  NIL when
+ *		the registry does not exist.  Takes AccessShareLock on the registry.
+ */
+List *
+evlog_load_projections(Snapshot snapshot, bool sync_only)
+{
+	Oid			nsp = get_namespace_oid(EVLOG_SCHEMA, true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("projections", nsp) : InvalidOid;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tuple;
+	List	   *result = NIL;
+
+	if (!OidIsValid(relid))
+		return NIL;
+	rel = table_open(relid, AccessShareLock);
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		Datum		values[Natts_projections_read + 8];
+		bool		nulls[Natts_projections_read + 8];
+		EvlogProjection *p = palloc(sizeof(EvlogProjection));
+
+		heap_deform_tuple(tuple, RelationGetDescr(rel), values, nulls);
+		evlog_projection_from_values(p, values, nulls);
+		if (sync_only && !(p->sync && p->state == 'a'))
+		{
+			pfree(p);
+			continue;
+		}
+		result = lappend(result, p);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
+ * evlog_registry_exec
+ *		Run sql through SPI as the owner of evlog.projections (the caller is
+ *		SPI-connected and has checked the current user's rights).  Returns
+ *		SPI's result code; errors propagate.
+ */
+int
+evlog_registry_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
+					const char *nulls, long count)
+{
+	Oid			save_userid;
+	int			save_sec;
+	Oid			relid = evlog_relid("projections");
+	HeapTuple	classtup;
+	Oid			owner;
+	int			rc;
+
+	classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(classtup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(classtup))->relowner;
+	ReleaseSysCache(classtup);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, count);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+	return rc;
+}
+
+/*
+ * lock_projection
+ *		Lock and read the registry row of name (SELECT ... FOR UPDATE); with
+ *		check_owner, raise 42501 unless the current user has the privileges
+ *		of the projection's owner.  The caller is SPI-connected.  Raises
+ *		EV005 when there is no such projection.
+ */
+static EvlogProjection *
+lock_projection(const char *name, bool check_owner)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	EvlogProjection *p = palloc(sizeof(EvlogProjection));
+	Datum		values[Natts_projections_read];
+	bool		nulls[Natts_projections_read];
+
+	args[0] = CStringGetTextDatum(name);
+	evlog_registry_exec("SELECT name, handler, tables, event_types, mode, on_error, reset, owner, state, checkpoint "
+						"FROM evlog.projections WHERE name = $1 FOR UPDATE",
+						1, argtypes, args, NULL, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
+				 errmsg("projection \"%s\" does not exist", name),
+				 errhint("See evlog.projections for the registered projections.")));
+	heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, values, nulls);
+	evlog_projection_from_values(p, values, nulls);
+
+	if (check_owner && !has_privs_of_role(GetUserId(), p->owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of projection \"%s\"", name),
+				 errhint("Projection \"%s\" belongs to role \"%s\".", name,
+						 GetUserNameFromId(p->owner, false))));
+	return p;
+}
+
+/*
+ * set_state
+ *		Write state (and clear the error when state is 'active') of the
+ *		projection name.  The caller is SPI-connected.
+ */
+static void
+set_state(const char *name, const char *state)
+{
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		args[2];
+
+	args[0] = CStringGetTextDatum(name);
+	args[1] = CStringGetTextDatum(state);
+	evlog_registry_exec("UPDATE evlog.projections SET state = $2, updated_at = now(), "
+						"last_error = CASE WHEN $2 = 'active' THEN NULL ELSE last_error END, "
+						"last_error_seq = CASE WHEN $2 = 'active' THEN NULL ELSE last_error_seq END "
+						"WHERE name = $1", 2, argtypes, args, NULL, 0);
+}
+
+/*
+ * check_choice
+ *		Raise 22023 unless value is one of a or b.
+ */
+static void
+check_choice(const char *arg, const char *value, const char *a, const char *b)
+{
+	if (strcmp(value, a) != 0 && strcmp(value, b) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s \"%s\"", arg, value),
+				 errdetail("The %s must be '%s' or '%s'.", arg, a, b)));
+}
+
+/*
+ * check_function
+ *		Raise EV005 unless fn takes nargs arguments (one of argtype when 1)
+ *		and returns void, and 42501 unless the current user may execute it.
+ *		what names its role ("handler", "reset function").
+ */
+static void
+check_function(Oid fn, const char *what, int nargs, Oid argtype)
+{
+	HeapTuple	proctup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+	Form_pg_proc proc;
+	bool		ok;
+
+	if (!HeapTupleIsValid(proctup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("%s function %u does not exist", what, fn)));
+	proc = (Form_pg_proc) GETSTRUCT(proctup);
+	ok = proc->pronargs == nargs && proc->prorettype == VOIDOID &&
+		!proc->proretset && proc->prokind == PROKIND_FUNCTION &&
+		(nargs == 0 || proc->proargtypes.values[0] == argtype);
+	ReleaseSysCache(proctup);
+
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
+				 errmsg("%s %s has the wrong signature", what, format_procedure(fn)),
+				 nargs == 1 ?
+				 errdetail("A handler takes one argument of type evlog.events and returns void.") :
+				 errdetail("A reset function takes no argument and returns void."),
+				 nargs == 1 ?
+				 errhint("Declare it as CREATE FUNCTION f(e evlog.events) RETURNS void.") :
+				 errhint("Declare it as CREATE FUNCTION f() RETURNS void.")));
+	if (pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to use %s as a %s", format_procedure(fn), what),
+				 errhint("The registering role needs EXECUTE on it: %s runs as that role.", what)));
+}
+
+/*
+ * warn_if_no_worker
+ *		An async projection in a database without a worker folds only on
+ *		evlog_catch_up: say so.
+ */
+static void
+warn_if_no_worker(const char *name)
+{
+	if (evlog_shared == NULL)
+		ereport(WARNING,
+				(errmsg("projection \"%s\" is async but no evlog worker runs in this database", name),
+				 errhint("Add evlog to shared_preload_libraries, or fold it with evlog_catch_up('%s').", name)));
+}
+
+/*
+ * evlog_register_projection(name text, handler regprocedure, tables regclass[],
+ *		event_types text[], mode text, on_error text, reset regprocedure)
+ *		RETURNS void
+ *
+ * Register a projection owned by the current user.  A sync projection folds
+ * the whole log at once (errors fail the call).  Takes the sequencer and a
+ * row lock on the new registry row.  Errors: 22023, 42710, EV004, EV005,
+ * 42501 (see the COMMENT in the install script).
+ */
+Datum
+evlog_register_projection(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	Oid			handler;
+	char	   *mode;
+	char	   *on_error;
+	Oid			events_type;
+	Oid			argtypes[8] = {TEXTOID, REGPROCEDUREOID, REGCLASSARRAYOID, TEXTARRAYOID,
+	TEXTOID, TEXTOID, REGPROCEDUREOID, REGROLEOID};
+	Datum		args[8];
+	char		nulls[8] = "        ";
+	bool		found;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) ||
+		PG_ARGISNULL(4) || PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("name, handler, tables, mode and on_error must not be null")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	handler = PG_GETARG_OID(1);
+	mode = text_to_cstring(PG_GETARG_TEXT_PP(4));
+	on_error = text_to_cstring(PG_GETARG_TEXT_PP(5));
+
+	/* The caller's rights and the arguments, checked as the caller */
+	if (strlen(name) < 1 || strlen(name) >= EVLOG_NAMEDATALEN ||
+		strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(name) ||
+		!(name[0] >= 'a' && name[0] <= 'z'))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid projection name \"%s\"", name),
+				 errdetail("A projection name is 1 to 63 bytes of lower-case letters, digits and underscores, starting with a letter.")));
+	check_choice("mode", mode, "async", "sync");
+	check_choice("on_error", on_error, "stop", "skip");
+	events_type = get_rel_type_id(evlog_events_relid());
+	check_function(handler, "handler", 1, events_type);
+	if (!PG_ARGISNULL(6))
+		check_function(PG_GETARG_OID(6), "reset function", 0, InvalidOid);
+	{
+		ArrayType  *tables = PG_GETARG_ARRAYTYPE_P(2);
+		Datum	   *elems;
+		bool	   *elemnulls;
+		int			n;
+
+		deconstruct_array(tables, REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT,
+						  &elems, &elemnulls, &n);
+		for (int i = 0; i < n; i++)
+		{
+			Oid			relid = DatumGetObjectId(elems[i]);
+
+			if (elemnulls[i])
+				continue;
+			if (!pg_class_ownercheck(relid, GetUserId()))
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("must be owner of table %s to make it part of projection \"%s\"",
+								get_rel_name(relid), name),
+						 errhint("A projection owns its read-model tables: register it as their owner.")));
+		}
+	}
+	if (!PG_ARGISNULL(3))
+	{
+		Datum	   *elems;
+		bool	   *elemnulls;
+		int			n;
+
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(3), TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &elemnulls, &n);
+		for (int i = 0; i < n; i++)
+		{
+			text	   *t;
+
+			if (elemnulls[i])
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("event_types must not contain null")));
+			t = DatumGetTextPP(elems[i]);
+			evlog_check_type_name(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+		}
+	}
+
+	evlog_sequencer_lock();
+	SPI_connect();
+	{
+		Oid			t[1] = {TEXTOID};
+		Datum		a[1] = {CStringGetTextDatum(name)};
+
+		evlog_registry_exec("SELECT FROM evlog.projections WHERE name = $1", 1, t, a, NULL, 1);
+		found = SPI_processed > 0;
+	}
+	if (found)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("projection \"%s\" already exists", name),
+				 errhint("Unregister it first, or choose another name.")));
+
+	for (int i = 0; i < 8; i++)
+	{
+		int			argno = i < 7 ? i : -1;
+
+		if (argno >= 0 && PG_ARGISNULL(argno))
+			nulls[i] = 'n';
+		else
+			args[i] = argno >= 0 ? PG_GETARG_DATUM(argno) : ObjectIdGetDatum(GetUserId());
+	}
+	evlog_registry_exec("INSERT INTO evlog.projections (name, handler, tables, event_types, mode, on_error, reset, owner) "
+						"VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+						8, argtypes, args, nulls, 0);
+	SPI_finish();
+
+	if (strcmp(mode, "sync") == 0)
+		(void) evlog_fold(name, EVLOG_FOLD_STRICT, NULL);
+	else
+		warn_if_no_worker(name);
+	evlog_registry_changed();
+	PG_RETURN_VOID();
+}
+
+/*
+ * evlog_alter_projection(name text, mode text, on_error text) RETURNS void
+ *
+ * Change mode and/or on_error; switching an active projection to sync first
+ * folds it up to the head (errors fail the call).  Takes the sequencer and
+ * the registry row.  Errors: EV005, 22023, 42501.
+ */
+Datum
+evlog_alter_projection(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *mode = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *on_error = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	EvlogProjection *p;
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		args[3];
+	char		nulls[3] = "   ";
+
+	if (mode)
+		check_choice("mode", mode, "async", "sync");
+	if (on_error)
+		check_choice("on_error", on_error, "stop", "skip");
+
+	evlog_sequencer_lock();
+	SPI_connect();
+	p = lock_projection(name, true);
+	args[0] = CStringGetTextDatum(name);
+	args[1] = mode ? CStringGetTextDatum(mode) : (Datum) 0;
+	args[2] = on_error ? CStringGetTextDatum(on_error) : (Datum) 0;
+	nulls[1] = mode ? ' ' : 'n';
+	nulls[2] = on_error ? ' ' : 'n';
+	SPI_finish();
+
+	/* to sync: fold to the head first, while the sequencer holds appends */
+	if (mode && strcmp(mode, "sync") == 0 && !p->sync && p->state == 'a')
+		(void) evlog_fold(name, EVLOG_FOLD_STRICT, NULL);
+
+	SPI_connect();
+	evlog_registry_exec("UPDATE evlog.projections SET mode = coalesce($2, mode), "
+						"on_error = coalesce($3, on_error), updated_at = now() WHERE name = $1",
+						3, argtypes, args, nulls, 0);
+	SPI_finish();
+	if (mode && strcmp(mode, "async") == 0)
+		warn_if_no_worker(name);
+	evlog_registry_changed();
+	PG_RETURN_VOID();
+}
+
+/*
+ * evlog_unregister_projection(name text) RETURNS void
+ *
+ * Forget a projection and its dead letters; its tables stay.  Takes the
+ * sequencer and the registry row.  Errors: EV005, 42501.
+ */
+Datum
+evlog_unregister_projection(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+
+	evlog_sequencer_lock();
+	SPI_connect();
+	(void) lock_projection(name, true);
+	args[0] = CStringGetTextDatum(name);
+	evlog_registry_exec("DELETE FROM evlog.dead_letters WHERE projection = $1",
+						1, argtypes, args, NULL, 0);
+	evlog_registry_exec("DELETE FROM evlog.projections WHERE name = $1",
+						1, argtypes, args, NULL, 0);
+	SPI_finish();
+	evlog_registry_changed();
+	PG_RETURN_VOID();
+}
+
+/*
+ * evlog_pause(name text) RETURNS void
+ *
+ * Stop folding a projection until evlog_resume.  Takes the sequencer and the
+ * registry row.  Errors: EV005 (unknown, paused or failed), 42501.
+ */
+Datum
+evlog_pause(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	EvlogProjection *p;
+
+	evlog_sequencer_lock();
+	SPI_connect();
+	p = lock_projection(name, true);
+	if (p->state != 'a')
+		ereport(ERROR,
+				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
+				 errmsg("projection \"%s\" is %s, not active", name,
+						p->state == 'p' ? "paused" : "failed"),
+				 errhint("evlog_resume('%s') makes it active again.", name)));
+	set_state(name, "paused");
+	SPI_finish();
+	evlog_registry_changed();
+	PG_RETURN_VOID();
+}
+
+/*
+ * evlog_resume(name text) RETURNS void
+ *
+ * Make a paused or failed projection active again (a failed one retries its
+ * failing event).  A sync projection first folds up to the head.  Takes the
+ * sequencer and the registry row.  Errors: EV005 (unknown or active), 42501.
+ */
+Datum
+evlog_resume(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	EvlogProjection *p;
+
+	evlog_sequencer_lock();
+	SPI_connect();
+	p = lock_projection(name, true);
+	if (p->state == 'a')
+		ereport(ERROR,
+				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
+				 errmsg("projection \"%s\" is already active", name)));
+	set_state(name, "active");
+	SPI_finish();
+	if (p->sync)
+		(void) evlog_fold(name, EVLOG_FOLD_STRICT, NULL);
+	evlog_registry_changed();
+	PG_RETURN_VOID();
+}
+
+/*
+ * evlog_mark_failed
+ *		Mark projection name failed with message, outside any fold (the
+ *		worker, when folding it raised an error no subtransaction caught:
+ *		a dropped handler, say).  Runs in the caller's transaction.
+ */
+void
+evlog_mark_failed(const char *name, const char *message)
+{
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		args[2];
+
+	args[0] = CStringGetTextDatum(name);
+	args[1] = CStringGetTextDatum(message);
+	SPI_connect();
+	evlog_registry_exec("UPDATE evlog.projections SET state = 'failed', last_error = $2, "
+						"last_error_seq = checkpoint + 1, updated_at = now() WHERE name = $1",
+						2, argtypes, args, NULL, 0);
+	SPI_finish();
+}

@@ -1,0 +1,215 @@
+/*-------------------------------------------------------------------------
+ *
+ * shmem.c
+ *	  evlog's shared memory (see shmem.h), requested through
+ *	  shmem_request_hook and set up in shmem_startup_hook, as PostgreSQL
+ *	  expects of a preloaded library.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "utils/timestamp.h"
+
+#include "evlog.h"
+#include "shmem.h"
+
+EvlogShared *evlog_shared = NULL;
+
+PG_FUNCTION_INFO_V1(evlog_worker_pid);
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/*
+ * shared_size
+ *		Bytes evlog needs: one slot per possible background worker.
+ */
+static Size
+shared_size(void)
+{
+	return add_size(offsetof(EvlogShared, slots),
+					mul_size(max_worker_processes, sizeof(EvlogWorkerSlot)));
+}
+
+/*
+ * evlog_shmem_request
+ *		shmem_request_hook: reserve the memory and one named LWLock.
+ */
+static void
+evlog_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(shared_size());
+	RequestNamedLWLockTranche("evlog", 1);
+}
+
+/*
+ * evlog_shmem_startup
+ *		shmem_startup_hook: attach to (and, the first time, zero) the memory.
+ *		Takes AddinShmemInitLock.
+ */
+static void
+evlog_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	evlog_shared = ShmemInitStruct("evlog", shared_size(), &found);
+	if (!found)
+	{
+		memset(evlog_shared, 0, shared_size());
+		evlog_shared->lock = &(GetNamedLWLockTranche("evlog"))->lock;
+		evlog_shared->nslots = max_worker_processes;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * evlog_shmem_init
+ *		Install the hooks; called from _PG_init while preloading only.
+ */
+void
+evlog_shmem_init(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = evlog_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = evlog_shmem_startup;
+}
+
+/*
+ * evlog_slot_for
+ *		The slot of dboid's worker, or NULL.  With create, claim a free slot
+ *		when there is none (NULL when all are taken).  The caller holds
+ *		evlog_shared->lock, exclusively when create is true.
+ */
+EvlogWorkerSlot *
+evlog_slot_for(Oid dboid, bool create)
+{
+	EvlogWorkerSlot *free_slot = NULL;
+
+	for (int i = 0; i < evlog_shared->nslots; i++)
+	{
+		EvlogWorkerSlot *slot = &evlog_shared->slots[i];
+
+		if (slot->dboid == dboid)
+			return slot;
+		if (free_slot == NULL && slot->dboid == InvalidOid)
+			free_slot = slot;
+	}
+	if (create && free_slot)
+	{
+		memset(free_slot, 0, sizeof(*free_slot));
+		free_slot->dboid = dboid;
+		return free_slot;
+	}
+	return NULL;
+}
+
+/*
+ * evlog_wake_worker
+ *		Set the latch of dboid's worker, if one runs.  Called at the commit
+ *		of an appending transaction.  Takes evlog_shared->lock shared; a
+ *		no-op without shared memory (library not preloaded).
+ */
+void
+evlog_wake_worker(Oid dboid)
+{
+	EvlogWorkerSlot *slot;
+
+	if (evlog_shared == NULL)
+		return;
+	LWLockAcquire(evlog_shared->lock, LW_SHARED);
+	slot = evlog_slot_for(dboid, false);
+	if (slot && slot->latch)
+		SetLatch(slot->latch);
+	LWLockRelease(evlog_shared->lock);
+}
+
+/*
+ * evlog_wake_launcher
+ *		Set the launcher's latch; with rescan, make it look at every database
+ *		again, including those where a worker found no extension.  Takes
+ *		evlog_shared->lock exclusively; a no-op without shared memory.
+ */
+void
+evlog_wake_launcher(bool rescan)
+{
+	if (evlog_shared == NULL)
+		return;
+	LWLockAcquire(evlog_shared->lock, LW_EXCLUSIVE);
+	if (rescan)
+	{
+		evlog_shared->rescan = true;
+		for (int i = 0; i < evlog_shared->nslots; i++)
+			evlog_shared->slots[i].no_extension = false;
+	}
+	if (evlog_shared->launcher_latch)
+		SetLatch(evlog_shared->launcher_latch);
+	LWLockRelease(evlog_shared->lock);
+}
+
+/*
+ * evlog_evict_worker
+ *		Ask dboid's worker to exit (SIGTERM) and keep the launcher from
+ *		starting another for the given number of seconds, so that DROP
+ *		DATABASE and its like, which need the database to themselves, are
+ *		not blocked.  Returns the pid signalled, or 0.  Takes
+ *		evlog_shared->lock exclusively.
+ */
+pid_t
+evlog_evict_worker(Oid dboid, int seconds)
+{
+	EvlogWorkerSlot *slot;
+	pid_t		pid = 0;
+
+	if (evlog_shared == NULL)
+		return 0;
+	LWLockAcquire(evlog_shared->lock, LW_EXCLUSIVE);
+	slot = evlog_slot_for(dboid, true);
+	if (slot)
+	{
+		slot->evicted_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														  seconds * 1000);
+		pid = slot->pid;
+		if (pid > 0)
+			kill(pid, SIGTERM);
+	}
+	LWLockRelease(evlog_shared->lock);
+	return pid;
+}
+
+/*
+ * evlog.worker_pid() RETURNS integer
+ *
+ * The process id of this database's worker, NULL when none runs.  Takes
+ * evlog_shared->lock shared.
+ */
+Datum
+evlog_worker_pid(PG_FUNCTION_ARGS)
+{
+	EvlogWorkerSlot *slot;
+	pid_t		pid = 0;
+
+	if (evlog_shared == NULL)
+		PG_RETURN_NULL();
+	LWLockAcquire(evlog_shared->lock, LW_SHARED);
+	slot = evlog_slot_for(MyDatabaseId, false);
+	if (slot)
+		pid = slot->pid;
+	LWLockRelease(evlog_shared->lock);
+	if (pid == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(pid);
+}
