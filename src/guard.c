@@ -342,6 +342,16 @@ evlog_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	Node	   *parsetree = pstmt->utilityStmt;
 
 	evict_for(parsetree);
+	if (IsA(parsetree, DropStmt) &&
+		((DropStmt *) parsetree)->removeType == OBJECT_EXTENSION)
+	{
+		/* the worker leaves once it sees the extension gone: wake it */
+		ListCell   *lc;
+
+		foreach(lc, ((DropStmt *) parsetree)->objects)
+			if (strcmp(strVal(lfirst(lc)), "evlog") == 0)
+				evlog_registry_changed();
+	}
 	if (!creating_extension)
 	{
 		if (IsA(parsetree, AlterTableStmt))

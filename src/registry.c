@@ -333,6 +333,13 @@ evlog_register_projection(PG_FUNCTION_ARGS)
 				 errdetail("A projection name is 1 to 63 bytes of lower-case letters, digits and underscores, starting with a letter.")));
 	check_choice("mode", mode, "async", "sync");
 	check_choice("on_error", on_error, "stop", "skip");
+	if (pg_class_aclcheck(evlog_events_relid(), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to project the log"),
+				 errdetail("A projection's handler receives the events of evlog.events."),
+				 errhint("GRANT SELECT ON evlog.events TO %s.",
+						 GetUserNameFromId(GetUserId(), false))));
 	events_type = get_rel_type_id(evlog_events_relid());
 	check_function(handler, "handler", 1, events_type);
 	if (!PG_ARGISNULL(6))
