@@ -5,6 +5,8 @@
 # its two sides in alternation, ROUNDS times, and keeps the median.
 #   BENCH_SECONDS  seconds per side and round (default 10)
 #   ROUNDS         rounds (default 3)
+#   FOLD_EVENTS    events of workload 4 (default 200000)
+#   LAG_SECONDS    duration of workload 6 (default 30)
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,7 +23,7 @@ shared_buffers = '512MB'
 max_connections = 50"
 export PGHOST="$WORK/sock" PGPORT="$PORT"
 psql -q -X -d postgres -c "CREATE DATABASE bench" >/dev/null
-psql -q -X -d bench -c "CREATE EXTENSION evlog" -f "$SRC/bench/plain_setup.sql" >/dev/null
+psql -q -X -d bench -c "CREATE EXTENSION evlog" -f "$SRC/bench/plain_setup.sql" -f "$SRC/bench/fold_setup.sql" >/dev/null
 
 # tps SCRIPT CLIENTS: transactions per second of one pgbench run
 tps() {
@@ -50,3 +52,24 @@ row() { # num name clients target
 }
 row 1 "evlog_append, 1 event per transaction, 1 client" 1 "≥ 0.90"
 row 2 "same, 16 clients, 1000 streams" 16 "≥ 0.60"
+
+# Workload 4: the worker's fold rate against a plain SQL loop, in a fresh database
+FOLD_EVENTS=${FOLD_EVENTS:-200000}
+psql -q -X -d postgres -c "CREATE DATABASE fold" >/dev/null
+psql -q -X -d fold -c "CREATE EXTENSION evlog" -f "$SRC/bench/fold_setup.sql" >/dev/null
+read -r fe fb differ < <(psql -q -X -At -d fold -v n="$FOLD_EVENTS" -f "$SRC/bench/fold_run.sql" | grep -E '^[0-9.]+ [0-9.]+ [0-9]+$')
+printf '| 4 | async fold of %s events by the worker, handler = one upsert (read models differ: %s rows) | %.0f events/s | %.0f events/s | %.2f | ≥ 0.80 |\n' \
+  "$FOLD_EVENTS" "$differ" "$(awk -v n="$FOLD_EVENTS" -v t="$fe" 'BEGIN { print n / t }')" \
+  "$(awk -v n="$FOLD_EVENTS" -v t="$fb" 'BEGIN { print n / t }')" "$(awk -v e="$fe" -v b="$fb" 'BEGIN { print b / e }')"
+
+# Workload 6: end-to-end lag at a steady rate, recorded_at to visible in the read model
+LAG_SECONDS=${LAG_SECONDS:-30}
+psql -q -X -d postgres -c "CREATE DATABASE lag" >/dev/null
+psql -q -X -d lag -c "CREATE EXTENSION evlog" -f "$SRC/bench/fold_setup.sql" \
+  -c "SELECT evlog_register_projection('probe', 'fold_probe(evlog.events)', '{lag_probe}')" >/dev/null
+pgbench -n -M prepared -R 1000 -T "$LAG_SECONDS" -c 4 -j 2 -f "$SRC/bench/append_evlog.pgbench" lag >/dev/null 2>&1
+psql -q -X -d lag -c "SELECT evlog_wait('probe', evlog_head(), '60 s')" >/dev/null
+read -r p50 p99 nlag < <(psql -X -At -F ' ' -d lag -c "SELECT round(1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM folded_at - recorded_at))::numeric, 1),
+  round(1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM folded_at - recorded_at))::numeric, 1), count(*) FROM lag_probe")
+printf '| 6 | end-to-end lag at 1000 appends/s for %s s (%s events): sequenced to folded, p50 %s ms | p99 %s ms | — | — | p99 ≤ 20 ms |\n' \
+  "$LAG_SECONDS" "$nlag" "$p50" "$p99"
