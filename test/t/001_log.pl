@@ -44,6 +44,16 @@ is($node->safe_psql('app', q{SELECT evlog_append('after', 'thing.happened', '{}'
 is($node->safe_psql('app', q{SELECT evlog_append('s-1', 'thing.happened', '{"i": 1}', '{}', 'key-1')}), '1',
   'an idempotent retry after a crash returns the original seq');
 
+# a projection, whose registry row and checkpoint must survive the dump
+$node->safe_psql('app', q{
+  CREATE TABLE seen (stream text PRIMARY KEY, n int NOT NULL);
+  CREATE FUNCTION seen_fold(e evlog.events) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO seen VALUES (e.stream, 1) ON CONFLICT (stream) DO UPDATE SET n = seen.n + 1 $$;
+  SELECT evlog_register_projection('seen', 'seen_fold(evlog.events)', '{seen}', '{thing.happened}', on_error => 'skip');
+});
+ok($node->poll_query_until('app', q{SELECT lag_events FROM evlog.projection_status}, '0'), 'the projection caught up');
+my $registry = q{SELECT name, handler, tables, event_types, mode, on_error, owner, state, checkpoint FROM evlog.projections};
+
 # dump and restore into a new database: the restore is checked as it loads
 my $dump = $node->basedir . '/app.dump';
 $node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('app') ], 'pg_dump -Fc');
@@ -51,6 +61,7 @@ $node->safe_psql('postgres', 'CREATE DATABASE restored');
 $node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('restored'), $dump ], 'pg_restore');
 is($node->safe_psql('restored', $invariants), '501|501|0|501/intact', 'restored log: gapless, streams, chain');
 is($node->safe_psql('restored', $content), $node->safe_psql('app', $content), 'restored log: the same events');
+is($node->safe_psql('restored', $registry), $node->safe_psql('app', $registry), 'restored registry: the same projections and checkpoints');
 is($node->safe_psql('restored', q{SELECT evlog_append('next', 'thing.happened', '{}')}), '502',
   'the next append after a restore gets head + 1');
 is($node->safe_psql('restored', q{SELECT evlog_append('s-1', 'thing.happened', '{"i": 1}', '{}', 'key-1')}), '1',
