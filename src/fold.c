@@ -244,135 +244,174 @@ record_failure(EvlogProjection *p, int64 seq, const char *message)
 }
 
 /*
- * evlog_fold
- *		Fold projection name from its checkpoint, in the current transaction.
+ * evlog_fold_range
+ *		Hand the events in (after, upto] that p wants to its handler, in seq
+ *		order, reading evlog.batch_size at a time, at most limit events
+ *		(0: no limit).  strict lets a handler error propagate; otherwise each
+ *		event is isolated in a subtransaction and a failure is recorded as
+ *		on_error says ('skip': dead letter and go on; 'stop': projection
+ *		failed, and the fold ends before the event).  With progress, a NOTICE
+ *		every 100000 events.  The caller is SPI-connected and has prepared
+ *		the handler.
  *
- * EVLOG_FOLD_WORKER folds one batch of an active async projection, passing
- * over one that another session has locked; EVLOG_FOLD_CATCH_UP and
- * EVLOG_FOLD_STRICT fold to the head as this transaction sees it, waiting
- * for the registry row.  The worker and catch-up isolate each event and
- * apply on_error; STRICT lets a handler error fail the call.  The new
- * checkpoint is written in the same transaction.  *more (if given) says
- * whether events remain.  Returns the number of events handed to the
- * handler.  Locks the registry row FOR UPDATE.
+ * *handed counts the events given to the handler; *last is the seq up to
+ * which p has folded or passed over (upto when the range is exhausted).
+ * Returns false when a 'stop' failure ended the fold.
  */
-int64
-evlog_fold(const char *name, EvlogFoldMode mode, bool *more)
+bool
+evlog_fold_range(EvlogProjection *p, int64 after, int64 upto, bool strict,
+				 int64 limit, bool progress, int64 *handed, int64 *last)
 {
-	int64		folded = 0;
-	bool		remaining = false;
+	Oid			argtypes[4] = {INT8OID, INT8OID, TEXTARRAYOID, INT4OID};
+	Datum		args[4];
+	char		nulls[4] = "    ";
+	int			nestlevel;
+	bool		failed = false;
+	int64		next_notice = 100000;
 
-	SPI_connect();
-	for (;;)
+	*last = after;
+	args[1] = Int64GetDatum(upto);
+	if (p->event_types == NIL)
+		nulls[2] = 'n';
+	else
 	{
-		Oid			argtypes[5] = {TEXTOID, INT8OID, INT8OID, TEXTARRAYOID, INT4OID};
-		Datum		args[5];
-		char		nulls[5] = "     ";
-		Datum		values[Natts_projections_read];
-		bool		vnulls[Natts_projections_read];
-		EvlogProjection p;
-		int64		head;
-		int64		checkpoint;
-		bool		isnull;
-		bool		failed = false;
+		Datum	   *elems = palloc_array(Datum, list_length(p->event_types));
+		int			i = 0;
+		ListCell   *lc;
+
+		foreach(lc, p->event_types)
+			elems[i++] = CStringGetTextDatum(lfirst(lc));
+		args[2] = PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
+	}
+
+	nestlevel = handler_guc_push();
+	while (*last < upto && !failed && (limit == 0 || *handed < limit))
+	{
+		int64		batch = evlog_batch_size;
+		SPITupleTable *tuptable;
 		uint64		n;
-		SPITupleTable *batch;
-		int			nestlevel;
+		bool		isnull;
 
-		args[0] = CStringGetTextDatum(name);
-		evlog_registry_exec(mode == EVLOG_FOLD_WORKER ?
-							"SELECT name, handler, tables, event_types, mode, on_error, reset, owner, state, checkpoint "
-							"FROM evlog.projections WHERE name = $1 FOR UPDATE SKIP LOCKED" :
-							"SELECT name, handler, tables, event_types, mode, on_error, reset, owner, state, checkpoint "
-							"FROM evlog.projections WHERE name = $1 FOR UPDATE",
-							1, argtypes, args, NULL, 1);
-		if (SPI_processed == 0)
-		{
-			if (mode != EVLOG_FOLD_WORKER)
-				ereport(ERROR,
-						(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
-						 errmsg("projection \"%s\" does not exist", name)));
-			break;
-		}
-		heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, values, vnulls);
-		evlog_projection_from_values(&p, values, vnulls);
-		if (p.state != 'a' || (mode == EVLOG_FOLD_WORKER && p.sync))
-			break;
-		evlog_prepare_handler(&p);
-
-		SPI_execute("SELECT coalesce(max(seq), 0) FROM evlog.events", true, 1);
-		head = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		if (head <= p.checkpoint)
-			break;
-
-		/* One batch of the events this projection wants, in seq order */
-		args[1] = Int64GetDatum(p.checkpoint);
-		args[4] = Int32GetDatum(evlog_batch_size);
-		args[2] = Int64GetDatum(head);
-		if (p.event_types == NIL)
-			nulls[3] = 'n';
-		else
-		{
-			Datum	   *elems = palloc_array(Datum, list_length(p.event_types));
-			int			i = 0;
-			ListCell   *lc;
-
-			foreach(lc, p.event_types)
-				elems[i++] = CStringGetTextDatum(lfirst(lc));
-			args[3] = PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
-		}
+		if (limit > 0 && limit - *handed < batch)
+			batch = limit - *handed;
+		args[0] = Int64GetDatum(*last);
+		args[3] = Int32GetDatum((int32) batch);
 		SPI_execute_with_args("SELECT e, e.seq FROM evlog.events e "
-							  "WHERE e.seq > $2 AND e.seq <= $3 AND ($4 IS NULL OR e.type = ANY ($4)) "
-							  "ORDER BY e.seq LIMIT $5",
-							  5, argtypes, args, nulls, true, 0);
-		batch = SPI_tuptable;
+							  "WHERE e.seq > $1 AND e.seq <= $2 AND ($3 IS NULL OR e.type = ANY ($3)) "
+							  "ORDER BY e.seq LIMIT $4",
+							  4, argtypes, args, nulls, true, 0);
+		tuptable = SPI_tuptable;
 		n = SPI_processed;
-		checkpoint = p.checkpoint;
-		nestlevel = handler_guc_push();
 		for (uint64 i = 0; i < n; i++)
 		{
-			Datum		row = SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &isnull);
-			int64		seq = DatumGetInt64(SPI_getbinval(batch->vals[i], batch->tupdesc, 2, &isnull));
+			Datum		row = SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 1, &isnull);
+			int64		seq = DatumGetInt64(SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 2, &isnull));
 			char	   *message = NULL;
 
 			CHECK_FOR_INTERRUPTS();
-			folded++;
-			if (mode == EVLOG_FOLD_STRICT)
-				evlog_call_handler(&p, row);
+			(*handed)++;
+			if (strict)
+				evlog_call_handler(p, row);
 			else
-				message = fold_isolated(&p, row);
+				message = fold_isolated(p, row);
 			if (message)
 			{
-				record_failure(&p, seq, message);
-				if (!p.skip_on_error)
+				record_failure(p, seq, message);
+				if (!p->skip_on_error)
 				{
 					failed = true;
 					break;
 				}
 			}
-			checkpoint = seq;
+			*last = seq;
 		}
-		handler_guc_pop(nestlevel);
-		/* a short batch reached the head: the events passed over count too */
-		if (!failed && n < (uint64) evlog_batch_size)
-			checkpoint = head;
-		if (checkpoint != p.checkpoint)
+		/* a short batch exhausted the range: the events passed over count too */
+		if (!failed && n < (uint64) batch)
+			*last = upto;
+		SPI_freetuptable(tuptable);
+		if (progress && *handed >= next_notice)
 		{
-			Oid			cptypes[2] = {TEXTOID, INT8OID};
-			Datum		cpargs[2] = {args[0], Int64GetDatum(checkpoint)};
-
-			evlog_registry_exec("UPDATE evlog.projections SET checkpoint = $2, updated_at = now() WHERE name = $1",
-								2, cptypes, cpargs, NULL, 0);
+			ereport(NOTICE,
+					(errmsg("projection \"%s\": " INT64_FORMAT " events replayed, at seq " INT64_FORMAT " of " INT64_FORMAT,
+							p->name, *handed, *last, upto)));
+			next_notice += 100000;
 		}
-		SPI_freetuptable(batch);
-		remaining = !failed && checkpoint < head;
-		if (mode == EVLOG_FOLD_WORKER || !remaining)
-			break;
 	}
+	handler_guc_pop(nestlevel);
+	return !failed;
+}
+
+/*
+ * evlog_head_spi
+ *		The head as the current SPI snapshot sees it.  SPI-connected caller.
+ */
+int64
+evlog_head_spi(void)
+{
+	bool		isnull;
+
+	SPI_execute("SELECT coalesce(max(seq), 0) FROM evlog.events", true, 1);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * evlog_set_checkpoint
+ *		Write p's checkpoint.  SPI-connected caller.
+ */
+void
+evlog_set_checkpoint(const char *name, int64 checkpoint)
+{
+	Oid			argtypes[2] = {TEXTOID, INT8OID};
+	Datum		args[2];
+
+	args[0] = CStringGetTextDatum(name);
+	args[1] = Int64GetDatum(checkpoint);
+	evlog_registry_exec("UPDATE evlog.projections SET checkpoint = $2, updated_at = now() WHERE name = $1",
+						2, argtypes, args, NULL, 0);
+}
+
+/*
+ * evlog_fold
+ *		Fold projection name from its checkpoint, in the current transaction.
+ *
+ * EVLOG_FOLD_WORKER folds one batch of an active async projection, passing
+ * over one that another session has locked (a rebuild, a catch-up, another
+ * worker batch); EVLOG_FOLD_CATCH_UP and EVLOG_FOLD_STRICT fold to the head
+ * as this transaction sees it, waiting for the registry row.  The worker and
+ * catch-up isolate each event and apply on_error; STRICT lets a handler
+ * error fail the call.  The new checkpoint is written in the same
+ * transaction.  *more (if given) says whether events remain.  Returns the
+ * number of events handed to the handler.  Locks the registry row FOR
+ * UPDATE.
+ */
+int64
+evlog_fold(const char *name, EvlogFoldMode mode, bool *more)
+{
+	int64		handed = 0;
+	int64		last;
+	int64		head;
+	EvlogProjection *p;
+
+	SPI_connect();
+	p = evlog_lock_projection(name, false, mode == EVLOG_FOLD_WORKER);
+	if (p == NULL || p->state != 'a' || (mode == EVLOG_FOLD_WORKER && p->sync))
+	{
+		SPI_finish();
+		if (more)
+			*more = false;
+		return 0;
+	}
+	evlog_prepare_handler(p);
+	head = evlog_head_spi();
+	(void) evlog_fold_range(p, p->checkpoint, head, mode == EVLOG_FOLD_STRICT,
+							mode == EVLOG_FOLD_WORKER ? evlog_batch_size : 0,
+							false, &handed, &last);
+	if (last != p->checkpoint)
+		evlog_set_checkpoint(name, last);
 	SPI_finish();
 	if (more)
-		*more = remaining;
-	return folded;
+		*more = last < head;
+	return handed;
 }
 
 /*

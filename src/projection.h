@@ -56,6 +56,8 @@ typedef enum EvlogFoldMode
 extern void evlog_projection_from_values(EvlogProjection *p, Datum *values,
 										 bool *nulls);
 extern void evlog_mark_failed(const char *name, const char *message);
+extern EvlogProjection *evlog_lock_projection(const char *name, bool check_owner,
+											  bool skip_locked);
 extern List *evlog_load_projections(Snapshot snapshot, bool sync_only);
 extern int	evlog_registry_exec(const char *sql, int nargs, Oid *argtypes,
 								Datum *values, const char *nulls, long count);
@@ -65,6 +67,11 @@ extern int	evlog_in_handler;
 extern void evlog_prepare_handler(EvlogProjection *p);
 extern bool evlog_projection_wants(EvlogProjection *p, text *type);
 extern void evlog_call_handler(EvlogProjection *p, Datum row);
+extern bool evlog_fold_range(EvlogProjection *p, int64 after, int64 upto,
+							 bool strict, int64 limit, bool progress,
+							 int64 *handed, int64 *last);
+extern int64 evlog_head_spi(void);
+extern void evlog_set_checkpoint(const char *name, int64 checkpoint);
 extern int64 evlog_fold(const char *name, EvlogFoldMode mode, bool *more);
 extern void evlog_sync_fold(List *projections, HeapTuple tuple, TupleDesc desc,
 							text *type);

@@ -166,14 +166,16 @@ evlog_registry_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 }
 
 /*
- * lock_projection
- *		Lock and read the registry row of name (SELECT ... FOR UPDATE); with
- *		check_owner, raise 42501 unless the current user has the privileges
- *		of the projection's owner.  The caller is SPI-connected.  Raises
- *		EV005 when there is no such projection.
+ * evlog_lock_projection
+ *		Lock and read the registry row of name (SELECT ... FOR UPDATE, with
+ *		skip_locked SKIP LOCKED); with check_owner, raise 42501 unless the
+ *		current user has the privileges of the projection's owner.  The
+ *		caller is SPI-connected.  Raises EV005 when there is no such
+ *		projection, except with skip_locked, where NULL means "none or
+ *		locked".
  */
-static EvlogProjection *
-lock_projection(const char *name, bool check_owner)
+EvlogProjection *
+evlog_lock_projection(const char *name, bool check_owner, bool skip_locked)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
@@ -182,14 +184,21 @@ lock_projection(const char *name, bool check_owner)
 	bool		nulls[Natts_projections_read];
 
 	args[0] = CStringGetTextDatum(name);
-	evlog_registry_exec("SELECT name, handler, tables, event_types, mode, on_error, reset, owner, state, checkpoint "
+	evlog_registry_exec(skip_locked ?
+						"SELECT name, handler, tables, event_types, mode, on_error, reset, owner, state, checkpoint "
+						"FROM evlog.projections WHERE name = $1 FOR UPDATE SKIP LOCKED" :
+						"SELECT name, handler, tables, event_types, mode, on_error, reset, owner, state, checkpoint "
 						"FROM evlog.projections WHERE name = $1 FOR UPDATE",
 						1, argtypes, args, NULL, 1);
 	if (SPI_processed == 0)
+	{
+		if (skip_locked)
+			return NULL;
 		ereport(ERROR,
 				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
 				 errmsg("projection \"%s\" does not exist", name),
 				 errhint("See evlog.projections for the registered projections.")));
+	}
 	heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, values, nulls);
 	evlog_projection_from_values(p, values, nulls);
 
@@ -438,6 +447,8 @@ evlog_alter_projection(PG_FUNCTION_ARGS)
 	char	   *mode = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	char	   *on_error = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	EvlogProjection *p;
+	bool		was_sync;
+	bool		active;
 	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
 	Datum		args[3];
 	char		nulls[3] = "   ";
@@ -449,19 +460,21 @@ evlog_alter_projection(PG_FUNCTION_ARGS)
 
 	evlog_sequencer_lock();
 	SPI_connect();
-	p = lock_projection(name, true);
+	p = evlog_lock_projection(name, true, false);
+	was_sync = p->sync;
+	active = p->state == 'a';
+	SPI_finish();
+
+	/* to sync: fold to the head first, while the sequencer holds appends */
+	if (mode && strcmp(mode, "sync") == 0 && !was_sync && active)
+		(void) evlog_fold(name, EVLOG_FOLD_STRICT, NULL);
+
+	SPI_connect();
 	args[0] = CStringGetTextDatum(name);
 	args[1] = mode ? CStringGetTextDatum(mode) : (Datum) 0;
 	args[2] = on_error ? CStringGetTextDatum(on_error) : (Datum) 0;
 	nulls[1] = mode ? ' ' : 'n';
 	nulls[2] = on_error ? ' ' : 'n';
-	SPI_finish();
-
-	/* to sync: fold to the head first, while the sequencer holds appends */
-	if (mode && strcmp(mode, "sync") == 0 && !p->sync && p->state == 'a')
-		(void) evlog_fold(name, EVLOG_FOLD_STRICT, NULL);
-
-	SPI_connect();
 	evlog_registry_exec("UPDATE evlog.projections SET mode = coalesce($2, mode), "
 						"on_error = coalesce($3, on_error), updated_at = now() WHERE name = $1",
 						3, argtypes, args, nulls, 0);
@@ -487,7 +500,7 @@ evlog_unregister_projection(PG_FUNCTION_ARGS)
 
 	evlog_sequencer_lock();
 	SPI_connect();
-	(void) lock_projection(name, true);
+	(void) evlog_lock_projection(name, true, false);
 	args[0] = CStringGetTextDatum(name);
 	evlog_registry_exec("DELETE FROM evlog.dead_letters WHERE projection = $1",
 						1, argtypes, args, NULL, 0);
@@ -512,7 +525,7 @@ evlog_pause(PG_FUNCTION_ARGS)
 
 	evlog_sequencer_lock();
 	SPI_connect();
-	p = lock_projection(name, true);
+	p = evlog_lock_projection(name, true, false);
 	if (p->state != 'a')
 		ereport(ERROR,
 				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
@@ -537,17 +550,19 @@ evlog_resume(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	EvlogProjection *p;
+	bool		sync;
 
 	evlog_sequencer_lock();
 	SPI_connect();
-	p = lock_projection(name, true);
+	p = evlog_lock_projection(name, true, false);
 	if (p->state == 'a')
 		ereport(ERROR,
 				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
 				 errmsg("projection \"%s\" is already active", name)));
+	sync = p->sync;
 	set_state(name, "active");
 	SPI_finish();
-	if (p->sync)
+	if (sync)
 		(void) evlog_fold(name, EVLOG_FOLD_STRICT, NULL);
 	evlog_registry_changed();
 	PG_RETURN_VOID();
