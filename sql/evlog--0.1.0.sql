@@ -347,3 +347,17 @@ REVOKE EXECUTE ON FUNCTION evlog.extension_created() FROM PUBLIC;
 SELECT evlog.extension_created();
 REVOKE EXECUTE ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION evlog_alter_projection(text, text, text) FROM PUBLIC;
+
+-- Rebuild and the drift check (SPEC.md P7, P8)
+CREATE FUNCTION evlog_rebuild(name text) RETURNS bigint
+  LANGUAGE C VOLATILE STRICT SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_rebuild';
+COMMENT ON FUNCTION evlog_rebuild(text) IS
+  'evlog_rebuild(name text) RETURNS bigint: empty the projection''s tables (DELETE, then its reset function), fold the whole log into them and set the checkpoint to the head, in this transaction; returns the events replayed, with a NOTICE every 100000. Readers are not blocked and see the old read model until commit; appends go on (a sync projection''s tail is folded at the end while holding the sequencer). Clears its dead letters; a failed projection that rebuilds cleanly becomes active. Errors: EV005 unknown projection; 42501 not the owner; a handler error under on_error = ''stop'' (nothing changes); 0A000 a sync projection under REPEATABLE READ.';
+
+CREATE FUNCTION evlog_verify(name text)
+  RETURNS TABLE(table_name regclass, missing bigint, unexpected bigint)
+  LANGUAGE C VOLATILE STRICT SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_verify';
+COMMENT ON FUNCTION evlog_verify(text) IS
+  'evlog_verify(name text) RETURNS TABLE(table_name regclass, missing bigint, unexpected bigint): compare each table of the projection with a fresh fold of events 1..checkpoint (whole rows, as text); one row per table that differs, none when there is no drift. missing: rows the fresh fold has and the table lacks; unexpected: rows the table has and the fresh fold does not. Changes nothing a reader can see (the fold runs in a rolled-back subtransaction); a sync projection holds appends off until the transaction ends. Errors: EV005 unknown projection; 42501 not the owner; a handler error under on_error = ''stop''.';

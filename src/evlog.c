@@ -14,6 +14,7 @@
 
 #include "evlog.h"
 #include "guard.h"
+#include "projection.h"
 #include "sequencer.h"
 #include "shmem.h"
 #include "worker.h"
@@ -77,6 +78,7 @@ _PG_init(void)
 	MarkGUCPrefixReserved("evlog");
 
 	evlog_sequencer_init();
+	evlog_rebuild_init();
 	evlog_guard_init();
 	if (process_shared_preload_libraries_in_progress)
 	{

@@ -134,12 +134,39 @@ evlog_call_handler(EvlogProjection *p, Datum row)
 }
 
 /*
- * evlog_sync_fold
- *		Fold one just-written event into every active sync projection that
- *		wants its type (P3).  A handler error fails the append.
+ * evlog_sync_prepare
+ *		Get the active sync projections ready for an appending call: pass
+ *		over those being rebuilt (their rebuild lock is taken), and take the
+ *		rebuild lock in share mode on the others, until the end of the
+ *		transaction, so that a rebuild starting now waits for this append.
+ *		The caller holds the sequencer.
  */
 void
-evlog_sync_fold(List *projections, HeapTuple tuple, TupleDesc desc, text *type)
+evlog_sync_prepare(List *projections)
+{
+	ListCell   *lc;
+
+	foreach(lc, projections)
+	{
+		EvlogProjection *p = lfirst(lc);
+
+		p->skip = !evlog_rebuild_lock_shared(p->name);
+		if (!p->skip)
+			evlog_prepare_handler(p);
+	}
+}
+
+/*
+ * evlog_sync_fold
+ *		Fold one just-written event, seq, into every active sync projection
+ *		that is not being rebuilt and wants its type (P3).  A projection whose
+ *		checkpoint is behind seq - 1 (a rebuild that rolled back after
+ *		appends passed it over) first folds what it missed.  A handler error
+ *		fails the append.
+ */
+void
+evlog_sync_fold(List *projections, HeapTuple tuple, TupleDesc desc, text *type,
+				int64 seq)
 {
 	ListCell   *lc;
 	Datum		row = (Datum) 0;
@@ -149,6 +176,19 @@ evlog_sync_fold(List *projections, HeapTuple tuple, TupleDesc desc, text *type)
 	{
 		EvlogProjection *p = lfirst(lc);
 
+		if (p->skip)
+			continue;
+		if (p->checkpoint < seq - 1)
+		{
+			int64		handed = 0;
+			int64		last;
+
+			SPI_connect();
+			(void) evlog_fold_range(p, p->checkpoint, seq - 1, true, 0, false,
+									&handed, &last);
+			SPI_finish();
+		}
+		p->checkpoint = seq;
 		if (!evlog_projection_wants(p, type))
 			continue;
 		if (row == (Datum) 0)
@@ -164,19 +204,33 @@ evlog_sync_fold(List *projections, HeapTuple tuple, TupleDesc desc, text *type)
 
 /*
  * evlog_sync_checkpoint
- *		Set the checkpoint of every active sync projection to seq, in the
- *		appending transaction.
+ *		Set to seq the checkpoint of every sync projection this call folded
+ *		(those not being rebuilt), in the appending transaction.
  */
 void
-evlog_sync_checkpoint(int64 seq)
+evlog_sync_checkpoint(List *projections, int64 seq)
 {
-	Oid			argtypes[1] = {INT8OID};
-	Datum		args[1] = {Int64GetDatum(seq)};
+	Oid			argtypes[2] = {INT8OID, TEXTARRAYOID};
+	Datum		args[2];
+	Datum	   *names = palloc_array(Datum, list_length(projections));
+	int			n = 0;
+	ListCell   *lc;
 
+	foreach(lc, projections)
+	{
+		EvlogProjection *p = lfirst(lc);
+
+		if (!p->skip)
+			names[n++] = CStringGetTextDatum(p->name);
+	}
+	if (n == 0)
+		return;
+	args[0] = Int64GetDatum(seq);
+	args[1] = PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
 	SPI_connect();
 	evlog_registry_exec("UPDATE evlog.projections SET checkpoint = $1, updated_at = now() "
-						"WHERE mode = 'sync' AND state = 'active'",
-						1, argtypes, args, NULL, 0);
+						"WHERE name = ANY ($2)",
+						2, argtypes, args, NULL, 0);
 	SPI_finish();
 }
 
@@ -299,7 +353,7 @@ evlog_fold_range(EvlogProjection *p, int64 after, int64 upto, bool strict,
 		SPI_execute_with_args("SELECT e, e.seq FROM evlog.events e "
 							  "WHERE e.seq > $1 AND e.seq <= $2 AND ($3 IS NULL OR e.type = ANY ($3)) "
 							  "ORDER BY e.seq LIMIT $4",
-							  4, argtypes, args, nulls, true, 0);
+							  4, argtypes, args, nulls, false, 0);
 		tuptable = SPI_tuptable;
 		n = SPI_processed;
 		for (uint64 i = 0; i < n; i++)
@@ -343,14 +397,15 @@ evlog_fold_range(EvlogProjection *p, int64 after, int64 upto, bool strict,
 
 /*
  * evlog_head_spi
- *		The head as the current SPI snapshot sees it.  SPI-connected caller.
+ *		The head as a new snapshot sees it (under READ COMMITTED; the
+ *		transaction's under REPEATABLE READ).  SPI-connected caller.
  */
 int64
 evlog_head_spi(void)
 {
 	bool		isnull;
 
-	SPI_execute("SELECT coalesce(max(seq), 0) FROM evlog.events", true, 1);
+	SPI_execute("SELECT coalesce(max(seq), 0) FROM evlog.events", false, 1);
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 

@@ -37,6 +37,8 @@ typedef struct EvlogProjection
 	Oid			reset;			/* InvalidOid: none */
 	Oid			owner;
 	List	   *event_types;	/* of char *; NIL: every type */
+	List	   *tables;			/* OIDs of the read-model tables */
+	bool		skip;			/* sync fold: being rebuilt, pass it over */
 	bool		sync;
 	bool		skip_on_error;
 	char		state;			/* 'a'ctive, 'p'aused, 'f'ailed */
@@ -73,8 +75,13 @@ extern bool evlog_fold_range(EvlogProjection *p, int64 after, int64 upto,
 extern int64 evlog_head_spi(void);
 extern void evlog_set_checkpoint(const char *name, int64 checkpoint);
 extern int64 evlog_fold(const char *name, EvlogFoldMode mode, bool *more);
+extern void evlog_sync_prepare(List *projections);
 extern void evlog_sync_fold(List *projections, HeapTuple tuple, TupleDesc desc,
-							text *type);
-extern void evlog_sync_checkpoint(int64 seq);
+							text *type, int64 seq);
+extern void evlog_sync_checkpoint(List *projections, int64 seq);
+
+/* rebuild.c */
+extern bool evlog_rebuild_lock_shared(const char *name);
+extern void evlog_rebuild_init(void);
 
 #endif							/* EVLOG_PROJECTION_H */

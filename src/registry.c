@@ -70,6 +70,19 @@ evlog_projection_from_values(EvlogProjection *p, Datum *values, bool *nulls)
 	p->skip_on_error = strcmp(on_error, "skip") == 0;
 	p->state = state[0];
 	p->checkpoint = DatumGetInt64(values[Anum_projections_checkpoint - 1]);
+	p->tables = NIL;
+	{
+		Datum	   *elems;
+		bool	   *elemnulls;
+		int			n;
+
+		deconstruct_array(DatumGetArrayTypeP(values[Anum_projections_tables - 1]),
+						  REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT,
+						  &elems, &elemnulls, &n);
+		for (int i = 0; i < n; i++)
+			if (!elemnulls[i])
+				p->tables = lappend_oid(p->tables, DatumGetObjectId(elems[i]));
+	}
 	p->event_types = NIL;
 	if (!nulls[Anum_projections_event_types - 1])
 	{

@@ -222,12 +222,10 @@ evlog_append_begin(AppendContext *ac, Relation rel, bool for_insert)
 	if (for_insert)
 	{
 		Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
-		ListCell   *lc;
 
 		ac->sync_projections = evlog_load_projections(snap, true);
 		UnregisterSnapshot(snap);
-		foreach(lc, ac->sync_projections)
-			evlog_prepare_handler(lfirst(lc));
+		evlog_sync_prepare(ac->sync_projections);
 	}
 }
 
@@ -240,7 +238,7 @@ void
 evlog_append_end(AppendContext *ac)
 {
 	if (ac->appended && ac->sync_projections != NIL)
-		evlog_sync_checkpoint(ac->head_seq);
+		evlog_sync_checkpoint(ac->sync_projections, ac->head_seq);
 	if (ac->estate)
 	{
 		ExecDropSingleTupleTableSlot(ac->slot);
@@ -459,7 +457,8 @@ evlog_append_one(AppendContext *ac, EvlogAppendRequest *req)
 
 	/* P3: sync projections fold the event inside the appending transaction */
 	if (ac->sync_projections != NIL)
-		evlog_sync_fold(ac->sync_projections, tuple, RelationGetDescr(ac->rel), ev.type);
+		evlog_sync_fold(ac->sync_projections, tuple, RelationGetDescr(ac->rel),
+						ev.type, ev.seq);
 	heap_freetuple(tuple);
 	ac->appended = true;
 
