@@ -353,7 +353,7 @@ CREATE FUNCTION evlog_rebuild(name text) RETURNS bigint
   LANGUAGE C VOLATILE STRICT SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'evlog_rebuild';
 COMMENT ON FUNCTION evlog_rebuild(text) IS
-  'evlog_rebuild(name text) RETURNS bigint: empty the projection''s tables (DELETE, then its reset function), fold the whole log into them and set the checkpoint to the head, in this transaction; returns the events replayed, with a NOTICE every 100000. Readers are not blocked and see the old read model until commit; appends go on (a sync projection''s tail is folded at the end while holding the sequencer). Clears its dead letters; a failed projection that rebuilds cleanly becomes active. Errors: EV005 unknown projection; 42501 not the owner; a handler error under on_error = ''stop'' (nothing changes); 0A000 a sync projection under REPEATABLE READ.';
+  'evlog_rebuild(name text) RETURNS bigint: empty the projection''s tables (DELETE, then its reset function), fold the whole log into them and set the checkpoint to the head, in this transaction; returns the events replayed, with a NOTICE every evlog.progress_events (100000). Readers are not blocked and see the old read model until commit; appends go on (a sync projection''s tail is folded at the end while holding the sequencer). Clears its dead letters; a failed projection that rebuilds cleanly becomes active. Errors: EV005 unknown projection; 42501 not the owner; a handler error under on_error = ''stop'' (nothing changes); 0A000 a sync projection under REPEATABLE READ.';
 
 CREATE FUNCTION evlog_verify(name text)
   RETURNS TABLE(table_name regclass, missing bigint, unexpected bigint)

@@ -27,6 +27,9 @@ int			evlog_max_payload_bytes = 1024 * 1024;
 /* evlog.batch_size: events a worker or evlog_catch_up reads per batch */
 int			evlog_batch_size = 1000;
 
+/* evlog.progress_events: a rebuild reports progress every this many events */
+int			evlog_progress_events = 100000;
+
 /* evlog.worker_naptime: fallback nap of a worker, in milliseconds */
 int			evlog_worker_naptime = 10000;
 
@@ -60,6 +63,13 @@ _PG_init(void)
 							&evlog_batch_size,
 							1000, 1, 1000000,
 							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("evlog.progress_events",
+							"evlog_rebuild sends a NOTICE with its progress every this many events.",
+							NULL,
+							&evlog_progress_events,
+							100000, 1, INT_MAX,
+							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("evlog.worker_naptime",
 							"Longest time an evlog worker sleeps when no append wakes it.",

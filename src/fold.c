@@ -73,15 +73,15 @@ evlog_projection_wants(EvlogProjection *p, text *type)
 }
 
 /*
- * handler_guc_push
+ * evlog_handler_guc_push
  *		Give the handlers about to run PostgreSQL's default search_path,
  *		"$user", public ($user being the projection's owner), whatever
  *		evlog's own functions pinned: a handler then resolves names the same
  *		way in the worker, in evlog_catch_up and in an appending session.
- *		Returns the GUC nest level for handler_guc_pop.
+ *		Returns the GUC nest level for evlog_handler_guc_pop.
  */
-static int
-handler_guc_push(void)
+int
+evlog_handler_guc_push(void)
 {
 	int			nestlevel = NewGUCNestLevel();
 
@@ -92,11 +92,11 @@ handler_guc_push(void)
 }
 
 /*
- * handler_guc_pop
- *		Undo handler_guc_push.
+ * evlog_handler_guc_pop
+ *		Undo evlog_handler_guc_push.
  */
-static void
-handler_guc_pop(int nestlevel)
+void
+evlog_handler_guc_pop(int nestlevel)
 {
 	AtEOXact_GUC(true, nestlevel);
 }
@@ -194,12 +194,12 @@ evlog_sync_fold(List *projections, HeapTuple tuple, TupleDesc desc, text *type,
 		if (row == (Datum) 0)
 		{
 			row = heap_copy_tuple_as_datum(tuple, desc);
-			nestlevel = handler_guc_push();
+			nestlevel = evlog_handler_guc_push();
 		}
 		evlog_call_handler(p, row);
 	}
 	if (nestlevel >= 0)
-		handler_guc_pop(nestlevel);
+		evlog_handler_guc_pop(nestlevel);
 }
 
 /*
@@ -305,7 +305,7 @@ record_failure(EvlogProjection *p, int64 seq, const char *message)
  *		event is isolated in a subtransaction and a failure is recorded as
  *		on_error says ('skip': dead letter and go on; 'stop': projection
  *		failed, and the fold ends before the event).  With progress, a NOTICE
- *		every 100000 events.  The caller is SPI-connected and has prepared
+ *		every evlog.progress_events events.  The caller is SPI-connected and has prepared
  *		the handler.
  *
  * *handed counts the events given to the handler; *last is the seq up to
@@ -321,7 +321,7 @@ evlog_fold_range(EvlogProjection *p, int64 after, int64 upto, bool strict,
 	char		nulls[4] = "    ";
 	int			nestlevel;
 	bool		failed = false;
-	int64		next_notice = 100000;
+	int64		next_notice = evlog_progress_events;
 
 	*last = after;
 	args[1] = Int64GetDatum(upto);
@@ -338,7 +338,7 @@ evlog_fold_range(EvlogProjection *p, int64 after, int64 upto, bool strict,
 		args[2] = PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
 	}
 
-	nestlevel = handler_guc_push();
+	nestlevel = evlog_handler_guc_push();
 	while (*last < upto && !failed && (limit == 0 || *handed < limit))
 	{
 		int64		batch = evlog_batch_size;
@@ -388,10 +388,10 @@ evlog_fold_range(EvlogProjection *p, int64 after, int64 upto, bool strict,
 			ereport(NOTICE,
 					(errmsg("projection \"%s\": " INT64_FORMAT " events replayed, at seq " INT64_FORMAT " of " INT64_FORMAT,
 							p->name, *handed, *last, upto)));
-			next_notice += 100000;
+			next_notice += evlog_progress_events;
 		}
 	}
-	handler_guc_pop(nestlevel);
+	evlog_handler_guc_pop(nestlevel);
 	return !failed;
 }
 

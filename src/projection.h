@@ -66,6 +66,8 @@ extern int	evlog_registry_exec(const char *sql, int nargs, Oid *argtypes,
 extern int	evlog_in_handler;
 
 /* fold.c */
+extern int	evlog_handler_guc_push(void);
+extern void evlog_handler_guc_pop(int nestlevel);
 extern void evlog_prepare_handler(EvlogProjection *p);
 extern bool evlog_projection_wants(EvlogProjection *p, text *type);
 extern void evlog_call_handler(EvlogProjection *p, Datum row);
@@ -82,6 +84,7 @@ extern void evlog_sync_checkpoint(List *projections, int64 seq);
 
 /* rebuild.c */
 extern bool evlog_rebuild_lock_shared(const char *name);
+extern void evlog_rebuild_lock_exclusive(const char *name);
 extern void evlog_rebuild_init(void);
 
 #endif							/* EVLOG_PROJECTION_H */

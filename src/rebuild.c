@@ -78,6 +78,22 @@ evlog_rebuild_lock_shared(const char *name)
 }
 
 /*
+ * evlog_rebuild_lock_exclusive
+ *		Take projection name's rebuild lock exclusively until the end of the
+ *		transaction, waiting for a rebuild in progress and for appenders
+ *		folding it.  Registry changes take it before the sequencer, which
+ *		keeps them out of a lock cycle with a rebuild.
+ */
+void
+evlog_rebuild_lock_exclusive(const char *name)
+{
+	LOCKTAG		tag;
+
+	rebuild_locktag(&tag, name);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/*
  * rebuild_xact_callback
  *		Release the session-level rebuild lock when the rebuilding
  *		transaction ends: at commit before the transaction's own locks (the
@@ -162,7 +178,8 @@ table_name(EvlogProjection *p, Oid relid)
  * empty_read_model
  *		DELETE every row of p's tables (in reverse order of registration, so
  *		that tables referencing earlier ones go first), then run its reset
- *		function, all as p's owner.  SPI-connected caller.
+ *		function, all as p's owner (the reset function with the handlers'
+ *		search_path).  SPI-connected caller.
  */
 static void
 empty_read_model(EvlogProjection *p)
@@ -171,10 +188,15 @@ empty_read_model(EvlogProjection *p)
 		run_as(p->owner, true,
 			   psprintf("DELETE FROM %s", table_name(p, list_nth_oid(p->tables, i))));
 	if (OidIsValid(p->reset))
+	{
+		int			nestlevel = evlog_handler_guc_push();
+
 		run_as(p->owner, true,
 			   psprintf("SELECT %s()",
 					quote_qualified_identifier(get_namespace_name(get_func_namespace(p->reset)),
 											   get_func_name(p->reset))));
+		evlog_handler_guc_pop(nestlevel);
+	}
 }
 
 /*
@@ -184,10 +206,10 @@ empty_read_model(EvlogProjection *p)
  * its event types) and set its checkpoint to the head, in this transaction;
  * return the number of events replayed.  Clears its dead letters first; a
  * failed projection that rebuilds cleanly becomes active.  NOTICE every
- * 100000 events.  Locks: the registry row FOR UPDATE, RowExclusiveLock on
- * the read model's tables, and for a sync projection its rebuild lock for
- * the whole transaction and the sequencer from the last step to the end of
- * the transaction.  Errors: EV005, 42501, a handler's error under
+ * evlog.progress_events.  Locks, in this order: the projection's rebuild
+ * lock for the whole transaction, the registry row FOR UPDATE,
+ * RowExclusiveLock on the read model's tables, and for a sync projection
+ * the sequencer from the last step to the end of the transaction.  Errors: EV005, 42501, a handler's error under
  * on_error = 'stop' (nothing changes), 0A000 for a sync projection under
  * REPEATABLE READ.
  */
@@ -202,22 +224,24 @@ evlog_rebuild(PG_FUNCTION_ARGS)
 	Datum		args[2];
 
 	PreventCommandIfReadOnly("evlog_rebuild()");
+
+	/*
+	 * The rebuild lock before the registry row: appenders folding a sync
+	 * projection hold the first and then update the second.
+	 */
+	if (!rebuild_lock_held)
+	{
+		rebuild_locktag(&rebuild_lock_tag, name);
+		(void) LockAcquire(&rebuild_lock_tag, ExclusiveLock, true, false);
+		rebuild_lock_held = true;
+	}
 	SPI_connect();
 	p = evlog_lock_projection(name, true, false);
-	if (p->sync)
-	{
-		if (IsolationUsesXactSnapshot())
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("evlog_rebuild of sync projection \"%s\" needs READ COMMITTED", name),
-					 errdetail("The rebuild folds the events appended while it runs, which a REPEATABLE READ snapshot cannot see.")));
-		if (!rebuild_lock_held)
-		{
-			rebuild_locktag(&rebuild_lock_tag, name);
-			(void) LockAcquire(&rebuild_lock_tag, ExclusiveLock, true, false);
-			rebuild_lock_held = true;
-		}
-	}
+	if (p->sync && IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("evlog_rebuild of sync projection \"%s\" needs READ COMMITTED", name),
+				 errdetail("The rebuild folds the events appended while it runs, which a REPEATABLE READ snapshot cannot see.")));
 	evlog_prepare_handler(p);
 
 	empty_read_model(p);
@@ -260,6 +284,23 @@ count_query(const char *sql)
 }
 
 /*
+ * is_sync
+ *		Is projection name sync, as a new snapshot sees it (no lock taken)?
+ *		False when there is no such projection.  SPI-connected caller.
+ */
+static bool
+is_sync(const char *name)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+
+	args[0] = CStringGetTextDatum(name);
+	evlog_registry_exec("SELECT FROM evlog.projections WHERE name = $1 AND mode = 'sync'",
+						1, argtypes, args, NULL, 1);
+	return SPI_processed > 0;
+}
+
+/*
  * evlog_verify(name text)
  *		RETURNS TABLE(table_name regclass, missing bigint, unexpected bigint)
  *
@@ -290,9 +331,14 @@ evlog_verify(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
-	p = evlog_lock_projection(name, true, false);
-	if (p->sync)
+
+	/*
+	 * A sync projection's checkpoint moves with every append: hold appends
+	 * off, taking the sequencer before the registry row as appenders do.
+	 */
+	if (is_sync(name))
 		evlog_sequencer_lock();
+	p = evlog_lock_projection(name, true, false);
 	evlog_prepare_handler(p);
 	ntables = list_length(p->tables);
 	relids = MemoryContextAlloc(cxt, sizeof(Oid) * Max(ntables, 1));

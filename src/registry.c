@@ -471,6 +471,7 @@ evlog_alter_projection(PG_FUNCTION_ARGS)
 	if (on_error)
 		check_choice("on_error", on_error, "stop", "skip");
 
+	evlog_rebuild_lock_exclusive(name);
 	evlog_sequencer_lock();
 	SPI_connect();
 	p = evlog_lock_projection(name, true, false);
@@ -511,6 +512,7 @@ evlog_unregister_projection(PG_FUNCTION_ARGS)
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
 
+	evlog_rebuild_lock_exclusive(name);
 	evlog_sequencer_lock();
 	SPI_connect();
 	(void) evlog_lock_projection(name, true, false);
@@ -536,6 +538,7 @@ evlog_pause(PG_FUNCTION_ARGS)
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	EvlogProjection *p;
 
+	evlog_rebuild_lock_exclusive(name);
 	evlog_sequencer_lock();
 	SPI_connect();
 	p = evlog_lock_projection(name, true, false);
@@ -565,6 +568,7 @@ evlog_resume(PG_FUNCTION_ARGS)
 	EvlogProjection *p;
 	bool		sync;
 
+	evlog_rebuild_lock_exclusive(name);
 	evlog_sequencer_lock();
 	SPI_connect();
 	p = evlog_lock_projection(name, true, false);
