@@ -1,6 +1,7 @@
--- Workload 4: the worker folds :n events (handler = one upsert) against the
--- same handler called in a plain SQL loop over the same events. Prints
--- "evlog_seconds baseline_seconds".
+-- Workloads 4 and 5: the worker folds :n events (handler = one upsert), then
+-- evlog_rebuild replays them, each against the same handler called in a
+-- plain SQL loop over the same events. Prints "evlog_s plain_s differ" and
+-- "rebuild rebuild_s replayed differ".
 \set ON_ERROR_STOP 1
 SELECT cardinality(evlog_append_batch(ARRAY(
   SELECT ROW('acct-' || i % 1000, 'money.moved', jsonb_build_object('i', i), '{}', NULL, NULL, 1)::evlog.new_event
@@ -25,5 +26,11 @@ BEGIN
 END $$;
 SELECT extract(epoch FROM clock_timestamp() - :'t0') AS plain_s \gset
 SELECT (SELECT count(*) FROM (SELECT * FROM balances EXCEPT SELECT * FROM balances_plain) d) AS differ \gset
+-- Workload 5: evlog_rebuild of the same projection, against the same loop
+SELECT clock_timestamp() AS t0 \gset
+SELECT evlog_rebuild('balances') AS replayed \gset
+SELECT extract(epoch FROM clock_timestamp() - :'t0') AS rebuild_s \gset
+SELECT (SELECT count(*) FROM (SELECT * FROM balances EXCEPT SELECT * FROM balances_plain) d) AS rdiffer \gset
 \echo :evlog_s :plain_s :differ
+\echo rebuild :rebuild_s :replayed :rdiffer
 SELECT evlog_unregister_projection('balances');
