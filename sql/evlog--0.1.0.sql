@@ -219,13 +219,14 @@ CREATE TABLE evlog.projections (
   state          text NOT NULL DEFAULT 'active'
                  CONSTRAINT projections_state_check CHECK (state IN ('active', 'paused', 'failed')),
   checkpoint     bigint NOT NULL DEFAULT 0,
+  upcast         boolean NOT NULL DEFAULT false,
   last_error     text,
   last_error_seq bigint,
   registered_at  timestamptz NOT NULL DEFAULT now(),
   updated_at     timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE evlog.projections IS
-  'The projection registry: one row per projection (name text, handler regprocedure, tables regclass[], event_types text[] or NULL for all, mode ''async''|''sync'', on_error ''stop''|''skip'', reset regprocedure, owner regrole, state ''active''|''paused''|''failed'', checkpoint bigint = last seq folded or passed over, last_error text, last_error_seq bigint, registered_at, updated_at timestamptz). Written only by evlog_register_projection and its siblings; survives pg_dump/pg_restore.';
+  'The projection registry: one row per projection (name text, handler regprocedure, tables regclass[], event_types text[] or NULL for all, mode ''async''|''sync'', on_error ''stop''|''skip'', reset regprocedure, owner regrole, state ''active''|''paused''|''failed'', checkpoint bigint = last seq folded or passed over, upcast boolean = receives events at their latest defined version, last_error text, last_error_seq bigint, registered_at, updated_at timestamptz). Written only by evlog_register_projection and its siblings; survives pg_dump/pg_restore.';
 COMMENT ON COLUMN evlog.projections.checkpoint IS
   'bigint: the last seq this projection has folded or passed over; committed in the same transaction as the fold (P1).';
 SELECT pg_catalog.pg_extension_config_dump('evlog.projections', '');
@@ -269,12 +270,13 @@ CREATE FUNCTION evlog_register_projection(name text, handler regprocedure,
                                           event_types text[] DEFAULT NULL,
                                           mode text DEFAULT 'async',
                                           on_error text DEFAULT 'stop',
-                                          reset regprocedure DEFAULT NULL)
+                                          reset regprocedure DEFAULT NULL,
+                                          upcast boolean DEFAULT false)
   RETURNS void
   LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'evlog_register_projection';
-COMMENT ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure) IS
-  'evlog_register_projection(name text, handler regprocedure, tables regclass[] = ''{}'', event_types text[] = NULL (all), mode text = ''async''|''sync'', on_error text = ''stop''|''skip'', reset regprocedure = NULL) RETURNS void: register a projection owned by the caller; its handler f(evlog.events) RETURNS void will run as the caller. A sync projection folds the existing log at once, holding the sequencer. Errors: 22023 bad name, mode, on_error or event type; 42710 name taken; EV005 wrong handler or reset signature; 42501 caller may not execute the handler or does not own a table.';
+COMMENT ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean) IS
+  'evlog_register_projection(name text, handler regprocedure, tables regclass[] = ''{}'', event_types text[] = NULL (all), mode text = ''async''|''sync'', on_error text = ''stop''|''skip'', reset regprocedure = NULL, upcast boolean = false) RETURNS void: register a projection owned by the caller; its handler f(evlog.events) RETURNS void will run as the caller. A sync projection folds the existing log at once, holding the sequencer. With upcast, the handler receives every event at its type''s latest defined version (see evlog_define_upcaster). Errors: 22023 bad name, mode, on_error or event type; 42710 name taken; EV005 wrong handler or reset signature; 42501 caller may not execute the handler or does not own a table.';
 
 CREATE FUNCTION evlog_alter_projection(name text, mode text DEFAULT NULL, on_error text DEFAULT NULL)
   RETURNS void
@@ -345,7 +347,7 @@ COMMENT ON FUNCTION evlog.extension_created() IS
   'Internal: asks the launcher, at commit, to start this database''s worker now.';
 REVOKE EXECUTE ON FUNCTION evlog.extension_created() FROM PUBLIC;
 SELECT evlog.extension_created();
-REVOKE EXECUTE ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION evlog_alter_projection(text, text, text) FROM PUBLIC;
 
 -- Rebuild and the drift check (SPEC.md P7, P8)
@@ -361,3 +363,61 @@ CREATE FUNCTION evlog_verify(name text)
   AS 'MODULE_PATHNAME', 'evlog_verify';
 COMMENT ON FUNCTION evlog_verify(text) IS
   'evlog_verify(name text) RETURNS TABLE(table_name regclass, missing bigint, unexpected bigint): compare each table of the projection with a fresh fold of events 1..checkpoint (whole rows, as text); one row per table that differs, none when there is no drift. missing: rows the fresh fold has and the table lacks; unexpected: rows the table has and the fresh fold does not. Changes nothing a reader can see (the fold runs in a rolled-back subtransaction); a sync projection holds appends off until the transaction ends. Errors: EV005 unknown projection; 42501 not the owner; a handler error under on_error = ''stop''.';
+
+-- Event contracts (SPEC.md section 3.3)
+CREATE TABLE evlog.event_type_definitions (
+  type         text COLLATE "C" NOT NULL,
+  type_version integer NOT NULL CONSTRAINT event_type_definitions_version_check CHECK (type_version >= 1),
+  "check"      jsonpath,
+  validator    regprocedure,
+  description  text,
+  definer      regrole NOT NULL,
+  defined_at   timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT event_type_definitions_pkey PRIMARY KEY (type, type_version)
+);
+COMMENT ON TABLE evlog.event_type_definitions IS
+  'Event contracts: one row per defined (type text, type_version integer), with "check" jsonpath (a predicate the payload must match), validator regprocedure (f(jsonb) RETURNS boolean, run as definer), description text, definer regrole, defined_at timestamptz. Written only by evlog_define_event_type; forward-only once the log holds an event of the version. Survives pg_dump/pg_restore.';
+SELECT pg_catalog.pg_extension_config_dump('evlog.event_type_definitions', '');
+GRANT SELECT ON evlog.event_type_definitions TO PUBLIC;
+
+CREATE TABLE evlog.upcasters (
+  type         text COLLATE "C" NOT NULL,
+  from_version integer NOT NULL CONSTRAINT upcasters_version_check CHECK (from_version >= 1),
+  fn           regprocedure NOT NULL,
+  definer      regrole NOT NULL,
+  defined_at   timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT upcasters_pkey PRIMARY KEY (type, from_version)
+);
+COMMENT ON TABLE evlog.upcasters IS
+  'Upcasters: fn regprocedure (f(jsonb) RETURNS jsonb) turns a payload of (type text, from_version integer) into one of from_version + 1, for projections registered with upcast => true; definer regrole, defined_at timestamptz. Stored events are never changed. Written only by evlog_define_upcaster. Survives pg_dump/pg_restore.';
+SELECT pg_catalog.pg_extension_config_dump('evlog.upcasters', '');
+GRANT SELECT ON evlog.upcasters TO PUBLIC;
+
+CREATE VIEW evlog.event_types AS
+  SELECT d.type, d.type_version, d."check", d.validator, d.description, d.definer, d.defined_at,
+         u.fn AS upcaster,
+         (SELECT count(*) FROM evlog.events e
+          WHERE e.type = d.type AND e.type_version = d.type_version) AS events
+  FROM evlog.event_type_definitions d
+  LEFT JOIN evlog.upcasters u ON u.type = d.type AND u.from_version = d.type_version;
+COMMENT ON VIEW evlog.event_types IS
+  'The defined event types: type, type_version, check (jsonpath), validator, description, definer, defined_at, upcaster (the function to type_version + 1, if any) and events (bigint: how many events of this type and version the log holds; counting reads the log). Needs SELECT on evlog.events.';
+GRANT SELECT ON evlog.event_types TO PUBLIC;
+
+CREATE FUNCTION evlog_define_event_type(type text, type_version integer, "check" text DEFAULT NULL,
+                                        validator regprocedure DEFAULT NULL,
+                                        description text DEFAULT NULL)
+  RETURNS void
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_define_event_type';
+COMMENT ON FUNCTION evlog_define_event_type(text, integer, text, regprocedure, text) IS
+  'evlog_define_event_type(type text, type_version integer, check text = NULL, validator regprocedure = NULL, description text = NULL) RETURNS void: define (or, while the log holds no event of it, redefine) an event type version. check is a jsonpath predicate the payload must match (jsonb_path_match); validator a function f(jsonb) RETURNS boolean, run as the defining role, for what jsonpath cannot say. From then on every append of that type and version is checked (EV004 when it fails). Forward-only: a version the log holds events of cannot be redefined (55000), and a new version must be higher than every defined one (22023). Errors: EV004 bad type name; 22023 bad version or check; EV005 wrong validator signature; 42501 no EXECUTE on the validator. Not granted to PUBLIC.';
+REVOKE EXECUTE ON FUNCTION evlog_define_event_type(text, integer, text, regprocedure, text) FROM PUBLIC;
+
+CREATE FUNCTION evlog_define_upcaster(type text, from_version integer, fn regprocedure)
+  RETURNS void
+  LANGUAGE C VOLATILE STRICT SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_define_upcaster';
+COMMENT ON FUNCTION evlog_define_upcaster(text, integer, regprocedure) IS
+  'evlog_define_upcaster(type text, from_version integer, fn regprocedure) RETURNS void: fn(jsonb) RETURNS jsonb turns a payload of from_version into one of from_version + 1; projections registered with upcast => true receive every event of the type at its latest defined version, through the chain. Both versions must be defined. Forward-only: an upcaster is never replaced (42710). Errors: 22023 a version is not defined; EV005 wrong signature; 42501 no EXECUTE on fn. Not granted to PUBLIC.';
+REVOKE EXECUTE ON FUNCTION evlog_define_upcaster(text, integer, regprocedure) FROM PUBLIC;

@@ -13,6 +13,7 @@
 #include "utils/memutils.h"
 
 #include "evlog.h"
+#include "contracts.h"
 #include "guard.h"
 #include "projection.h"
 #include "sequencer.h"
@@ -85,6 +86,13 @@ _PG_init(void)
 							30, 1, 3600,
 							PGC_SIGHUP, GUC_UNIT_S,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("evlog.strict_types",
+							 "Refuse to append an event type and version that is not defined.",
+							 "Appends of an undefined (type, type_version) fail with EV004.",
+							 &evlog_strict_types,
+							 false,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("evlog");
 
 	evlog_sequencer_init();

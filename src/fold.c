@@ -25,6 +25,7 @@
 #include "utils/syscache.h"
 
 #include "evlog.h"
+#include "contracts.h"
 #include "projection.h"
 #include "sequencer.h"
 
@@ -104,7 +105,8 @@ evlog_handler_guc_pop(int nestlevel)
 /*
  * evlog_call_handler
  *		Call p's handler (prepared) with one event row, as p's owner, in a
- *		security-restricted context.  Errors propagate.
+ *		security-restricted context; a projection that asked for upcasting
+ *		gets the row at its type's latest version.  Errors propagate.
  */
 void
 evlog_call_handler(EvlogProjection *p, Datum row)
@@ -113,6 +115,8 @@ evlog_call_handler(EvlogProjection *p, Datum row)
 	Oid			save_userid;
 	int			save_sec;
 
+	if (p->upcast)
+		row = evlog_upcast_row(row);
 	InitFunctionCallInfoData(*fcinfo, &p->flinfo, 1, InvalidOid, NULL, NULL);
 	fcinfo->args[0].value = row;
 	fcinfo->args[0].isnull = false;

@@ -25,7 +25,8 @@
 #define Anum_projections_owner			8
 #define Anum_projections_state			9
 #define Anum_projections_checkpoint		10
-#define Natts_projections_read			10
+#define Anum_projections_upcast			11
+#define Natts_projections_read			11
 
 #define EVLOG_NAMEDATALEN 64
 
@@ -43,6 +44,7 @@ typedef struct EvlogProjection
 	bool		skip_on_error;
 	char		state;			/* 'a'ctive, 'p'aused, 'f'ailed */
 	int64		checkpoint;
+	bool		upcast;			/* hand events over at their latest version */
 	FmgrInfo	flinfo;			/* the handler, once evlog_prepare_handler ran */
 } EvlogProjection;
 

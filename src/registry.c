@@ -70,6 +70,7 @@ evlog_projection_from_values(EvlogProjection *p, Datum *values, bool *nulls)
 	p->skip_on_error = strcmp(on_error, "skip") == 0;
 	p->state = state[0];
 	p->checkpoint = DatumGetInt64(values[Anum_projections_checkpoint - 1]);
+	p->upcast = DatumGetBool(values[Anum_projections_upcast - 1]);
 	p->tables = NIL;
 	{
 		Datum	   *elems;
@@ -198,9 +199,9 @@ evlog_lock_projection(const char *name, bool check_owner, bool skip_locked)
 
 	args[0] = CStringGetTextDatum(name);
 	evlog_registry_exec(skip_locked ?
-						"SELECT name, handler, tables, event_types, mode, on_error, reset, owner, state, checkpoint "
+						"SELECT name, handler, tables, event_types, mode, on_error, reset, owner, state, checkpoint, upcast "
 						"FROM evlog.projections WHERE name = $1 FOR UPDATE SKIP LOCKED" :
-						"SELECT name, handler, tables, event_types, mode, on_error, reset, owner, state, checkpoint "
+						"SELECT name, handler, tables, event_types, mode, on_error, reset, owner, state, checkpoint, upcast "
 						"FROM evlog.projections WHERE name = $1 FOR UPDATE",
 						1, argtypes, args, NULL, 1);
 	if (SPI_processed == 0)
@@ -313,8 +314,8 @@ warn_if_no_worker(const char *name)
 
 /*
  * evlog_register_projection(name text, handler regprocedure, tables regclass[],
- *		event_types text[], mode text, on_error text, reset regprocedure)
- *		RETURNS void
+ *		event_types text[], mode text, on_error text, reset regprocedure,
+ *		upcast boolean) RETURNS void
  *
  * Register a projection owned by the current user.  A sync projection folds
  * the whole log at once (errors fail the call).  Takes the sequencer and a
@@ -329,17 +330,17 @@ evlog_register_projection(PG_FUNCTION_ARGS)
 	char	   *mode;
 	char	   *on_error;
 	Oid			events_type;
-	Oid			argtypes[8] = {TEXTOID, REGPROCEDUREOID, REGCLASSARRAYOID, TEXTARRAYOID,
-	TEXTOID, TEXTOID, REGPROCEDUREOID, REGROLEOID};
-	Datum		args[8];
-	char		nulls[8] = "        ";
+	Oid			argtypes[9] = {TEXTOID, REGPROCEDUREOID, REGCLASSARRAYOID, TEXTARRAYOID,
+	TEXTOID, TEXTOID, REGPROCEDUREOID, BOOLOID, REGROLEOID};
+	Datum		args[9];
+	char		nulls[9] = "         ";
 	bool		found;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) ||
-		PG_ARGISNULL(4) || PG_ARGISNULL(5))
+		PG_ARGISNULL(4) || PG_ARGISNULL(5) || PG_ARGISNULL(7))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("name, handler, tables, mode and on_error must not be null")));
+				 errmsg("name, handler, tables, mode, on_error and upcast must not be null")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	handler = PG_GETARG_OID(1);
 	mode = text_to_cstring(PG_GETARG_TEXT_PP(4));
@@ -424,18 +425,18 @@ evlog_register_projection(PG_FUNCTION_ARGS)
 				 errmsg("projection \"%s\" already exists", name),
 				 errhint("Unregister it first, or choose another name.")));
 
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 9; i++)
 	{
-		int			argno = i < 7 ? i : -1;
+		int			argno = i < 8 ? i : -1;
 
 		if (argno >= 0 && PG_ARGISNULL(argno))
 			nulls[i] = 'n';
 		else
 			args[i] = argno >= 0 ? PG_GETARG_DATUM(argno) : ObjectIdGetDatum(GetUserId());
 	}
-	evlog_registry_exec("INSERT INTO evlog.projections (name, handler, tables, event_types, mode, on_error, reset, owner) "
-						"VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-						8, argtypes, args, nulls, 0);
+	evlog_registry_exec("INSERT INTO evlog.projections (name, handler, tables, event_types, mode, on_error, reset, upcast, owner) "
+						"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+						9, argtypes, args, nulls, 0);
 	SPI_finish();
 
 	if (strcmp(mode, "sync") == 0)

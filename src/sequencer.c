@@ -56,6 +56,7 @@
 
 #include "evlog.h"
 #include "chain.h"
+#include "contracts.h"
 #include "event.h"
 #include "projection.h"
 #include "sequencer.h"
@@ -149,7 +150,8 @@ evlog_sequencer_lock(void)
 /*
  * evlog_fill_request
  *		Fill req from the seven writer-supplied fields, in the order of
- *		evlog_append's arguments, and check them (EV004).
+ *		evlog_append's arguments, and check them and their event type's
+ *		contract (EV004).  Does not take the sequencer.
  */
 void
 evlog_fill_request(EvlogAppendRequest *req, Datum *values, bool *nulls)
@@ -172,6 +174,7 @@ evlog_fill_request(EvlogAppendRequest *req, Datum *values, bool *nulls)
 		req->type_version = DatumGetInt32(values[6]);
 
 	evlog_check_request(req, nulls[0], nulls[1], nulls[2], nulls[3], nulls[6]);
+	evlog_check_contract(req);
 }
 
 /*

@@ -1,6 +1,6 @@
 -- Every SQL object of the extension has a COMMENT, every function pins
 -- search_path, and only the functions that write the log or define projections
--- are withheld from PUBLIC.
+-- and contracts are withheld from PUBLIC.
 BEGIN;
 SELECT plan(4);
 
@@ -41,8 +41,10 @@ SELECT is(ARRAY(
         'evlog_alter_projection(text,text,text)',
         'evlog_append(text,text,jsonb,jsonb,text,bigint,integer)',
         'evlog_append_batch(evlog.new_event[])',
-        'evlog_register_projection(text,regprocedure,regclass[],text[],text,text,regprocedure)'],
-  'only the functions that write the log or define projections are withheld from PUBLIC');
+        'evlog_define_event_type(text,integer,text,regprocedure,text)',
+        'evlog_define_upcaster(text,integer,regprocedure)',
+        'evlog_register_projection(text,regprocedure,regclass[],text[],text,text,regprocedure,boolean)'],
+  'only the functions that write the log or define projections and contracts are withheld from PUBLIC');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,0 +1,431 @@
+/*-------------------------------------------------------------------------
+ *
+ * contracts.c
+ *	  Event contracts (SPEC.md section 3.3): versioned, forward-only event
+ *	  type definitions checked at append, evlog.strict_types, and upcasters
+ *	  that hand a projection every event at its type's latest version.
+ *
+ * An append looks its (type, type_version) up in evlog.event_type_definitions
+ * before it takes the sequencer, and runs the definition's jsonpath check
+ * and validator there, so a contract never lengthens the sequencer's hold.
+ * Definitions are written under the sequencer, which orders them against
+ * appends; an append that was checked just before a definition committed is
+ * sequenced with the contract it was checked against.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/regproc.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+
+#include "evlog.h"
+#include "contracts.h"
+#include "projection.h"
+#include "sequencer.h"
+
+PG_FUNCTION_INFO_V1(evlog_define_event_type);
+PG_FUNCTION_INFO_V1(evlog_define_upcaster);
+
+/* evlog.strict_types */
+bool		evlog_strict_types = false;
+
+/* Column numbers of evlog.event_type_definitions and evlog.upcasters */
+#define Anum_defs_check			3
+#define Anum_defs_validator		4
+#define Anum_defs_definer		6
+#define Anum_upcasters_fn		3
+#define Anum_upcasters_definer	4
+
+/*
+ * lookup
+ *		The row of table (an evlog table keyed by (type, version)) for type and
+ *		version, copied, or NULL; with version 0, the row of the highest
+ *		version.  Reads with SnapshotSelf through the primary key index.
+ */
+static HeapTuple
+lookup(const char *table, const char *index, text *type, int32 version,
+	   TupleDesc *desc)
+{
+	Relation	rel = table_open(evlog_relid(table), AccessShareLock);
+	Relation	idx = index_open(evlog_relid(index), AccessShareLock);
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+
+	ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   C_COLLATION_OID, F_TEXTEQ, PointerGetDatum(type));
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(version));
+	scan = systable_beginscan_ordered(rel, idx, SnapshotSelf, version > 0 ? 2 : 1, keys);
+	tuple = systable_getnext_ordered(scan, BackwardScanDirection);
+	if (tuple)
+		tuple = heap_copytuple(tuple);
+	*desc = CreateTupleDescCopy(RelationGetDescr(rel));
+	systable_endscan_ordered(scan);
+	index_close(idx, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return tuple;
+}
+
+/*
+ * call_as
+ *		Call fn with one argument as role, security-restricted; *isnull says
+ *		whether it returned NULL.  Errors propagate.
+ */
+static Datum
+call_as(Oid fn, Oid role, Datum arg, bool *isnull)
+{
+	LOCAL_FCINFO(fcinfo, 1);
+	FmgrInfo	flinfo;
+	Oid			save_userid;
+	int			save_sec;
+	Datum		result;
+
+	fmgr_info(fn, &flinfo);
+	InitFunctionCallInfoData(*fcinfo, &flinfo, 1, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = arg;
+	fcinfo->args[0].isnull = false;
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(role, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		result = FunctionCallInvoke(fcinfo);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+	*isnull = fcinfo->isnull;
+	return result;
+}
+
+/*
+ * contract_failed
+ *		Raise EV004 for a payload that fails the contract of type/version.
+ */
+static void
+contract_failed(EvlogAppendRequest *req, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_EVLOG_INVALID_EVENT),
+			 errmsg("invalid event argument \"payload\""),
+			 errdetail("The payload of %s version %d does not satisfy its %s.",
+					   text_to_cstring(req->type), req->type_version, what),
+			 errhint("See evlog.event_types for the contract of each event type.")));
+}
+
+/*
+ * evlog_check_contract
+ *		Check req against the definition of its (type, type_version): the
+ *		jsonpath check (jsonb_path_match, silent: an error counts as a
+ *		failure) and the validator, run as the role that defined the type.
+ *		Without a definition, EV004 when evlog.strict_types is on.  Takes
+ *		AccessShareLock on evlog.event_type_definitions; not the sequencer.
+ */
+void
+evlog_check_contract(EvlogAppendRequest *req)
+{
+	TupleDesc	desc;
+	HeapTuple	def = lookup("event_type_definitions", "event_type_definitions_pkey",
+							 req->type, req->type_version, &desc);
+	Datum		values[7];
+	bool		nulls[7];
+
+	if (def == NULL)
+	{
+		if (evlog_strict_types)
+			ereport(ERROR,
+					(errcode(ERRCODE_EVLOG_INVALID_EVENT),
+					 errmsg("invalid event argument \"type\""),
+					 errdetail("Event type %s version %d is not defined, and evlog.strict_types is on.",
+							   text_to_cstring(req->type), req->type_version),
+					 errhint("Define it with evlog_define_event_type().")));
+		return;
+	}
+	heap_deform_tuple(def, desc, values, nulls);
+	if (!nulls[Anum_defs_check - 1])
+	{
+		LOCAL_FCINFO(fcinfo, 4);
+		Datum		matched;
+
+		InitFunctionCallInfoData(*fcinfo, NULL, 4, InvalidOid, NULL, NULL);
+		fcinfo->args[0].value = JsonbPGetDatum(req->payload);
+		fcinfo->args[0].isnull = false;
+		fcinfo->args[1].value = values[Anum_defs_check - 1];
+		fcinfo->args[1].isnull = false;
+		fcinfo->args[2].value = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+		fcinfo->args[2].isnull = false;
+		fcinfo->args[3].value = BoolGetDatum(true);
+		fcinfo->args[3].isnull = false;
+		matched = jsonb_path_match(fcinfo);
+		if (fcinfo->isnull || !DatumGetBool(matched))
+			contract_failed(req, psprintf("check %s",
+										  DatumGetCString(DirectFunctionCall1(jsonpath_out,
+																			  values[Anum_defs_check - 1]))));
+	}
+	if (!nulls[Anum_defs_validator - 1])
+	{
+		Oid			validator = DatumGetObjectId(values[Anum_defs_validator - 1]);
+		bool		isnull;
+		Datum		ok = call_as(validator, DatumGetObjectId(values[Anum_defs_definer - 1]),
+								 JsonbPGetDatum(req->payload), &isnull);
+
+		if (isnull || !DatumGetBool(ok))
+			contract_failed(req, psprintf("validator %s", format_procedure(validator)));
+	}
+}
+
+/*
+ * evlog_upcast_row
+ *		An event row (evlog.events composite) at its type's latest defined
+ *		version: the payload passed through the upcasters from its
+ *		type_version up, each run as the role that defined it.  The row
+ *		itself when it is already there.  Raises EV005 when an upcaster of
+ *		the chain is missing or returns NULL.
+ */
+Datum
+evlog_upcast_row(Datum row)
+{
+	HeapTupleHeader th = DatumGetHeapTupleHeader(row);
+	TupleDesc	rowdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(th),
+												 HeapTupleHeaderGetTypMod(th));
+	HeapTupleData tmp;
+	Datum		values[Natts_events];
+	bool		nulls[Natts_events];
+	TupleDesc	desc;
+	HeapTuple	latest;
+	text	   *type;
+	int32		version;
+	int32		target;
+	bool		isnull;
+	Datum		result;
+
+	tmp.t_len = HeapTupleHeaderGetDatumLength(th);
+	ItemPointerSetInvalid(&tmp.t_self);
+	tmp.t_tableOid = InvalidOid;
+	tmp.t_data = th;
+	heap_deform_tuple(&tmp, rowdesc, values, nulls);
+	type = DatumGetTextPP(values[Anum_events_type - 1]);
+	version = DatumGetInt32(values[Anum_events_type_version - 1]);
+
+	latest = lookup("event_type_definitions", "event_type_definitions_pkey", type, 0, &desc);
+	target = latest ? DatumGetInt32(heap_getattr(latest, 2, desc, &isnull)) : version;
+	if (target <= version)
+	{
+		ReleaseTupleDesc(rowdesc);
+		return row;
+	}
+	for (int32 v = version; v < target; v++)
+	{
+		HeapTuple	up = lookup("upcasters", "upcasters_pkey", type, v, &desc);
+		bool		dummy;
+
+		if (up == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
+					 errmsg("no upcaster for %s from version %d to %d",
+							text_to_cstring(type), v, v + 1),
+					 errhint("Define it with evlog_define_upcaster().")));
+		values[Anum_events_payload - 1] =
+			call_as(DatumGetObjectId(heap_getattr(up, Anum_upcasters_fn, desc, &dummy)),
+					DatumGetObjectId(heap_getattr(up, Anum_upcasters_definer, desc, &dummy)),
+					values[Anum_events_payload - 1], &isnull);
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
+					 errmsg("upcaster of %s from version %d returned null", text_to_cstring(type), v)));
+	}
+	values[Anum_events_type_version - 1] = Int32GetDatum(target);
+	result = heap_copy_tuple_as_datum(heap_form_tuple(rowdesc, values, nulls), rowdesc);
+	ReleaseTupleDesc(rowdesc);
+	return result;
+}
+
+/*
+ * check_function_signature
+ *		Raise EV005 unless fn takes one jsonb and returns rettype, and 42501
+ *		unless the current user may execute it.
+ */
+static void
+check_function_signature(Oid fn, Oid rettype, const char *what, const char *shape)
+{
+	HeapTuple	proctup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+	Form_pg_proc proc;
+	bool		ok;
+
+	if (!HeapTupleIsValid(proctup))
+		elog(ERROR, "cache lookup failed for function %u", fn);
+	proc = (Form_pg_proc) GETSTRUCT(proctup);
+	ok = proc->pronargs == 1 && proc->proargtypes.values[0] == JSONBOID &&
+		proc->prorettype == rettype && !proc->proretset && proc->prokind == PROKIND_FUNCTION;
+	ReleaseSysCache(proctup);
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
+				 errmsg("%s %s has the wrong signature", what, format_procedure(fn)),
+				 errhint("Declare it as %s.", shape)));
+	if (pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to use %s as a %s", format_procedure(fn), what),
+				 errhint("The defining role needs EXECUTE on it: it runs as that role.")));
+}
+
+/*
+ * count_rows
+ *		The bigint a counting query with (type, version) parameters returns.
+ *		SPI-connected caller.
+ */
+static int64
+count_rows(const char *sql, text *type, int32 version)
+{
+	Oid			argtypes[2] = {TEXTOID, INT4OID};
+	Datum		args[2] = {PointerGetDatum(type), Int32GetDatum(version)};
+	bool		isnull;
+	Datum		d;
+
+	evlog_registry_exec(sql, 2, argtypes, args, NULL, 1);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+/*
+ * evlog_define_event_type(type text, type_version integer, check text,
+ *		validator regprocedure, description text) RETURNS void
+ *
+ * Define an event type version, or redefine one the log holds no event of.
+ * Takes the sequencer (definitions are ordered against appends).  Errors:
+ * EV004 bad type name; 22023 bad or lower version; 42601 bad jsonpath;
+ * 55000 redefining a version in use; EV005, 42501 validator.
+ */
+Datum
+evlog_define_event_type(PG_FUNCTION_ARGS)
+{
+	text	   *type;
+	int32		version;
+	Oid			argtypes[6] = {TEXTOID, INT4OID, TEXTOID, REGPROCEDUREOID, TEXTOID, REGROLEOID};
+	Datum		args[6];
+	char		nulls[6] = "      ";
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("type and type_version must not be null")));
+	type = PG_GETARG_TEXT_PP(0);
+	version = PG_GETARG_INT32(1);
+	evlog_check_type_name(VARDATA_ANY(type), VARSIZE_ANY_EXHDR(type));
+	if (version < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("type_version must be 1 or more"),
+				 errdetail("type_version is %d.", version)));
+	if (!PG_ARGISNULL(2))
+		(void) DirectFunctionCall1(jsonpath_in, CStringGetDatum(text_to_cstring(PG_GETARG_TEXT_PP(2))));
+	if (!PG_ARGISNULL(3))
+		check_function_signature(PG_GETARG_OID(3), BOOLOID, "validator", "f(payload jsonb) RETURNS boolean");
+
+	evlog_sequencer_lock();
+	SPI_connect();
+	if (count_rows("SELECT count(*) FROM evlog.event_type_definitions WHERE type = $1 AND type_version = $2",
+				   type, version) > 0)
+	{
+		if (count_rows("SELECT count(*) FROM (SELECT FROM evlog.events WHERE type = $1 AND type_version = $2 LIMIT 1) e",
+					   type, version) > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("event type %s version %d is in use and cannot be redefined",
+							text_to_cstring(type), version),
+					 errdetail("The log holds events of this version; their meaning must not change."),
+					 errhint("Define version %d instead, with an upcaster from version %d.",
+							 version + 1, version)));
+	}
+	else
+	{
+		int64		highest = count_rows("SELECT max(type_version)::bigint FROM evlog.event_type_definitions "
+										 "WHERE type = $1 AND $2 IS NOT NULL", type, version);
+
+		if (highest >= version)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("versions of event type %s only go up", text_to_cstring(type)),
+					 errdetail("Version " INT64_FORMAT " is defined; a new version must be higher.", highest)));
+	}
+
+	for (int i = 0; i < 5; i++)
+	{
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+		args[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+	}
+	args[5] = ObjectIdGetDatum(GetUserId());
+	evlog_registry_exec("INSERT INTO evlog.event_type_definitions AS d "
+						"(type, type_version, \"check\", validator, description, definer) "
+						"VALUES ($1, $2, $3::jsonpath, $4, $5, $6) "
+						"ON CONFLICT (type, type_version) DO UPDATE SET \"check\" = excluded.\"check\", "
+						"validator = excluded.validator, description = excluded.description, "
+						"definer = excluded.definer, defined_at = now()",
+						6, argtypes, args, nulls, 0);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * evlog_define_upcaster(type text, from_version integer, fn regprocedure)
+ *		RETURNS void
+ *
+ * Define the upcaster of type from from_version to from_version + 1; both
+ * versions must be defined, and an upcaster is never replaced.  Takes the
+ * sequencer.  Errors: 22023, 42710, EV005, 42501.
+ */
+Datum
+evlog_define_upcaster(PG_FUNCTION_ARGS)
+{
+	text	   *type = PG_GETARG_TEXT_PP(0);
+	int32		from = PG_GETARG_INT32(1);
+	Oid			fn = PG_GETARG_OID(2);
+	Oid			argtypes[4] = {TEXTOID, INT4OID, REGPROCEDUREOID, REGROLEOID};
+	Datum		args[4];
+
+	check_function_signature(fn, JSONBOID, "upcaster", "f(payload jsonb) RETURNS jsonb");
+	evlog_sequencer_lock();
+	SPI_connect();
+	for (int32 v = from; v <= from + 1; v++)
+		if (count_rows("SELECT count(*) FROM evlog.event_type_definitions WHERE type = $1 AND type_version = $2",
+					   type, v) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("event type %s version %d is not defined", text_to_cstring(type), v),
+					 errhint("An upcaster joins two defined versions: define both with evlog_define_event_type().")));
+	if (count_rows("SELECT count(*) FROM evlog.upcasters WHERE type = $1 AND from_version = $2",
+				   type, from) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("event type %s already has an upcaster from version %d", text_to_cstring(type), from),
+				 errdetail("Upcasters are forward-only: projections may already have folded with it.")));
+	args[0] = PointerGetDatum(type);
+	args[1] = Int32GetDatum(from);
+	args[2] = ObjectIdGetDatum(fn);
+	args[3] = ObjectIdGetDatum(GetUserId());
+	evlog_registry_exec("INSERT INTO evlog.upcasters (type, from_version, fn, definer) VALUES ($1, $2, $3, $4)",
+						4, argtypes, args, NULL, 0);
+	SPI_finish();
+	PG_RETURN_VOID();
+}

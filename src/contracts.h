@@ -1,0 +1,19 @@
+/*-------------------------------------------------------------------------
+ *
+ * contracts.h
+ *	  Event contracts (SPEC.md section 3.3): definitions checked at append,
+ *	  evlog.strict_types, and upcasters for projections.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EVLOG_CONTRACTS_H
+#define EVLOG_CONTRACTS_H
+
+#include "event.h"
+
+extern bool evlog_strict_types;
+
+extern void evlog_check_contract(EvlogAppendRequest *req);
+extern Datum evlog_upcast_row(Datum row);
+
+#endif							/* EVLOG_CONTRACTS_H */
