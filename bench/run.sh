@@ -39,11 +39,11 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB; ${ROU
 echo
 echo "| # | workload | evlog | baseline | ratio | target |"
 echo "|---|---|---|---|---|---|"
-row() { # num name clients target
+row() { # num name clients target [evlog script] [baseline script]
   local e=() b=()
   for _ in $(seq "$ROUNDS"); do
-    b+=("$(tps append_plain.pgbench "$3")")
-    e+=("$(tps append_evlog.pgbench "$3")")
+    b+=("$(tps "${6:-append_plain.pgbench}" "$3")")
+    e+=("$(tps "${5:-append_evlog.pgbench}" "$3")")
   done
   local em bm
   em=$(median "${e[@]}"); bm=$(median "${b[@]}")
@@ -52,6 +52,8 @@ row() { # num name clients target
 }
 row 1 "evlog_append, 1 event per transaction, 1 client" 1 "≥ 0.90"
 row 2 "same, 16 clients, 1000 streams" 16 "≥ 0.60"
+row 1c "evlog_append with a jsonpath contract on the type, against evlog_append without, 1 client" 1 "≥ 0.90" \
+  append_evlog_checked.pgbench append_evlog.pgbench
 
 # Workload 4: the worker's fold rate against a plain SQL loop, in a fresh database
 FOLD_EVENTS=${FOLD_EVENTS:-200000}

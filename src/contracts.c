@@ -86,36 +86,16 @@ lookup(const char *table, const char *index, text *type, int32 version,
 
 /*
  * call_as
- *		Call fn with one argument as role, security-restricted; *isnull says
- *		whether it returned NULL.  Errors propagate.
+ *		Call fn with one argument as role (evlog_call_as); *isnull says
+ *		whether it returned NULL.
  */
 static Datum
 call_as(Oid fn, Oid role, Datum arg, bool *isnull)
 {
-	LOCAL_FCINFO(fcinfo, 1);
 	FmgrInfo	flinfo;
-	Oid			save_userid;
-	int			save_sec;
-	Datum		result;
 
 	fmgr_info(fn, &flinfo);
-	InitFunctionCallInfoData(*fcinfo, &flinfo, 1, InvalidOid, NULL, NULL);
-	fcinfo->args[0].value = arg;
-	fcinfo->args[0].isnull = false;
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(role, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	PG_TRY();
-	{
-		result = FunctionCallInvoke(fcinfo);
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
-	*isnull = fcinfo->isnull;
-	return result;
+	return evlog_call_as(&flinfo, role, arg, isnull);
 }
 
 /*

@@ -103,31 +103,31 @@ evlog_handler_guc_pop(int nestlevel)
 }
 
 /*
- * evlog_call_handler
- *		Call p's handler (prepared) with one event row, as p's owner, in a
- *		security-restricted context; a projection that asked for upcasting
- *		gets the row at its type's latest version.  Errors propagate.
+ * evlog_call_as
+ *		Call the function of flinfo with one argument as role, in a
+ *		security-restricted context, counted as a handler (handlers,
+ *		validators and upcasters may not append).  *isnull says whether it
+ *		returned NULL.  Errors propagate; the user is restored either way.
  */
-void
-evlog_call_handler(EvlogProjection *p, Datum row)
+Datum
+evlog_call_as(FmgrInfo *flinfo, Oid role, Datum arg, bool *isnull)
 {
 	LOCAL_FCINFO(fcinfo, 1);
 	Oid			save_userid;
 	int			save_sec;
+	Datum		result;
 
-	if (p->upcast)
-		row = evlog_upcast_row(row);
-	InitFunctionCallInfoData(*fcinfo, &p->flinfo, 1, InvalidOid, NULL, NULL);
-	fcinfo->args[0].value = row;
+	InitFunctionCallInfoData(*fcinfo, flinfo, 1, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = arg;
 	fcinfo->args[0].isnull = false;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(p->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+	SetUserIdAndSecContext(role, save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	evlog_in_handler++;
 	PG_TRY();
 	{
-		(void) FunctionCallInvoke(fcinfo);
+		result = FunctionCallInvoke(fcinfo);
 	}
 	PG_FINALLY();
 	{
@@ -135,6 +135,24 @@ evlog_call_handler(EvlogProjection *p, Datum row)
 		SetUserIdAndSecContext(save_userid, save_sec);
 	}
 	PG_END_TRY();
+	*isnull = fcinfo->isnull;
+	return result;
+}
+
+/*
+ * evlog_call_handler
+ *		Call p's handler (prepared) with one event row, as p's owner (P6); a
+ *		projection that asked for upcasting gets the row at its type's
+ *		latest version.  Errors propagate.
+ */
+void
+evlog_call_handler(EvlogProjection *p, Datum row)
+{
+	bool		isnull;
+
+	if (p->upcast)
+		row = evlog_upcast_row(row);
+	(void) evlog_call_as(&p->flinfo, p->owner, row, &isnull);
 }
 
 /*

@@ -72,6 +72,7 @@ extern int	evlog_handler_guc_push(void);
 extern void evlog_handler_guc_pop(int nestlevel);
 extern void evlog_prepare_handler(EvlogProjection *p);
 extern bool evlog_projection_wants(EvlogProjection *p, text *type);
+extern Datum evlog_call_as(FmgrInfo *flinfo, Oid role, Datum arg, bool *isnull);
 extern void evlog_call_handler(EvlogProjection *p, Datum row);
 extern bool evlog_fold_range(EvlogProjection *p, int64 after, int64 upto,
 							 bool strict, int64 limit, bool progress,
