@@ -28,14 +28,25 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /*
+ * slot_count
+ *		Slots to keep: room for every possible worker, and for the notes on
+ *		databases without evlog and on evicted workers.
+ */
+static int
+slot_count(void)
+{
+	return Max(max_worker_processes * 4, 64);
+}
+
+/*
  * shared_size
- *		Bytes evlog needs: one slot per possible background worker.
+ *		Bytes evlog needs.
  */
 static Size
 shared_size(void)
 {
 	return add_size(offsetof(EvlogShared, slots),
-					mul_size(max_worker_processes, sizeof(EvlogWorkerSlot)));
+					mul_size(slot_count(), sizeof(EvlogWorkerSlot)));
 }
 
 /*
@@ -70,7 +81,7 @@ evlog_shmem_startup(void)
 	{
 		memset(evlog_shared, 0, shared_size());
 		evlog_shared->lock = &(GetNamedLWLockTranche("evlog"))->lock;
-		evlog_shared->nslots = max_worker_processes;
+		evlog_shared->nslots = slot_count();
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -90,14 +101,19 @@ evlog_shmem_init(void)
 
 /*
  * evlog_slot_for
- *		The slot of dboid's worker, or NULL.  With create, claim a free slot
- *		when there is none (NULL when all are taken).  The caller holds
- *		evlog_shared->lock, exclusively when create is true.
+ *		The slot of dboid's worker, or NULL.  With create, claim one when
+ *		there is none: a free slot, else one whose worker has gone and whose
+ *		eviction has ended (its "no extension" note is then forgotten, and
+ *		the launcher will look at that database again).  NULL when every
+ *		slot is in use.  The caller holds evlog_shared->lock, exclusively
+ *		when create is true.
  */
 EvlogWorkerSlot *
 evlog_slot_for(Oid dboid, bool create)
 {
 	EvlogWorkerSlot *free_slot = NULL;
+	EvlogWorkerSlot *stale_slot = NULL;
+	TimestampTz now = create ? GetCurrentTimestamp() : 0;
 
 	for (int i = 0; i < evlog_shared->nslots; i++)
 	{
@@ -105,16 +121,21 @@ evlog_slot_for(Oid dboid, bool create)
 
 		if (slot->dboid == dboid)
 			return slot;
+		if (!create)
+			continue;
 		if (free_slot == NULL && slot->dboid == InvalidOid)
 			free_slot = slot;
+		else if (stale_slot == NULL && slot->pid == 0 && slot->evicted_until <= now)
+			stale_slot = slot;
 	}
-	if (create && free_slot)
+	if (free_slot == NULL)
+		free_slot = stale_slot;
+	if (free_slot)
 	{
 		memset(free_slot, 0, sizeof(*free_slot));
 		free_slot->dboid = dboid;
-		return free_slot;
 	}
-	return NULL;
+	return free_slot;
 }
 
 /*
