@@ -1,6 +1,6 @@
 # evlog: PGXS build, plus the project's entry points:
 #   make test    install what is missing, build with -Werror, install, run every test layer
-#   make demo    the main job on real input (examples/)
+#   make demo    the main job on real input (examples/); SCALE=N loads N re-keyed copies
 #   make bench   benchmarks against plain PostgreSQL (bench/)
 #
 # pg_config may not exist before `make deps` has installed it, so PGXS is
@@ -36,10 +36,11 @@ test: deps
 	$(MAKE) install
 	@bash test/run.sh
 
+SCALE ?= 1
 demo: deps
 	$(MAKE) all
 	$(MAKE) install
-	@bash examples/demo.sh
+	@SCALE=$(SCALE) bash examples/demo.sh
 
 bench: deps
 	$(MAKE) all

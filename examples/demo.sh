@@ -1,36 +1,36 @@
 #!/usr/bin/env bash
-# make demo: a throwaway instance with evlog preloaded and a small log in it.
-# (The GitHub-activity demo on real input is planned work; this shows the log.)
+# make demo: GitHub activity into a kanban board and a pull-request roll-up.
+# Starts a throwaway instance with evlog preloaded, loads real webhook
+# deliveries (examples/github/), and prints what a person wants to see.
+#   SCALE=N   load N copies of the corpus, re-keyed per repository, and print
+#             the append and fold rates
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 . "$SRC/test/instance.sh"
+SCALE=${SCALE:-1}
+CORPUS=$(bash "$SRC/examples/github/fetch.sh")
 WORK=$(make_workdir evlog-demo)
 PORT=$((57000 + RANDOM % 2000))
 instance_start "$WORK" "$PORT" yes
 export PGHOST="$WORK/sock" PGPORT="$PORT"
 psql -q -X -d postgres -c "CREATE DATABASE demo" >/dev/null
+psql -q -X -d demo -c "CREATE EXTENSION evlog" -f "$SRC/examples/github/projections.sql" >/dev/null
 
-psql -X -d demo <<'SQL'
-\pset footer off
-CREATE EXTENSION evlog;
-\echo '== appending events (the third call is a retry of the first: same key, same seq)'
-SELECT evlog_append('ticket-1', 'ticket.opened', '{"title": "Login fails on Safari"}', idempotency_key => 'req-1') AS seq;
-SELECT evlog_append('ticket-1', 'ticket.labeled', '{"label": "bug"}', expected_version => 1) AS seq;
-SELECT evlog_append('ticket-1', 'ticket.opened', '{"title": "Login fails on Safari"}', idempotency_key => 'req-1') AS seq;
-INSERT INTO evlog.append_queue (stream, type, payload)
-VALUES ('ticket-2', 'ticket.opened', '{"title": "Dark mode"}'),
-       ('ticket-1', 'ticket.transitioned', '{"to": "doing"}')
-RETURNING seq, stream, type;
-\echo '== the log'
-SELECT seq, stream, stream_version, type, payload, actor, encode(digest, 'hex')::char(16) || '…' AS digest
-FROM evlog.events ORDER BY seq;
-\echo '== nobody rewrites history, superusers included'
-\set ON_ERROR_STOP 0
-UPDATE evlog.events SET payload = '{"title": "edited"}' WHERE seq = 1;
-\echo '== the hash chain'
-SELECT * FROM evlog_verify_chain();
-SQL
+echo "== Loading GitHub webhook deliveries (@octokit/webhooks-examples 7.6.1, scale $SCALE)"
+t0=$(date +%s.%N)
+psql -q -X -d demo -v corpus="$CORPUS" -v scale="$SCALE" -f "$SRC/examples/github/load.sql"
+psql -q -X -At -d demo -c "SELECT evlog_wait('kanban', evlog_head(), '10 minutes')" >/dev/null
+t1=$(date +%s.%N)
+echo "== Loading the same corpus again: every delivery is a retry"
+psql -q -X -d demo -v corpus="$CORPUS" -v scale="$SCALE" -f "$SRC/examples/github/load.sql"
+if [ "$SCALE" -gt 1 ]; then
+  events=$(psql -X -At -d demo -c "SELECT evlog_head()")
+  awk -v n="$events" -v t="$(echo "$t1 - $t0" | awk '{print $1 - $3}')" \
+    'BEGIN { printf "== %d events appended and folded into the board in %.1f s: %.0f events/s end to end\n", n, t, n / t }'
+fi
+
+psql -q -X -d demo -f "$SRC/examples/github/report.sql"
 
 cat <<EOF2
 

@@ -11,6 +11,7 @@ need=()
 [ -f /usr/share/postgresql/15/extension/pgtap.control ] || need+=(postgresql-15-pgtap)
 command -v pg_prove >/dev/null || need+=(libtap-parser-sourcehandler-pgtap-perl)
 command -v prove >/dev/null || need+=(perl)
+command -v npm >/dev/null || need+=(npm)
 perl -MIPC::Run -e 1 2>/dev/null || need+=(libipc-run-perl)
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -81,10 +81,11 @@ tally_tap "$WORK/pgtap.log" "$rc"
 
 echo "== TAP (PostgreSQL::Test::Cluster)"
 as_pg mkdir -p "$WORK/tap"
+corpus=$(bash "$SRC/examples/github/fetch.sh") || corpus=""
 (cd "$WORK/tap" && as_pg env PATH="$PG_BINDIR:$PATH" \
   PERL5LIB="$PGXS_DIR/src/test/perl" TESTDIR="$WORK/tap" \
   PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
-  EVLOG_SRC="$SRC" PGHOST= PGPORT= \
+  EVLOG_SRC="$SRC" EVLOG_CORPUS="$corpus" PGHOST= PGPORT= \
   prove -v "$SRC"/test/t/*.pl) >"$WORK/tap.log" 2>&1
 rc=$?
 grep -vE '^\s*ok [0-9]+' "$WORK/tap.log"
