@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
@@ -29,6 +30,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/regproc.h"
@@ -85,6 +87,23 @@ lookup(const char *table, const char *index, text *type, int32 version,
 }
 
 /*
+ * any_definition
+ *		Is any event type defined?  Reads the first row of
+ *		evlog.event_type_definitions with SnapshotSelf.
+ */
+static bool
+any_definition(void)
+{
+	Relation	rel = table_open(evlog_relid("event_type_definitions"), AccessShareLock);
+	TableScanDesc scan = table_beginscan(rel, SnapshotSelf, 0, NULL);
+	bool		any = heap_getnext(scan, ForwardScanDirection) != NULL;
+
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return any;
+}
+
+/*
  * call_as
  *		Call fn with one argument as role (evlog_call_as); *isnull says
  *		whether it returned NULL.
@@ -125,13 +144,19 @@ void
 evlog_check_contract(EvlogAppendRequest *req)
 {
 	TupleDesc	desc;
-	HeapTuple	def = lookup("event_type_definitions", "event_type_definitions_pkey",
-							 req->type, req->type_version, &desc);
+	HeapTuple	def;
 	Datum		values[7];
 	bool		nulls[7];
 
+	/* the common case: no contract at all, nothing to look up */
+	if (!evlog_strict_types && !evlog_may_have_contracts())
+		return;
+	def = lookup("event_type_definitions", "event_type_definitions_pkey",
+				 req->type, req->type_version, &desc);
 	if (def == NULL)
 	{
+		if (!evlog_strict_types)
+			evlog_note_contracts(any_definition());
 		if (evlog_strict_types)
 			ereport(ERROR,
 					(errcode(ERRCODE_EVLOG_INVALID_EVENT),
@@ -364,6 +389,8 @@ evlog_define_event_type(PG_FUNCTION_ARGS)
 						"definer = excluded.definer, defined_at = now()",
 						6, argtypes, args, nulls, 0);
 	SPI_finish();
+	/* every backend looks at the definitions again */
+	CacheInvalidateRelcacheByRelid(evlog_relid("event_type_definitions"));
 	PG_RETURN_VOID();
 }
 

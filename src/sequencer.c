@@ -52,6 +52,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/inval.h"
 #include "utils/typcache.h"
 
 #include "evlog.h"
@@ -82,51 +83,6 @@ static int64 stream_version(AppendContext *ac, text *stream);
 static int64 check_retry(AppendContext *ac, HeapTuple existing,
 						 EvlogAppendRequest *req);
 static void sequencer_xact_callback(XactEvent event, void *arg);
-
-/*
- * evlog_relid_if_exists
- *		The OID of the named relation of schema evlog, or InvalidOid.
- *		Takes no locks (syscache lookups only); raises nothing.
- */
-static Oid
-evlog_relid_if_exists(const char *name)
-{
-	Oid			nsp = get_namespace_oid(EVLOG_SCHEMA, true);
-
-	return OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
-}
-
-/*
- * evlog_relid
- *		The OID of the named relation of schema evlog that belongs to the log
- *		(evlog.events or one of its indexes).
- *
- * Raises 55000 object_not_in_prerequisite_state when it is missing, which
- * means the extension is not installed in this database.  Takes no locks.
- */
-Oid
-evlog_relid(const char *name)
-{
-	Oid			relid = evlog_relid_if_exists(name);
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("relation evlog.%s of the log does not exist", name),
-				 errhint("Run CREATE EXTENSION evlog in this database.")));
-	return relid;
-}
-
-/*
- * evlog_events_relid
- *		The OID of evlog.events in this database; errors as
- *		evlog_relid.
- */
-Oid
-evlog_events_relid(void)
-{
-	return evlog_relid(EVLOG_EVENTS_TABLE);
-}
 
 /*
  * evlog_sequencer_lock
@@ -220,14 +176,17 @@ evlog_append_begin(AppendContext *ac, Relation rel, bool for_insert)
 
 	/*
 	 * The sync projections, as committed: registry changes take the
-	 * sequencer too, so none is half-way while this call holds it.
+	 * sequencer too, so none is half-way while this call holds it, and
+	 * their invalidation (processed here) says whether there are any.
 	 */
-	if (for_insert)
+	AcceptInvalidationMessages();
+	if (for_insert && evlog_may_have_sync_projections())
 	{
 		Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
 
 		ac->sync_projections = evlog_load_projections(snap, true);
 		UnregisterSnapshot(snap);
+		evlog_note_sync_projections(ac->sync_projections != NIL);
 		evlog_sync_prepare(ac->sync_projections);
 	}
 }
@@ -616,17 +575,24 @@ void
 evlog_sequencer_init(void)
 {
 	RegisterXactCallback(sequencer_xact_callback, NULL);
+	evlog_oidcache_init();
 }
 
 /*
  * evlog_registry_changed
  *		Wake this database's worker when the transaction commits, so that it
- *		sees a new, resumed or altered projection at once.
+ *		sees a new, resumed or altered projection at once, and invalidate the
+ *		registry's relcache entry, which tells every backend to look at the
+ *		registry again (oidcache.c).
  */
 void
 evlog_registry_changed(void)
 {
+	Oid			relid = evlog_relid_if_exists("projections");
+
 	wake_worker_at_commit = true;
+	if (OidIsValid(relid))
+		CacheInvalidateRelcacheByRelid(relid);
 }
 
 /*

@@ -15,6 +15,7 @@
 #include "utils/relcache.h"
 
 #include "event.h"
+#include "oidcache.h"
 
 /* The number of writer-supplied fields of an event, in argument order */
 #define EVLOG_REQUEST_FIELDS 7
@@ -42,8 +43,6 @@ typedef struct AppendContext
 	uint8		head_digest[PG_SHA256_DIGEST_LENGTH];
 } AppendContext;
 
-extern Oid	evlog_events_relid(void);
-extern Oid	evlog_relid(const char *name);
 extern void evlog_sequencer_lock(void);
 extern void evlog_check_direct_insert(Relation rel, HeapTuple tuple);
 extern void evlog_sequencer_init(void);

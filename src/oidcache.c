@@ -1,0 +1,168 @@
+/*-------------------------------------------------------------------------
+ *
+ * oidcache.c
+ *	  Per-backend caches that keep catalog lookups off the append path.
+ *
+ * The OIDs of evlog's relations (schema evlog) are looked up by name once
+ * and kept until a relcache invalidation names one of them (DROP EXTENSION
+ * sends one) or all relations.  Two notes ride on the same invalidations:
+ * whether the registry holds any active sync projection, and whether any
+ * event type is defined; the functions that change those tables invalidate
+ * their relcache entries, so every backend looks again.  An appender takes
+ * the sequencer before it asks about sync projections and processes
+ * invalidations then; registry changes take the sequencer too, so the note
+ * it reads is never older than the last change.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+
+#include "evlog.h"
+#include "oidcache.h"
+
+#define RELID_CACHE_SIZE 16
+
+typedef struct RelidCacheEntry
+{
+	const char *name;			/* a string constant of the caller's */
+	Oid			relid;
+} RelidCacheEntry;
+
+static RelidCacheEntry relid_cache[RELID_CACHE_SIZE];
+static int	relid_cache_used = 0;
+
+/* -1: unknown, 0: none, 1: some */
+static int	sync_projections_note = -1;
+static int	contracts_note = -1;
+
+/*
+ * relcache_callback
+ *		Forget the cached OIDs when any of them (or every relation) is
+ *		invalidated, and the notes when their table is.
+ */
+static void
+relcache_callback(Datum arg, Oid relid)
+{
+	for (int i = 0; i < relid_cache_used; i++)
+	{
+		if (relid != InvalidOid && relid_cache[i].relid != relid)
+			continue;
+		relid_cache_used = 0;
+		sync_projections_note = -1;
+		contracts_note = -1;
+		return;
+	}
+	if (relid == InvalidOid)
+	{
+		sync_projections_note = -1;
+		contracts_note = -1;
+	}
+}
+
+/*
+ * evlog_relid_if_exists
+ *		The OID of the named relation of schema evlog, or InvalidOid.  name
+ *		must be a string constant (it is kept).  Takes no locks; raises
+ *		nothing.
+ */
+Oid
+evlog_relid_if_exists(const char *name)
+{
+	Oid			nsp;
+	Oid			relid;
+
+	for (int i = 0; i < relid_cache_used; i++)
+		if (relid_cache[i].name == name || strcmp(relid_cache[i].name, name) == 0)
+			return relid_cache[i].relid;
+
+	nsp = get_namespace_oid(EVLOG_SCHEMA, true);
+	relid = OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
+	if (OidIsValid(relid) && relid_cache_used < RELID_CACHE_SIZE)
+	{
+		relid_cache[relid_cache_used].name = name;
+		relid_cache[relid_cache_used].relid = relid;
+		relid_cache_used++;
+	}
+	return relid;
+}
+
+/*
+ * evlog_relid
+ *		The OID of the named relation of schema evlog that belongs to the log
+ *		(evlog.events, one of its indexes, the registry, ...).
+ *
+ * Raises 55000 object_not_in_prerequisite_state when it is missing, which
+ * means the extension is not installed in this database.  Takes no locks.
+ */
+Oid
+evlog_relid(const char *name)
+{
+	Oid			relid = evlog_relid_if_exists(name);
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("relation evlog.%s of the log does not exist", name),
+				 errhint("Run CREATE EXTENSION evlog in this database.")));
+	return relid;
+}
+
+/*
+ * evlog_events_relid
+ *		The OID of evlog.events; errors as evlog_relid.
+ */
+Oid
+evlog_events_relid(void)
+{
+	return evlog_relid(EVLOG_EVENTS_TABLE);
+}
+
+/*
+ * evlog_may_have_sync_projections / evlog_note_sync_projections
+ *		Whether the registry may hold an active sync projection (true until
+ *		a look found none), and the note of what a look found.
+ */
+bool
+evlog_may_have_sync_projections(void)
+{
+	return sync_projections_note != 0;
+}
+
+void
+evlog_note_sync_projections(bool any)
+{
+	/* the note only lives as long as the cached OIDs it rides on */
+	if (OidIsValid(evlog_relid_if_exists("projections")))
+		sync_projections_note = any ? 1 : 0;
+}
+
+/*
+ * evlog_may_have_contracts / evlog_note_contracts
+ *		Whether any event type may be defined, and the note of a look.
+ */
+bool
+evlog_may_have_contracts(void)
+{
+	return contracts_note != 0;
+}
+
+void
+evlog_note_contracts(bool any)
+{
+	if (OidIsValid(evlog_relid_if_exists("event_type_definitions")))
+		contracts_note = any ? 1 : 0;
+}
+
+/*
+ * evlog_oidcache_init
+ *		Register the relcache callback; once per backend, from _PG_init.
+ */
+void
+evlog_oidcache_init(void)
+{
+	CacheRegisterRelcacheCallback(relcache_callback, (Datum) 0);
+}

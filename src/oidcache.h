@@ -1,0 +1,22 @@
+/*-------------------------------------------------------------------------
+ *
+ * oidcache.h
+ *	  Per-backend caches that keep catalog lookups off the append path: the
+ *	  OIDs of evlog's relations, and whether there are sync projections or
+ *	  event type definitions at all.  Relcache invalidations reset them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EVLOG_OIDCACHE_H
+#define EVLOG_OIDCACHE_H
+
+extern Oid	evlog_relid_if_exists(const char *name);
+extern Oid	evlog_relid(const char *name);
+extern Oid	evlog_events_relid(void);
+extern bool evlog_may_have_sync_projections(void);
+extern void evlog_note_sync_projections(bool any);
+extern bool evlog_may_have_contracts(void);
+extern void evlog_note_contracts(bool any);
+extern void evlog_oidcache_init(void);
+
+#endif							/* EVLOG_OIDCACHE_H */
