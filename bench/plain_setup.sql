@@ -15,5 +15,3 @@ CREATE TABLE plain_events (
 );
 CREATE INDEX ON plain_events (type, seq);
 CREATE SEQUENCE plain_stream_version;
--- Workload 1c: the same event with a jsonpath contract on its type
-SELECT evlog_define_event_type('bench.checked', 1, '$.amount >= 0 && $.note.type() == "string"');

@@ -23,11 +23,14 @@ shared_buffers = '512MB'
 max_connections = 50"
 export PGHOST="$WORK/sock" PGPORT="$PORT"
 psql -q -X -d postgres -c "CREATE DATABASE bench" >/dev/null
-psql -q -X -d bench -c "CREATE EXTENSION evlog" -f "$SRC/bench/plain_setup.sql" -f "$SRC/bench/fold_setup.sql" >/dev/null
+psql -q -X -d bench -c "CREATE EXTENSION evlog" -f "$SRC/bench/plain_setup.sql" >/dev/null
+# workload 1c in a database of its own, so that workloads 1 and 2 run without contracts
+psql -q -X -d postgres -c "CREATE DATABASE contracts" >/dev/null
+psql -q -X -d contracts -c "CREATE EXTENSION evlog" -f "$SRC/bench/plain_setup.sql" -f "$SRC/bench/contract_setup.sql" >/dev/null
 
-# tps SCRIPT CLIENTS: transactions per second of one pgbench run
+# tps SCRIPT CLIENTS [DATABASE]: transactions per second of one pgbench run
 tps() {
-  pgbench -n -M prepared -T "$SECONDS_PER" -c "$2" -j "$(( $2 < 2 ? 1 : 2 ))" -f "$SRC/bench/$1" bench 2>/dev/null |
+  pgbench -n -M prepared -T "$SECONDS_PER" -c "$2" -j "$(( $2 < 2 ? 1 : 2 ))" -f "$SRC/bench/$1" "${3:-bench}" 2>/dev/null |
     awk '/^tps = / { printf "%.0f\n", $3 }'
 }
 
@@ -39,11 +42,11 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB; ${ROU
 echo
 echo "| # | workload | evlog | baseline | ratio | target |"
 echo "|---|---|---|---|---|---|"
-row() { # num name clients target [evlog script] [baseline script]
+row() { # num name clients target [evlog script] [baseline script] [database]
   local e=() b=()
   for _ in $(seq "$ROUNDS"); do
-    b+=("$(tps "${6:-append_plain.pgbench}" "$3")")
-    e+=("$(tps "${5:-append_evlog.pgbench}" "$3")")
+    b+=("$(tps "${6:-append_plain.pgbench}" "$3" "${7:-bench}")")
+    e+=("$(tps "${5:-append_evlog.pgbench}" "$3" "${7:-bench}")")
   done
   local em bm
   em=$(median "${e[@]}"); bm=$(median "${b[@]}")
@@ -53,7 +56,7 @@ row() { # num name clients target [evlog script] [baseline script]
 row 1 "evlog_append, 1 event per transaction, 1 client" 1 "≥ 0.90"
 row 2 "same, 16 clients, 1000 streams" 16 "≥ 0.60"
 row 1c "evlog_append with a jsonpath contract on the type, against evlog_append without, 1 client" 1 "≥ 0.90" \
-  append_evlog_checked.pgbench append_evlog.pgbench
+  append_evlog_checked.pgbench append_evlog.pgbench contracts
 
 # Workload 4: the worker's fold rate against a plain SQL loop, in a fresh database
 FOLD_EVENTS=${FOLD_EVENTS:-200000}

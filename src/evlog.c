@@ -25,6 +25,9 @@ PG_MODULE_MAGIC;
 /* evlog.max_payload_bytes: the largest payload evlog_append accepts */
 int			evlog_max_payload_bytes = 1024 * 1024;
 
+/* evlog.notify: NOTIFY evlog, '<head>' when an appending transaction commits */
+bool		evlog_notify = true;
+
 /* evlog.batch_size: events a worker or evlog_catch_up reads per batch */
 int			evlog_batch_size = 1000;
 
@@ -58,6 +61,13 @@ _PG_init(void)
 							1024 * 1024, 1, MaxAllocSize / 2,
 							PGC_SUSET, GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("evlog.notify",
+							 "Send NOTIFY evlog, '<head>' when an appending transaction commits.",
+							 "PostgreSQL serialises committing notifiers and writes its notification queue; turn this off when nothing LISTENs.",
+							 &evlog_notify,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	DefineCustomIntVariable("evlog.batch_size",
 							"Events an evlog worker or evlog_catch_up folds per batch (and, for the worker, per transaction).",
 							NULL,

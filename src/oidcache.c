@@ -6,8 +6,8 @@
  * The OIDs of evlog's relations (schema evlog) are looked up by name once
  * and kept until a relcache invalidation names one of them (DROP EXTENSION
  * sends one) or all relations.  Two notes ride on the same invalidations:
- * whether the registry holds any active sync projection, and whether any
- * event type is defined; the functions that change those tables invalidate
+ * whether the registry holds active sync or async projections, and whether
+ * any event type is defined; the functions that change those tables invalidate
  * their relcache entries, so every backend looks again.  An appender takes
  * the sequencer before it asks about sync projections and processes
  * invalidations then; registry changes take the sequencer too, so the note
@@ -35,8 +35,10 @@ typedef struct RelidCacheEntry
 static RelidCacheEntry relid_cache[RELID_CACHE_SIZE];
 static int	relid_cache_used = 0;
 
+/* -1: unknown; else EVLOG_HAS_SYNC | EVLOG_HAS_ASYNC bits */
+static int	registry_note = -1;
+
 /* -1: unknown, 0: none, 1: some */
-static int	sync_projections_note = -1;
 static int	contracts_note = -1;
 
 /*
@@ -52,13 +54,13 @@ relcache_callback(Datum arg, Oid relid)
 		if (relid != InvalidOid && relid_cache[i].relid != relid)
 			continue;
 		relid_cache_used = 0;
-		sync_projections_note = -1;
+		registry_note = -1;
 		contracts_note = -1;
 		return;
 	}
 	if (relid == InvalidOid)
 	{
-		sync_projections_note = -1;
+		registry_note = -1;
 		contracts_note = -1;
 	}
 }
@@ -122,22 +124,22 @@ evlog_events_relid(void)
 }
 
 /*
- * evlog_may_have_sync_projections / evlog_note_sync_projections
- *		Whether the registry may hold an active sync projection (true until
- *		a look found none), and the note of what a look found.
+ * evlog_registry_note / evlog_set_registry_note
+ *		Whether the registry holds active sync (EVLOG_HAS_SYNC) or async
+ *		(EVLOG_HAS_ASYNC) projections, as a look found; -1 when unknown.
  */
-bool
-evlog_may_have_sync_projections(void)
+int
+evlog_registry_note(void)
 {
-	return sync_projections_note != 0;
+	return registry_note;
 }
 
 void
-evlog_note_sync_projections(bool any)
+evlog_set_registry_note(int note)
 {
 	/* the note only lives as long as the cached OIDs it rides on */
 	if (OidIsValid(evlog_relid_if_exists("projections")))
-		sync_projections_note = any ? 1 : 0;
+		registry_note = note;
 }
 
 /*

@@ -13,8 +13,11 @@
 extern Oid	evlog_relid_if_exists(const char *name);
 extern Oid	evlog_relid(const char *name);
 extern Oid	evlog_events_relid(void);
-extern bool evlog_may_have_sync_projections(void);
-extern void evlog_note_sync_projections(bool any);
+/* What the registry holds among active projections, or -1 when unknown */
+#define EVLOG_HAS_SYNC	1
+#define EVLOG_HAS_ASYNC 2
+extern int	evlog_registry_note(void);
+extern void evlog_set_registry_note(int note);
 extern bool evlog_may_have_contracts(void);
 extern void evlog_note_contracts(bool any);
 extern void evlog_oidcache_init(void);

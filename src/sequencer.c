@@ -180,13 +180,26 @@ evlog_append_begin(AppendContext *ac, Relation rel, bool for_insert)
 	 * their invalidation (processed here) says whether there are any.
 	 */
 	AcceptInvalidationMessages();
-	if (for_insert && evlog_may_have_sync_projections())
+	if (for_insert && (evlog_registry_note() < 0 ||
+					   (evlog_registry_note() & EVLOG_HAS_SYNC)))
 	{
 		Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+		List	   *all = evlog_load_projections(snap, false);
+		ListCell   *lc;
+		int			note = 0;
 
-		ac->sync_projections = evlog_load_projections(snap, true);
 		UnregisterSnapshot(snap);
-		evlog_note_sync_projections(ac->sync_projections != NIL);
+		foreach(lc, all)
+		{
+			EvlogProjection *p = lfirst(lc);
+
+			if (p->state != 'a')
+				continue;
+			note |= p->sync ? EVLOG_HAS_SYNC : EVLOG_HAS_ASYNC;
+			if (p->sync)
+				ac->sync_projections = lappend(ac->sync_projections, p);
+		}
+		evlog_set_registry_note(note);
 		evlog_sync_prepare(ac->sync_projections);
 	}
 }
@@ -511,7 +524,8 @@ evlog_check_direct_insert(Relation rel, HeapTuple tuple)
 /*
  * sequencer_xact_callback
  *		At pre-commit of a transaction that appended, queue
- *		NOTIFY evlog, '<head>' (one per transaction); at its end forget it.
+ *		NOTIFY evlog, '<head>' (one per transaction, unless evlog.notify is
+ *		off); at commit wake this database's worker; at the end forget it.
  *
  * The head is read again because a subtransaction that appended may have
  * been rolled back; nothing is sent when none of this transaction's events
@@ -524,7 +538,7 @@ sequencer_xact_callback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
-			if (xact_appended)
+			if (xact_appended && evlog_notify)
 			{
 				AppendContext ac;
 				Oid			relid = evlog_relid_if_exists(EVLOG_EVENTS_TABLE);
@@ -549,7 +563,10 @@ sequencer_xact_callback(XactEvent event, void *arg)
 			}
 			break;
 		case XACT_EVENT_COMMIT:
-			if (xact_appended || wake_worker_at_commit)
+			/* the worker has nothing to do for appends without async projections */
+			if ((xact_appended && (evlog_registry_note() < 0 ||
+								   (evlog_registry_note() & EVLOG_HAS_ASYNC))) ||
+				wake_worker_at_commit)
 				evlog_wake_worker(MyDatabaseId);
 			if (wake_launcher_at_commit)
 				evlog_wake_launcher(true);
