@@ -7,6 +7,8 @@
 #   ROUNDS         rounds (default 3)
 #   FOLD_EVENTS    events of workload 4 (default 200000)
 #   LAG_SECONDS    duration of workload 6 (default 30)
+#   BULK_EVENTS    events of workload 3 (default 100000)
+#   RSS_EVENTS     events of workload 7 (default 1000000)
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -85,3 +87,56 @@ read -r p50 p99 nlag < <(psql -X -At -F ' ' -d lag -c "SELECT round(1000 * perce
   round(1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM folded_at - recorded_at))::numeric, 1), count(*) FROM lag_probe")
 printf '| 6 | end-to-end lag at 1000 appends/s for %s s (%s events): sequenced to folded, p50 %s ms | p99 %s ms | — | — | p99 ≤ 20 ms |\n' \
   "$LAG_SECONDS" "$nlag" "$p50" "$p99"
+
+# Workload 3: bulk append of BULK_EVENTS in one call and through COPY, against
+# INSERT ... SELECT and COPY into the plain table (fresh database)
+BULK_EVENTS=${BULK_EVENTS:-100000}
+psql -q -X -d postgres -c "CREATE DATABASE bulk" >/dev/null
+psql -q -X -d bulk -c "CREATE EXTENSION evlog" -f "$SRC/bench/plain_setup.sql" >/dev/null
+# seconds SQL: wall time of one psql -c
+seconds() {
+  local t0 t1
+  t0=$(date +%s.%N)
+  psql -q -X -d bulk -c "$1" >/dev/null
+  t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }'
+}
+n=$BULK_EVENTS
+psql -q -X -d bulk -c "\\copy (SELECT 'copy-plain-' || i % 1000, i, 'bench.bulk', jsonb_build_object('i', i), 'copy-plain-' || i FROM generate_series(1, $n) i) TO '$WORK/plain.csv' CSV"
+psql -q -X -d bulk -c "\\copy (SELECT 'copy-evlog-' || i % 1000, 'bench.bulk', jsonb_build_object('i', i), 'copy-evlog-' || i FROM generate_series(1, $n) i) TO '$WORK/evlog.csv' CSV"
+bp=$(seconds "INSERT INTO plain_events (stream, stream_version, type, payload, idempotency_key)
+  SELECT 'bulk-plain-' || i % 1000, i, 'bench.bulk', jsonb_build_object('i', i), 'bulk-plain-' || i FROM generate_series(1, $n) i")
+be=$(seconds "SELECT cardinality(evlog_append_batch(ARRAY(
+  SELECT ROW('bulk-evlog-' || i % 1000, 'bench.bulk', jsonb_build_object('i', i), '{}', 'bulk-evlog-' || i, NULL, 1)::evlog.new_event
+  FROM generate_series(1, $n) i)))")
+cp=$(seconds "\\copy plain_events (stream, stream_version, type, payload, idempotency_key) FROM '$WORK/plain.csv' CSV")
+ce=$(seconds "\\copy evlog.append_queue (stream, type, payload, idempotency_key) FROM '$WORK/evlog.csv' CSV")
+printf '| 3a | bulk append of %s events in one evlog_append_batch call, against INSERT ... SELECT | %.0f events/s | %.0f events/s | %.2f | ≥ 0.80 |\n' \
+  "$n" "$(awk -v n="$n" -v t="$be" 'BEGIN { print n / t }')" "$(awk -v n="$n" -v t="$bp" 'BEGIN { print n / t }')" \
+  "$(awk -v e="$be" -v b="$bp" 'BEGIN { print b / e }')"
+printf '| 3b | the same through COPY into evlog.append_queue, against COPY into the plain table | %.0f events/s | %.0f events/s | %.2f | ≥ 0.80 |\n' \
+  "$(awk -v n="$n" -v t="$ce" 'BEGIN { print n / t }')" "$(awk -v n="$n" -v t="$cp" 'BEGIN { print n / t }')" \
+  "$(awk -v e="$ce" -v b="$cp" 'BEGIN { print b / e }')"
+
+# Workload 7: the worker's private resident memory (RssAnon: its heap, not the
+# shared buffers it touches) while it folds RSS_EVENTS events
+RSS_EVENTS=${RSS_EVENTS:-1000000}
+psql -q -X -d postgres -c "CREATE DATABASE rss" >/dev/null
+psql -q -X -d rss -c "CREATE EXTENSION evlog" -f "$SRC/bench/fold_setup.sql" \
+  -c "SELECT evlog_register_projection('balances', 'fold_balance(evlog.events)', '{balances}')" >/dev/null
+rss_kb() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status"; }
+step=$(( RSS_EVENTS / 10 ))
+pid=""
+rss_first=""
+for k in $(seq 1 10); do
+  psql -q -X -d rss -c "SELECT cardinality(evlog_append_batch(ARRAY(
+    SELECT ROW('acct-' || i % 1000, 'money.moved', jsonb_build_object('i', i), '{}', NULL, NULL, 1)::evlog.new_event
+    FROM generate_series(1, $step) i)))" >/dev/null
+  psql -q -X -At -d rss -c "SELECT evlog_wait('balances', evlog_head(), '30 minutes')" >/dev/null
+  [ -n "$pid" ] || pid=$(psql -X -At -d rss -c "SELECT evlog.worker_pid()")
+  [ -n "$rss_first" ] || rss_first=$(rss_kb "$pid")
+done
+rss_last=$(rss_kb "$pid")
+printf '| 7 | worker RSS (private) over %s folded events: %.1f MB after the first %s, %.1f MB at the end | growth %.1f MB | — | — | growth < 10 MB |\n' \
+  "$RSS_EVENTS" "$(awk -v k="$rss_first" 'BEGIN { print k / 1024 }')" "$step" \
+  "$(awk -v k="$rss_last" 'BEGIN { print k / 1024 }')" "$(awk -v a="$rss_first" -v b="$rss_last" 'BEGIN { print (b - a) / 1024 }')"
