@@ -1,8 +1,20 @@
--- DROP EXTENSION: runs last, it empties the log
+-- DROP EXTENSION: runs last. Refused while the log holds events, unless a
+-- superuser allows it for the transaction: losing the log is deliberate.
+SELECT evlog_head() > 0 AS log_has_events;
+SELECT try($$DROP EXTENSION evlog$$);
+CREATE ROLE evlog_dropper;
+SET ROLE evlog_dropper;
+SELECT try($$SET evlog.allow_drop = on$$);
+RESET ROLE;
+DROP ROLE evlog_dropper;
 -- appending, then dropping the extension in the same transaction commits
 BEGIN;
+SET LOCAL evlog.allow_drop = on;
 SELECT evlog_append('ticket-8', 'ticket.opened', '{}') > 0 AS appended;
 DROP EXTENSION evlog;
 COMMIT;
+SHOW evlog.allow_drop;
 CREATE EXTENSION evlog;
 SELECT evlog_head();
+-- an empty log goes without ceremony
+DROP EXTENSION evlog;

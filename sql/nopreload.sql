@@ -43,4 +43,5 @@ SELECT state, checkpoint = evlog_head() AS at_head FROM evlog.projections;
 SELECT evlog_wait('seen', evlog_head(), '0 seconds');
 SELECT evlog_wait('seen', evlog_head() + 1, '0.05 seconds');
 DROP FUNCTION remember(evlog.events);
+SET evlog.allow_drop = on;
 DROP EXTENSION evlog;

@@ -28,6 +28,9 @@ int			evlog_max_payload_bytes = 1024 * 1024;
 /* evlog.notify: NOTIFY evlog, '<head>' when an appending transaction commits */
 bool		evlog_notify = true;
 
+/* evlog.allow_drop: let DROP EXTENSION evlog drop a log that holds events */
+bool		evlog_allow_drop = false;
+
 /* evlog.batch_size: events a worker or evlog_catch_up reads per batch */
 int			evlog_batch_size = 1000;
 
@@ -67,6 +70,13 @@ _PG_init(void)
 							 &evlog_notify,
 							 true,
 							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("evlog.allow_drop",
+							 "Let DROP EXTENSION evlog drop a log that holds events.",
+							 "Set it with SET LOCAL in the dropping transaction; losing the log must be deliberate.",
+							 &evlog_allow_drop,
+							 false,
+							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 	DefineCustomIntVariable("evlog.batch_size",
 							"Events an evlog worker or evlog_catch_up folds per batch (and, for the worker, per transaction).",

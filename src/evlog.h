@@ -51,6 +51,7 @@
 /* GUC variables, defined in evlog.c */
 extern int	evlog_max_payload_bytes;
 extern bool evlog_notify;
+extern bool evlog_allow_drop;
 extern int	evlog_batch_size;
 extern int	evlog_progress_events;
 extern int	evlog_worker_naptime;

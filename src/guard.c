@@ -13,14 +13,16 @@
  *
  * Triggers can be disabled or dropped by a table's owner; the utility hook
  * below, installed when the library is in shared_preload_libraries, refuses
- * that, and refuses changes to the shape of evlog.events.  Dropping the
- * extension itself is a deliberate act and is not refused here.
+ * that, and refuses changes to the shape of evlog.events, and DROP EXTENSION
+ * evlog while the log holds events unless a superuser has set
+ * evlog.allow_drop for the transaction.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
@@ -37,6 +39,7 @@
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "evlog.h"
 #include "guard.h"
@@ -53,6 +56,7 @@ static bool has_guard(Oid relid, const char *tgname);
 static void check_alter_table(AlterTableStmt *stmt);
 static void check_drop_trigger(DropStmt *stmt);
 static void check_rename(RenameStmt *stmt);
+static void check_drop_extension(void);
 static void evlog_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 								 bool readOnlyTree,
 								 ProcessUtilityContext context,
@@ -288,6 +292,36 @@ check_rename(RenameStmt *stmt)
 }
 
 /*
+ * check_drop_extension
+ *		Refuse DROP EXTENSION evlog while the log holds an event, unless
+ *		evlog.allow_drop is on (a superuser's SET LOCAL in the dropping
+ *		transaction): losing the log must be a deliberate act.  Reads
+ *		evlog.events with AccessShareLock.  Raises EV001.
+ */
+static void
+check_drop_extension(void)
+{
+	Oid			relid = evlog_relid_if_exists(EVLOG_EVENTS_TABLE);
+	Relation	rel;
+	TableScanDesc scan;
+	bool		any;
+
+	if (evlog_allow_drop || !OidIsValid(relid))
+		return;
+	rel = table_open(relid, AccessShareLock);
+	scan = table_beginscan(rel, SnapshotSelf, 0, NULL);
+	any = heap_getnext(scan, ForwardScanDirection) != NULL;
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (any)
+		ereport(ERROR,
+				(errcode(ERRCODE_EVLOG_APPEND_ONLY_VIOLATION),
+				 errmsg("cannot drop extension evlog while its log holds events"),
+				 errdetail("Dropping the extension drops evlog.events, the source of truth of this database."),
+				 errhint("If that is what you mean, a superuser can run SET LOCAL evlog.allow_drop = on in the same transaction first.")));
+}
+
+/*
  * evict_for
  *		Commands that need a database to themselves (DROP DATABASE, CREATE
  *		DATABASE ... TEMPLATE, ALTER DATABASE RENAME or SET TABLESPACE) must
@@ -345,12 +379,16 @@ evlog_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	if (IsA(parsetree, DropStmt) &&
 		((DropStmt *) parsetree)->removeType == OBJECT_EXTENSION)
 	{
-		/* the worker leaves once it sees the extension gone: wake it */
 		ListCell   *lc;
 
 		foreach(lc, ((DropStmt *) parsetree)->objects)
-			if (strcmp(strVal(lfirst(lc)), "evlog") == 0)
-				evlog_registry_changed();
+		{
+			if (strcmp(strVal(lfirst(lc)), "evlog") != 0)
+				continue;
+			check_drop_extension();
+			/* the worker leaves once it sees the extension gone: wake it */
+			evlog_registry_changed();
+		}
 	}
 	if (!creating_extension)
 	{

@@ -115,8 +115,11 @@ poll('one', q{SELECT lag_events FROM evlog.projection_status WHERE name = 'tally
 is($node->safe_psql('one', $drift), '0', 'after the crash the read model equals a fresh fold (exactly once)');
 
 # DROP EXTENSION and DROP DATABASE are not blocked by the worker
+$node->safe_psql('two', q{SELECT evlog_append('s', 'x.y', '{}')});
+my ($dropped) = $node->psql('two', q{DROP EXTENSION evlog CASCADE});
+isnt($dropped, 0, 'DROP EXTENSION is refused while the log holds events');
 my $t0 = time;
-$node->safe_psql('two', q{DROP EXTENSION evlog CASCADE});
+$node->safe_psql('two', q{SET evlog.allow_drop = on; DROP EXTENSION evlog CASCADE});
 cmp_ok(time - $t0, '<', 30, 'DROP EXTENSION went through while a worker was connected');
 poll('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'evlog worker' AND datname = 'two'}, '0',
 	'the worker leaves a database whose extension was dropped');
