@@ -55,5 +55,41 @@ DROP VIEW fake_queue;
 -- reads
 SELECT try($$SELECT * FROM evlog_read(0, -1)$$);
 
+-- absurd numbers
+SELECT try($$SELECT evlog_append('s', 'a.b', '{}', type_version => 2147483648)$$);
+SELECT try($$SELECT evlog_append('s', 'a.b', '{}', expected_version => 9223372036854775807)$$);
+SELECT try($$SELECT evlog_append('s', 'a.b', '{}', expected_version => 9223372036854775808)$$);
+
+-- projections: unknown names, wrong handlers, names taken, bad waits
+SELECT try($$SELECT evlog_pause('no_such_projection')$$);
+SELECT try($$SELECT evlog_resume('no_such_projection')$$);
+SELECT try($$SELECT evlog_unregister_projection('no_such_projection')$$);
+SELECT try($$SELECT evlog_alter_projection('no_such_projection', mode => 'sync')$$);
+SELECT try($$SELECT evlog_catch_up('no_such_projection')$$);
+SELECT try($$SELECT evlog_rebuild('no_such_projection')$$);
+SELECT try($$SELECT * FROM evlog_verify('no_such_projection')$$);
+SELECT try($$SELECT evlog_wait('no_such_projection', 1)$$);
+CREATE TABLE err_model (seq bigint);
+CREATE FUNCTION err_wrong(e jsonb) RETURNS void LANGUAGE sql AS $$ SELECT $$;
+CREATE FUNCTION err_fold(e evlog.events) RETURNS void LANGUAGE sql AS $$ INSERT INTO err_model VALUES (e.seq) $$;
+CREATE FUNCTION err_appends(e evlog.events) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN PERFORM evlog_append('loop', 'loop.again', '{}'); END $$;
+SELECT try($$SELECT evlog_register_projection('err', 'err_wrong(jsonb)', '{err_model}')$$);
+SELECT try($$SELECT evlog_register_projection('err', 'err_missing(evlog.events)', '{err_model}')$$);
+SELECT try($$SELECT evlog_register_projection('err', 'err_fold(evlog.events)', '{err_model}', mode => 'sometimes')$$);
+SELECT try($$SELECT evlog_register_projection('err', 'err_fold(evlog.events)', '{err_model}', on_error => 'shrug')$$);
+SELECT try($$SELECT evlog_register_projection('', 'err_fold(evlog.events)', '{err_model}')$$);
+SELECT try($$SELECT evlog_register_projection('loop', 'err_appends(evlog.events)', mode => 'sync')$$);
+SELECT evlog_register_projection('err', 'err_fold(evlog.events)', '{err_model}', mode => 'sync');
+SELECT try($$SELECT evlog_register_projection('err', 'err_fold(evlog.events)', '{err_model}')$$);
+SELECT try($$SELECT evlog_wait('err', 1, '-5 seconds')$$);
+-- a handler dropped after registration: appends fail until the projection goes
+DROP FUNCTION err_fold(evlog.events);
+SELECT try($$SELECT evlog_append('s', 'a.b', '{}')$$);
+SELECT try($$SELECT evlog_rebuild('err')$$);
+SELECT evlog_unregister_projection('err');
+DROP FUNCTION err_wrong(jsonb), err_appends(evlog.events);
+DROP TABLE err_model;
+
 -- nothing of the above was written
 SELECT evlog_head() = :head_before AS log_unchanged;
