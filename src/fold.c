@@ -282,6 +282,9 @@ fold_isolated(EvlogProjection *p, Datum row)
 	{
 		ErrorData  *edata;
 
+		/* a cancel is the session's, not the handler's: let it through */
+		if (geterrcode() == ERRCODE_QUERY_CANCELED)
+			PG_RE_THROW();
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
@@ -293,6 +296,51 @@ fold_isolated(EvlogProjection *p, Datum row)
 	}
 	PG_END_TRY();
 	return message;
+}
+
+/*
+ * fold_batch
+ *		Call the handler for the n events of tuptable in one subtransaction.
+ *		True when all succeeded; false when one failed, and then the
+ *		subtransaction has rolled back and the error is discarded (the caller
+ *		folds the batch again event by event).
+ */
+static bool
+fold_batch(EvlogProjection *p, SPITupleTable *tuptable, uint64 n)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	bool		ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		for (uint64 i = 0; i < n; i++)
+		{
+			bool		isnull;
+
+			CHECK_FOR_INTERRUPTS();
+			evlog_call_handler(p, SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 1, &isnull));
+		}
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		/* a cancel is the session's, not the handler's: let it through */
+		if (geterrcode() == ERRCODE_QUERY_CANCELED)
+			PG_RE_THROW();
+		MemoryContextSwitchTo(oldcxt);
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
 }
 
 /*
@@ -324,8 +372,9 @@ record_failure(EvlogProjection *p, int64 seq, const char *message)
  *		Hand the events in (after, upto] that p wants to its handler, in seq
  *		order, reading evlog.batch_size at a time, at most limit events
  *		(0: no limit).  strict lets a handler error propagate; otherwise each
- *		event is isolated in a subtransaction and a failure is recorded as
- *		on_error says ('skip': dead letter and go on; 'stop': projection
+ *		batch runs in a subtransaction, and a batch that fails runs again
+ *		with each event in a subtransaction of its own, so that a failing
+ *		event is isolated and recorded as on_error says ('skip': dead letter and go on; 'stop': projection
  *		failed, and the fold ends before the event).  With progress, a NOTICE
  *		every evlog.progress_events events.  The caller is SPI-connected and has prepared
  *		the handler.
@@ -378,28 +427,42 @@ evlog_fold_range(EvlogProjection *p, int64 after, int64 upto, bool strict,
 							  4, argtypes, args, nulls, false, 0);
 		tuptable = SPI_tuptable;
 		n = SPI_processed;
-		for (uint64 i = 0; i < n; i++)
-		{
-			Datum		row = SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 1, &isnull);
-			int64		seq = DatumGetInt64(SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 2, &isnull));
-			char	   *message = NULL;
 
-			CHECK_FOR_INTERRUPTS();
-			(*handed)++;
-			if (strict)
-				evlog_call_handler(p, row);
-			else
-				message = fold_isolated(p, row);
-			if (message)
+		/*
+		 * Isolated folds try the whole batch in one subtransaction first;
+		 * only a batch that fails is folded again event by event, each in a
+		 * subtransaction of its own, to find and isolate the failing event.
+		 */
+		if (!strict && n > 0 && fold_batch(p, tuptable, n))
+		{
+			*handed += n;
+			*last = DatumGetInt64(SPI_getbinval(tuptable->vals[n - 1], tuptable->tupdesc, 2, &isnull));
+		}
+		else
+		{
+			for (uint64 i = 0; i < n; i++)
 			{
-				record_failure(p, seq, message);
-				if (!p->skip_on_error)
+				Datum		row = SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 1, &isnull);
+				int64		seq = DatumGetInt64(SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 2, &isnull));
+				char	   *message = NULL;
+
+				CHECK_FOR_INTERRUPTS();
+				(*handed)++;
+				if (strict)
+					evlog_call_handler(p, row);
+				else
+					message = fold_isolated(p, row);
+				if (message)
 				{
-					failed = true;
-					break;
+					record_failure(p, seq, message);
+					if (!p->skip_on_error)
+					{
+						failed = true;
+						break;
+					}
 				}
+				*last = seq;
 			}
-			*last = seq;
 		}
 		/* a short batch exhausted the range: the events passed over count too */
 		if (!failed && n < (uint64) batch)
