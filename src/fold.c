@@ -566,32 +566,23 @@ Datum
 evlog_catch_up(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	List	   *all = evlog_load_projections(GetActiveSnapshot(), false);
-	ListCell   *lc;
+	EvlogProjection *p;
+	bool		sync;
+	char		state;
 
-	foreach(lc, all)
-	{
-		EvlogProjection *p = lfirst(lc);
-
-		if (strcmp(p->name, name) != 0)
-			continue;
-		if (!has_privs_of_role(GetUserId(), p->owner))
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("must be owner of projection \"%s\"", name)));
-		if (p->state != 'a')
-			ereport(ERROR,
-					(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
-					 errmsg("projection \"%s\" is %s", name,
-							p->state == 'p' ? "paused" : "failed"),
-					 errhint("evlog_resume('%s') makes it active again.", name)));
-		if (p->sync)
-			PG_RETURN_INT64(0);
-		PG_RETURN_INT64(evlog_fold(name, EVLOG_FOLD_CATCH_UP, NULL));
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
-			 errmsg("projection \"%s\" does not exist", name),
-			 errhint("See evlog.projections for the registered projections.")));
-	PG_RETURN_NULL();
+	SPI_connect();
+	p = evlog_lock_projection(name, true, false);
+	sync = p->sync;
+	state = p->state;
+	SPI_finish();
+	if (state != 'a')
+		ereport(ERROR,
+				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
+				 errmsg("projection \"%s\" is %s", name,
+						state == 'p' ? "paused" : "failed"),
+				 errhint("evlog_resume('%s') makes it active again.", name)));
+	/* a sync projection is always at the head */
+	if (sync)
+		PG_RETURN_INT64(0);
+	PG_RETURN_INT64(evlog_fold(name, EVLOG_FOLD_CATCH_UP, NULL));
 }
