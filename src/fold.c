@@ -257,13 +257,14 @@ evlog_sync_checkpoint(List *projections, int64 seq)
 }
 
 /*
- * fold_isolated
- *		Call the handler for one event in a subtransaction.  Returns NULL on
- *		success, else the handler's error message (the subtransaction rolled
- *		back).
+ * fold_in_subxact
+ *		Call the handler for the n events of tuptable from row first on, in
+ *		one subtransaction.  Returns NULL when all succeeded, else the
+ *		message of the handler's error (the subtransaction has rolled back).
+ *		A query cancel is the session's, not the handler's: it propagates.
  */
 static char *
-fold_isolated(EvlogProjection *p, Datum row)
+fold_in_subxact(EvlogProjection *p, SPITupleTable *tuptable, uint64 first, uint64 n)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -273,7 +274,13 @@ fold_isolated(EvlogProjection *p, Datum row)
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
-		evlog_call_handler(p, row);
+		for (uint64 i = first; i < first + n; i++)
+		{
+			bool		isnull;
+
+			CHECK_FOR_INTERRUPTS();
+			evlog_call_handler(p, SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 1, &isnull));
+		}
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
@@ -282,7 +289,6 @@ fold_isolated(EvlogProjection *p, Datum row)
 	{
 		ErrorData  *edata;
 
-		/* a cancel is the session's, not the handler's: let it through */
 		if (geterrcode() == ERRCODE_QUERY_CANCELED)
 			PG_RE_THROW();
 		MemoryContextSwitchTo(oldcxt);
@@ -296,51 +302,6 @@ fold_isolated(EvlogProjection *p, Datum row)
 	}
 	PG_END_TRY();
 	return message;
-}
-
-/*
- * fold_batch
- *		Call the handler for the n events of tuptable in one subtransaction.
- *		True when all succeeded; false when one failed, and then the
- *		subtransaction has rolled back and the error is discarded (the caller
- *		folds the batch again event by event).
- */
-static bool
-fold_batch(EvlogProjection *p, SPITupleTable *tuptable, uint64 n)
-{
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	bool		ok = true;
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
-	{
-		for (uint64 i = 0; i < n; i++)
-		{
-			bool		isnull;
-
-			CHECK_FOR_INTERRUPTS();
-			evlog_call_handler(p, SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 1, &isnull));
-		}
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		/* a cancel is the session's, not the handler's: let it through */
-		if (geterrcode() == ERRCODE_QUERY_CANCELED)
-			PG_RE_THROW();
-		MemoryContextSwitchTo(oldcxt);
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		ok = false;
-	}
-	PG_END_TRY();
-	return ok;
 }
 
 /*
@@ -433,7 +394,7 @@ evlog_fold_range(EvlogProjection *p, int64 after, int64 upto, bool strict,
 		 * only a batch that fails is folded again event by event, each in a
 		 * subtransaction of its own, to find and isolate the failing event.
 		 */
-		if (!strict && n > 0 && fold_batch(p, tuptable, n))
+		if (!strict && n > 0 && fold_in_subxact(p, tuptable, 0, n) == NULL)
 		{
 			*handed += n;
 			*last = DatumGetInt64(SPI_getbinval(tuptable->vals[n - 1], tuptable->tupdesc, 2, &isnull));
@@ -451,7 +412,7 @@ evlog_fold_range(EvlogProjection *p, int64 after, int64 upto, bool strict,
 				if (strict)
 					evlog_call_handler(p, row);
 				else
-					message = fold_isolated(p, row);
+					message = fold_in_subxact(p, tuptable, i, 1);
 				if (message)
 				{
 					record_failure(p, seq, message);
@@ -481,6 +442,21 @@ evlog_fold_range(EvlogProjection *p, int64 after, int64 upto, bool strict,
 }
 
 /*
+ * evlog_spi_bigint
+ *		The bigint that sql (one row, one column, not null) returns, read
+ *		with a new snapshot under READ COMMITTED.  SPI-connected caller.
+ */
+int64
+evlog_spi_bigint(const char *sql)
+{
+	bool		isnull;
+
+	if (SPI_execute(sql, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", sql);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
  * evlog_head_spi
  *		The head as a new snapshot sees it (under READ COMMITTED; the
  *		transaction's under REPEATABLE READ).  SPI-connected caller.
@@ -488,10 +464,7 @@ evlog_fold_range(EvlogProjection *p, int64 after, int64 upto, bool strict,
 int64
 evlog_head_spi(void)
 {
-	bool		isnull;
-
-	SPI_execute("SELECT coalesce(max(seq), 0) FROM evlog.events", false, 1);
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return evlog_spi_bigint("SELECT coalesce(max(seq), 0) FROM evlog.events");
 }
 
 /*

@@ -112,15 +112,12 @@ evlog_guard(PG_FUNCTION_ARGS)
 
 /*
  * is_events_table
- *		Is relid evlog.events of this database?  Syscache lookups only.
+ *		Is relid evlog.events of this database?  Takes no locks.
  */
 static bool
 is_events_table(Oid relid)
 {
-	Oid			nsp = get_namespace_oid(EVLOG_SCHEMA, true);
-
-	return OidIsValid(nsp) &&
-		get_relname_relid(EVLOG_EVENTS_TABLE, nsp) == relid;
+	return OidIsValid(relid) && evlog_relid_if_exists(EVLOG_EVENTS_TABLE) == relid;
 }
 
 /*

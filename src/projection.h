@@ -62,7 +62,7 @@ extern void evlog_projection_from_values(EvlogProjection *p, Datum *values,
 extern void evlog_mark_failed(const char *name, const char *message);
 extern EvlogProjection *evlog_lock_projection(const char *name, bool check_owner,
 											  bool skip_locked);
-extern List *evlog_load_projections(Snapshot snapshot, bool sync_only);
+extern List *evlog_load_projections(Snapshot snapshot);
 extern int	evlog_registry_exec(const char *sql, int nargs, Oid *argtypes,
 								Datum *values, const char *nulls, long count);
 extern int	evlog_in_handler;
@@ -77,6 +77,7 @@ extern void evlog_call_handler(EvlogProjection *p, Datum row);
 extern bool evlog_fold_range(EvlogProjection *p, int64 after, int64 upto,
 							 bool strict, int64 limit, bool progress,
 							 int64 *handed, int64 *last);
+extern int64 evlog_spi_bigint(const char *sql);
 extern int64 evlog_head_spi(void);
 extern void evlog_set_checkpoint(const char *name, int64 checkpoint);
 extern int64 evlog_fold(const char *name, EvlogFoldMode mode, bool *more);

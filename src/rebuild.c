@@ -270,20 +270,6 @@ evlog_rebuild(PG_FUNCTION_ARGS)
 }
 
 /*
- * count_query
- *		The single bigint a counting query returns.  SPI-connected caller.
- */
-static int64
-count_query(const char *sql)
-{
-	bool		isnull;
-
-	if (SPI_execute(sql, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", sql);
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-}
-
-/*
  * is_sync
  *		Is projection name sync, as a new snapshot sees it (no lock taken)?
  *		False when there is no such projection.  SPI-connected caller.
@@ -365,9 +351,9 @@ evlog_verify(PG_FUNCTION_ARGS)
 		{
 			char	   *tbl = table_name(p, relids[i]);
 
-			missing[i] = count_query(psprintf("SELECT count(*) FROM (SELECT t::text FROM %s t "
+			missing[i] = evlog_spi_bigint(psprintf("SELECT count(*) FROM (SELECT t::text FROM %s t "
 											  "EXCEPT ALL SELECT r FROM evlog_verify_%d) d", tbl, i));
-			unexpected[i] = count_query(psprintf("SELECT count(*) FROM (SELECT r FROM evlog_verify_%d "
+			unexpected[i] = evlog_spi_bigint(psprintf("SELECT count(*) FROM (SELECT r FROM evlog_verify_%d "
 												 "EXCEPT ALL SELECT t::text FROM %s t) d", i, tbl));
 		}
 	}

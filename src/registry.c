@@ -103,36 +103,32 @@ evlog_projection_from_values(EvlogProjection *p, Datum *values, bool *nulls)
 /*
  * evlog_load_projections
  *		The registered projections as snapshot sees them, in the current
- *		memory context; with sync_only, only the active sync ones.  NIL when
- *		the registry does not exist.  Takes AccessShareLock on the registry.
+ *		memory context.  NIL when the registry does not exist.  Takes
+ *		AccessShareLock on the registry.
  */
 List *
-evlog_load_projections(Snapshot snapshot, bool sync_only)
+evlog_load_projections(Snapshot snapshot)
 {
-	Oid			nsp = get_namespace_oid(EVLOG_SCHEMA, true);
-	Oid			relid = OidIsValid(nsp) ? get_relname_relid("projections", nsp) : InvalidOid;
+	Oid			relid = evlog_relid_if_exists("projections");
 	Relation	rel;
 	TableScanDesc scan;
 	HeapTuple	tuple;
+	Datum	   *values;
+	bool	   *nulls;
 	List	   *result = NIL;
 
 	if (!OidIsValid(relid))
 		return NIL;
 	rel = table_open(relid, AccessShareLock);
+	values = palloc_array(Datum, RelationGetDescr(rel)->natts);
+	nulls = palloc_array(bool, RelationGetDescr(rel)->natts);
 	scan = table_beginscan(rel, snapshot, 0, NULL);
 	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
-		Datum		values[Natts_projections_read + 8];
-		bool		nulls[Natts_projections_read + 8];
 		EvlogProjection *p = palloc(sizeof(EvlogProjection));
 
 		heap_deform_tuple(tuple, RelationGetDescr(rel), values, nulls);
 		evlog_projection_from_values(p, values, nulls);
-		if (sync_only && !(p->sync && p->state == 'a'))
-		{
-			pfree(p);
-			continue;
-		}
 		result = lappend(result, p);
 	}
 	table_endscan(scan);

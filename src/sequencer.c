@@ -184,7 +184,7 @@ evlog_append_begin(AppendContext *ac, Relation rel, bool for_insert)
 					   (evlog_registry_note() & EVLOG_HAS_SYNC)))
 	{
 		Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
-		List	   *all = evlog_load_projections(snap, false);
+		List	   *all = evlog_load_projections(snap);
 		ListCell   *lc;
 		int			note = 0;
 

@@ -32,6 +32,7 @@
 #include "utils/snapmgr.h"
 
 #include "evlog.h"
+#include "oidcache.h"
 #include "projection.h"
 #include "shmem.h"
 #include "worker.h"
@@ -106,19 +107,17 @@ active_async_projections(Oid dboid, MemoryContext cxt)
 	List	   *names = NIL;
 	List	   *all;
 	ListCell   *lc;
-	Oid			nsp;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	nsp = get_namespace_oid(EVLOG_SCHEMA, true);
-	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid("projections", nsp)))
+	if (!OidIsValid(evlog_relid_if_exists("projections")))
 	{
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		leave_without_extension(dboid);
 	}
-	all = evlog_load_projections(GetActiveSnapshot(), false);
+	all = evlog_load_projections(GetActiveSnapshot());
 	foreach(lc, all)
 	{
 		EvlogProjection *p = lfirst(lc);
