@@ -57,6 +57,7 @@ row() { # num name clients target [evlog script] [baseline script] [database]
 }
 row 1 "evlog_append, 1 event per transaction, 1 client" 1 "≥ 0.90"
 row 2 "same, 16 clients, 1000 streams" 16 "≥ 0.60"
+PGOPTIONS="-c evlog.group_commit=on" row 2g "same, 16 clients, with evlog.group_commit = on (flush after the sequencer is released)" 16 "≥ 0.60"
 row 1c "evlog_append with a jsonpath contract on the type, against evlog_append without, 1 client" 1 "≥ 0.90" \
   append_evlog_checked.pgbench append_evlog.pgbench contracts
 

@@ -86,3 +86,19 @@ FROM evlog.events WHERE seq = 1;
 BEGIN READ ONLY;
 SELECT try($$SELECT evlog_append('ticket-7', 'ticket.opened', '{}')$$);
 ROLLBACK;
+
+-- evlog.group_commit: appends commit and roll back as usual (the flush
+-- itself is checked in test/t/006_group_commit.pl)
+SET evlog.group_commit = on;
+SELECT evlog_append('ticket-8', 'ticket.opened', '{"title": "group commit"}') AS seq;
+BEGIN;
+SELECT evlog_append('ticket-8', 'ticket.moved', '{"to": "doing"}') AS seq;
+COMMIT;
+BEGIN;
+SELECT evlog_append('ticket-8', 'ticket.moved', '{"to": "done"}') AS seq;
+ROLLBACK;
+SET synchronous_commit = off;
+SELECT evlog_append('ticket-8', 'ticket.moved', '{"to": "done"}') AS seq;
+RESET synchronous_commit;
+RESET evlog.group_commit;
+SELECT seq, stream_version, payload FROM evlog.events WHERE stream = 'ticket-8' ORDER BY seq;

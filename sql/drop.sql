@@ -16,5 +16,16 @@ COMMIT;
 SHOW evlog.allow_drop;
 CREATE EXTENSION evlog;
 SELECT evlog_head();
+-- dropped and created again in one transaction between two appends: the
+-- second append starts the new log at seq 1
+BEGIN;
+SELECT evlog_append('ticket-9', 'ticket.opened', '{}') AS seq;
+SET LOCAL evlog.allow_drop = on;
+DROP EXTENSION evlog;
+CREATE EXTENSION evlog;
+SELECT evlog_append('ticket-9', 'ticket.opened', '{}') AS seq;
+SELECT seq, stream_version FROM evlog.events;
+ROLLBACK;
+SELECT evlog_head();
 -- an empty log goes without ceremony
 DROP EXTENSION evlog;

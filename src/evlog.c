@@ -13,6 +13,7 @@
 #include "utils/memutils.h"
 
 #include "evlog.h"
+#include "commit.h"
 #include "contracts.h"
 #include "guard.h"
 #include "projection.h"
@@ -71,6 +72,13 @@ _PG_init(void)
 							 true,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("evlog.group_commit",
+							 "Flush an appending transaction's commit after releasing the sequencer, so that concurrent appenders share WAL flushes.",
+							 "The append is still acknowledged only once durable; other sessions may see its events before the flush, and a crash in between loses them.",
+							 &evlog_group_commit,
+							 false,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	DefineCustomBoolVariable("evlog.allow_drop",
 							 "Let DROP EXTENSION evlog drop a log that holds events.",
 							 "Set it with SET LOCAL in the dropping transaction; losing the log must be deliberate.",
@@ -116,6 +124,7 @@ _PG_init(void)
 	MarkGUCPrefixReserved("evlog");
 
 	evlog_sequencer_init();
+	evlog_commit_init();
 	evlog_rebuild_init();
 	evlog_guard_init();
 	if (process_shared_preload_libraries_in_progress)

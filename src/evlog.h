@@ -13,6 +13,8 @@
 
 #include "postgres.h"
 
+#include "access/xact.h"
+
 /*
  * evlog's own SQLSTATE class "EV" (SPEC.md section 5).
  */
@@ -56,5 +58,27 @@ extern int	evlog_batch_size;
 extern int	evlog_progress_events;
 extern int	evlog_worker_naptime;
 extern int	evlog_launcher_naptime;
+
+/*
+ * evlog_xact_ended
+ *		Is event one of those that end a transaction (commit, abort or
+ *		prepare, also of a parallel worker)?  For transaction callbacks that
+ *		forget per-transaction state.
+ */
+static inline bool
+evlog_xact_ended(XactEvent event)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			return true;
+		default:
+			return false;
+	}
+}
 
 #endif							/* EVLOG_H */

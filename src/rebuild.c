@@ -102,20 +102,10 @@ evlog_rebuild_lock_exclusive(const char *name)
 static void
 rebuild_xact_callback(XactEvent event, void *arg)
 {
-	if (!rebuild_lock_held)
-		return;
-	switch (event)
+	if (rebuild_lock_held && evlog_xact_ended(event))
 	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PREPARE:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			LockRelease(&rebuild_lock_tag, ExclusiveLock, true);
-			rebuild_lock_held = false;
-			break;
-		default:
-			break;
+		LockRelease(&rebuild_lock_tag, ExclusiveLock, true);
+		rebuild_lock_held = false;
 	}
 }
 

@@ -57,6 +57,7 @@
 
 #include "evlog.h"
 #include "chain.h"
+#include "commit.h"
 #include "contracts.h"
 #include "event.h"
 #include "projection.h"
@@ -213,7 +214,7 @@ void
 evlog_append_end(AppendContext *ac)
 {
 	if (ac->appended && ac->sync_projections != NIL)
-		evlog_sync_checkpoint(ac->sync_projections, ac->head_seq);
+		evlog_sync_checkpoint(ac->sync_projections, ac->head.seq);
 	if (ac->estate)
 	{
 		ExecDropSingleTupleTableSlot(ac->slot);
@@ -231,9 +232,11 @@ evlog_append_end(AppendContext *ac)
  *		Read the last event of the log (seq, recorded_at, digest) into ac.
  *		An empty log has head 0, digest 32 zero bytes.
  *
- * The caller holds the sequencer.  With check_snapshot, under REPEATABLE
- * READ or SERIALIZABLE, raises 40001 serialization_failure when the head
- * was committed after the transaction's snapshot (G2).
+ * The caller holds the sequencer.  With check_snapshot (an append), the
+ * head this transaction already knows is taken from appendcache.c, and a
+ * head read from the log is checked and then remembered there: under
+ * REPEATABLE READ or SERIALIZABLE, raises 40001 serialization_failure when
+ * the head was committed after the transaction's snapshot (G2).
  */
 static void
 load_head(AppendContext *ac, bool check_snapshot)
@@ -242,9 +245,13 @@ load_head(AppendContext *ac, bool check_snapshot)
 	HeapTuple	tuple;
 
 	ac->have_head = true;
-	ac->head_seq = 0;
-	ac->head_time = DT_NOBEGIN;
-	memset(ac->head_digest, 0, sizeof(ac->head_digest));
+	if (check_snapshot &&
+		evlog_cached_head(RelationGetRelid(ac->rel), &ac->head))
+		return;
+	ac->head.seq = 0;
+	ac->head.recorded_at = DT_NOBEGIN;
+	memset(ac->head.digest, 0, sizeof(ac->head.digest));
+	ac->head.ours = false;
 
 	scan = systable_beginscan_ordered(ac->rel, ac->pkey, SnapshotSelf, 0, NULL);
 	tuple = systable_getnext_ordered(scan, BackwardScanDirection);
@@ -254,10 +261,10 @@ load_head(AppendContext *ac, bool check_snapshot)
 		TransactionId xmin = HeapTupleHeaderGetXmin(tuple->t_data);
 
 		evlog_event_from_tuple(tuple, RelationGetDescr(ac->rel), &ev);
-		ac->head_seq = ev.seq;
-		ac->head_time = ev.recorded_at;
-		memcpy(ac->head_digest, ev.digest, PG_SHA256_DIGEST_LENGTH);
-		ac->head_is_ours = TransactionIdIsCurrentTransactionId(xmin);
+		ac->head.seq = ev.seq;
+		ac->head.recorded_at = ev.recorded_at;
+		memcpy(ac->head.digest, ev.digest, PG_SHA256_DIGEST_LENGTH);
+		ac->head.ours = TransactionIdIsCurrentTransactionId(xmin);
 
 		if (check_snapshot && IsolationUsesXactSnapshot() &&
 			!TransactionIdIsCurrentTransactionId(xmin) &&
@@ -270,6 +277,8 @@ load_head(AppendContext *ac, bool check_snapshot)
 					 errhint("The transaction might succeed if retried.")));
 	}
 	systable_endscan_ordered(scan);
+	if (check_snapshot)
+		evlog_cache_head(RelationGetRelid(ac->rel), &ac->head);
 }
 
 /*
@@ -297,8 +306,9 @@ find_by_key(AppendContext *ac, text *key)
 
 /*
  * stream_version
- *		The current version of stream (0 when it has no event).  The caller
- *		holds the sequencer.
+ *		The current version of stream (0 when it has no event), from
+ *		appendcache.c when this transaction appended to the stream already.
+ *		The caller holds the sequencer.
  */
 static int64
 stream_version(AppendContext *ac, text *stream)
@@ -308,6 +318,8 @@ stream_version(AppendContext *ac, text *stream)
 	HeapTuple	tuple;
 	int64		version = 0;
 
+	if (evlog_cached_stream_version(stream, &version))
+		return version;
 	ScanKeyEntryInitialize(&skey, 0, Anum_events_stream,
 						   BTEqualStrategyNumber, InvalidOid, C_COLLATION_OID,
 						   F_TEXTEQ, PointerGetDatum(stream));
@@ -410,7 +422,7 @@ evlog_append_one(AppendContext *ac, EvlogAppendRequest *req)
 				 errhint("Read the stream again and decide on its current state.")));
 
 	now = GetCurrentTimestamp();
-	ev.seq = ac->head_seq + 1;
+	ev.seq = ac->head.seq + 1;
 	ev.stream = req->stream;
 	ev.stream_version = current + 1;
 	ev.type = req->type;
@@ -419,8 +431,8 @@ evlog_append_one(AppendContext *ac, EvlogAppendRequest *req)
 	ev.metadata = req->metadata;
 	ev.idempotency_key = req->idempotency_key;
 	ev.actor = ac->actor;
-	ev.recorded_at = Max(now, ac->head_time);
-	evlog_chain_digest(ac->head_digest, &ev, ev.digest);
+	ev.recorded_at = Max(now, ac->head.recorded_at);
+	evlog_chain_digest(ac->head.digest, &ev, ev.digest);
 
 	tuple = evlog_event_form_tuple(&ev, RelationGetDescr(ac->rel));
 	simple_heap_insert(ac->rel, tuple);
@@ -437,9 +449,12 @@ evlog_append_one(AppendContext *ac, EvlogAppendRequest *req)
 	heap_freetuple(tuple);
 	ac->appended = true;
 
-	ac->head_seq = ev.seq;
-	ac->head_time = ev.recorded_at;
-	memcpy(ac->head_digest, ev.digest, PG_SHA256_DIGEST_LENGTH);
+	ac->head.seq = ev.seq;
+	ac->head.recorded_at = ev.recorded_at;
+	memcpy(ac->head.digest, ev.digest, PG_SHA256_DIGEST_LENGTH);
+	ac->head.ours = true;
+	evlog_cache_head(RelationGetRelid(ac->rel), &ac->head);
+	evlog_cache_stream_version(req->stream, ev.stream_version);
 	xact_appended = true;
 	return ev.seq;
 }
@@ -496,18 +511,19 @@ evlog_check_direct_insert(Relation rel, HeapTuple tuple)
 	const char *problem = NULL;
 
 	evlog_event_from_tuple(tuple, RelationGetDescr(rel), &ev);
+	evlog_appendcache_forget();
 	evlog_append_begin(&ac, rel, false);
 	load_head(&ac, false);
 	current = stream_version(&ac, ev.stream);
-	evlog_chain_digest(ac.head_digest, &ev, digest);
+	evlog_chain_digest(ac.head.digest, &ev, digest);
 
-	if (ev.seq != ac.head_seq + 1)
+	if (ev.seq != ac.head.seq + 1)
 		problem = psprintf("Its seq is " INT64_FORMAT "; the next seq is " INT64_FORMAT ".",
-						   ev.seq, ac.head_seq + 1);
+						   ev.seq, ac.head.seq + 1);
 	else if (ev.stream_version != current + 1)
 		problem = psprintf("Its stream_version is " INT64_FORMAT "; the stream's next version is " INT64_FORMAT ".",
 						   ev.stream_version, current + 1);
-	else if (ev.recorded_at < ac.head_time)
+	else if (ev.recorded_at < ac.head.recorded_at)
 		problem = pstrdup("Its recorded_at is before the head's.");
 	else if (memcmp(digest, ev.digest, PG_SHA256_DIGEST_LENGTH) != 0)
 		problem = pstrdup("Its digest does not continue the hash chain.");
@@ -525,12 +541,13 @@ evlog_check_direct_insert(Relation rel, HeapTuple tuple)
  * sequencer_xact_callback
  *		At pre-commit of a transaction that appended, queue
  *		NOTIFY evlog, '<head>' (one per transaction, unless evlog.notify is
- *		off); at commit wake this database's worker; at the end forget it.
+ *		off) and let commit.c defer the WAL flush (evlog.group_commit); at
+ *		commit wake this database's worker; at the end forget it.
  *
- * The head is read again because a subtransaction that appended may have
- * been rolled back; nothing is sent when none of this transaction's events
- * survived.  A prepared transaction sends no notification (PostgreSQL
- * forbids NOTIFY in one).
+ * The head is the one this transaction knows (appendcache.c); when a
+ * subtransaction has rolled back since, it is read from the log again, and
+ * nothing is sent when none of this transaction's events survived.  A prepared transaction
+ * sends no notification (PostgreSQL forbids NOTIFY in one).
  */
 static void
 sequencer_xact_callback(XactEvent event, void *arg)
@@ -548,19 +565,24 @@ sequencer_xact_callback(XactEvent event, void *arg)
 				if (!OidIsValid(relid) || !OidIsValid(pkeyid))
 					break;
 				memset(&ac, 0, sizeof(ac));
-				ac.rel = table_open(relid, AccessShareLock);
-				ac.pkey = index_open(pkeyid, AccessShareLock);
-				load_head(&ac, false);
-				index_close(ac.pkey, NoLock);
-				table_close(ac.rel, NoLock);
-				if (ac.head_is_ours)
+				if (!evlog_cached_head(relid, &ac.head))
+				{
+					ac.rel = table_open(relid, AccessShareLock);
+					ac.pkey = index_open(pkeyid, AccessShareLock);
+					load_head(&ac, false);
+					index_close(ac.pkey, NoLock);
+					table_close(ac.rel, NoLock);
+				}
+				if (ac.head.ours)
 				{
 					char		payload[32];
 
-					snprintf(payload, sizeof(payload), INT64_FORMAT, ac.head_seq);
+					snprintf(payload, sizeof(payload), INT64_FORMAT, ac.head.seq);
 					Async_Notify("evlog", payload);
 				}
 			}
+			if (xact_appended)
+				evlog_commit_defer_flush();
 			break;
 		case XACT_EVENT_COMMIT:
 			/* the worker has nothing to do for appends without async projections */
@@ -592,6 +614,7 @@ void
 evlog_sequencer_init(void)
 {
 	RegisterXactCallback(sequencer_xact_callback, NULL);
+	evlog_appendcache_init();
 	evlog_oidcache_init();
 }
 

@@ -14,6 +14,7 @@
 #include "nodes/execnodes.h"
 #include "utils/relcache.h"
 
+#include "appendcache.h"
 #include "event.h"
 #include "oidcache.h"
 
@@ -37,10 +38,7 @@ typedef struct AppendContext
 	List	   *sync_projections;	/* active sync projections to fold */
 	bool		appended;		/* did this call write an event? */
 	bool		have_head;
-	bool		head_is_ours;	/* written by this transaction? */
-	int64		head_seq;
-	TimestampTz head_time;
-	uint8		head_digest[PG_SHA256_DIGEST_LENGTH];
+	EvlogHead	head;			/* the last event of the log */
 } AppendContext;
 
 extern void evlog_sequencer_lock(void);
