@@ -26,6 +26,7 @@
 
 #include "evlog.h"
 #include "contracts.h"
+#include "logscan.h"
 #include "projection.h"
 #include "sequencer.h"
 
@@ -258,13 +259,13 @@ evlog_sync_checkpoint(List *projections, int64 seq)
 
 /*
  * fold_in_subxact
- *		Call the handler for the n events of tuptable from row first on, in
+ *		Call the handler for the n events of batch from index first on, in
  *		one subtransaction.  Returns NULL when all succeeded, else the
  *		message of the handler's error (the subtransaction has rolled back).
  *		A query cancel is the session's, not the handler's: it propagates.
  */
 static char *
-fold_in_subxact(EvlogProjection *p, SPITupleTable *tuptable, uint64 first, uint64 n)
+fold_in_subxact(EvlogProjection *p, EvlogBatch *batch, int first, int n)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -274,12 +275,10 @@ fold_in_subxact(EvlogProjection *p, SPITupleTable *tuptable, uint64 first, uint6
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
-		for (uint64 i = first; i < first + n; i++)
+		for (int i = first; i < first + n; i++)
 		{
-			bool		isnull;
-
 			CHECK_FOR_INTERRUPTS();
-			evlog_call_handler(p, SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 1, &isnull));
+			evlog_call_handler(p, batch->rows[i]);
 		}
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
@@ -335,10 +334,11 @@ record_failure(EvlogProjection *p, int64 seq, const char *message)
  *		(0: no limit).  strict lets a handler error propagate; otherwise each
  *		batch runs in a subtransaction, and a batch that fails runs again
  *		with each event in a subtransaction of its own, so that a failing
- *		event is isolated and recorded as on_error says ('skip': dead letter and go on; 'stop': projection
- *		failed, and the fold ends before the event).  With progress, a NOTICE
- *		every evlog.progress_events events.  The caller is SPI-connected and has prepared
- *		the handler.
+ *		event is isolated and recorded as on_error says ('skip': dead
+ *		letter and go on; 'stop': projection failed, and the fold ends before
+ *		the event).  Events are read by evlog_read_batch (logscan.c).  With
+ *		progress, a NOTICE every evlog.progress_events events.  The caller
+ *		is SPI-connected (record_failure) and has prepared the handler.
  *
  * *handed counts the events given to the handler; *last is the seq up to
  * which p has folded or passed over (upto when the range is exhausted).
@@ -348,87 +348,62 @@ bool
 evlog_fold_range(EvlogProjection *p, int64 after, int64 upto, bool strict,
 				 int64 limit, bool progress, int64 *handed, int64 *last)
 {
-	Oid			argtypes[4] = {INT8OID, INT8OID, TEXTARRAYOID, INT4OID};
-	Datum		args[4];
-	char		nulls[4] = "    ";
+	MemoryContext batchcxt;
 	int			nestlevel;
 	bool		failed = false;
 	int64		next_notice = evlog_progress_events;
 
 	*last = after;
-	args[1] = Int64GetDatum(upto);
-	if (p->event_types == NIL)
-		nulls[2] = 'n';
-	else
-	{
-		Datum	   *elems = palloc_array(Datum, list_length(p->event_types));
-		int			i = 0;
-		ListCell   *lc;
-
-		foreach(lc, p->event_types)
-			elems[i++] = CStringGetTextDatum(lfirst(lc));
-		args[2] = PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
-	}
-
+	batchcxt = AllocSetContextCreate(CurrentMemoryContext, "evlog fold batch",
+									 ALLOCSET_DEFAULT_SIZES);
 	nestlevel = evlog_handler_guc_push();
 	while (*last < upto && !failed && (limit == 0 || *handed < limit))
 	{
-		int64		batch = evlog_batch_size;
-		SPITupleTable *tuptable;
-		uint64		n;
-		bool		isnull;
+		int64		max = evlog_batch_size;
+		EvlogBatch	batch;
+		MemoryContext oldcxt;
 
-		if (limit > 0 && limit - *handed < batch)
-			batch = limit - *handed;
-		args[0] = Int64GetDatum(*last);
-		args[3] = Int32GetDatum((int32) batch);
-		SPI_execute_with_args("SELECT e, e.seq FROM evlog.events e "
-							  "WHERE e.seq > $1 AND e.seq <= $2 AND ($3 IS NULL OR e.type = ANY ($3)) "
-							  "ORDER BY e.seq LIMIT $4",
-							  4, argtypes, args, nulls, false, 0);
-		tuptable = SPI_tuptable;
-		n = SPI_processed;
+		if (limit > 0 && limit - *handed < max)
+			max = limit - *handed;
+		oldcxt = MemoryContextSwitchTo(batchcxt);
+		evlog_read_batch(p, *last, upto, (int) max, &batch);
+		MemoryContextSwitchTo(oldcxt);
 
 		/*
 		 * Isolated folds try the whole batch in one subtransaction first;
 		 * only a batch that fails is folded again event by event, each in a
 		 * subtransaction of its own, to find and isolate the failing event.
 		 */
-		if (!strict && n > 0 && fold_in_subxact(p, tuptable, 0, n) == NULL)
-		{
-			*handed += n;
-			*last = DatumGetInt64(SPI_getbinval(tuptable->vals[n - 1], tuptable->tupdesc, 2, &isnull));
-		}
+		if (!strict && batch.n > 0 && fold_in_subxact(p, &batch, 0, batch.n) == NULL)
+			*handed += batch.n;
 		else
 		{
-			for (uint64 i = 0; i < n; i++)
+			for (int i = 0; i < batch.n; i++)
 			{
-				Datum		row = SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 1, &isnull);
-				int64		seq = DatumGetInt64(SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 2, &isnull));
 				char	   *message = NULL;
 
 				CHECK_FOR_INTERRUPTS();
 				(*handed)++;
 				if (strict)
-					evlog_call_handler(p, row);
+					evlog_call_handler(p, batch.rows[i]);
 				else
-					message = fold_in_subxact(p, tuptable, i, 1);
+					message = fold_in_subxact(p, &batch, i, 1);
 				if (message)
 				{
-					record_failure(p, seq, message);
+					record_failure(p, batch.seqs[i], message);
 					if (!p->skip_on_error)
 					{
 						failed = true;
 						break;
 					}
 				}
-				*last = seq;
+				*last = batch.seqs[i];
 			}
 		}
-		/* a short batch exhausted the range: the events passed over count too */
-		if (!failed && n < (uint64) batch)
-			*last = upto;
-		SPI_freetuptable(tuptable);
+		/* the events of other types passed over count as folded too */
+		if (!failed)
+			*last = batch.scanned_to;
+		MemoryContextReset(batchcxt);
 		if (progress && *handed >= next_notice)
 		{
 			ereport(NOTICE,
@@ -438,6 +413,7 @@ evlog_fold_range(EvlogProjection *p, int64 after, int64 upto, bool strict,
 		}
 	}
 	evlog_handler_guc_pop(nestlevel);
+	MemoryContextDelete(batchcxt);
 	return !failed;
 }
 
