@@ -29,6 +29,7 @@ END $$;
 SELECT extract(epoch FROM clock_timestamp() - :'t0') AS plain_s \gset
 SELECT (SELECT count(*) FROM (SELECT * FROM balances EXCEPT SELECT * FROM balances_plain) d) AS differ \gset
 -- Workload 5: evlog_rebuild of the same projection, against the same loop
+SET client_min_messages = warning;
 SELECT clock_timestamp() AS t0 \gset
 SELECT evlog_rebuild('balances') AS replayed \gset
 SELECT extract(epoch FROM clock_timestamp() - :'t0') AS rebuild_s \gset

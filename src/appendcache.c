@@ -20,6 +20,13 @@
  * created again).  At most EVLOG_STREAM_CACHE_MAX streams are kept; the
  * others are looked up in the index each time.
  *
+ * As an appending transaction commits, still holding the sequencer, it
+ * publishes what it knows for the next holder (seqstate.c): the head and
+ * every stream version, when it knows all it appended; otherwise it makes
+ * the shared state invalid.  It does the same when it prepares, and when
+ * an insert into the log failed (a unique violation says the state it read
+ * was stale, which must never be, but is then not believed again).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -31,6 +38,8 @@
 
 #include "evlog.h"
 #include "appendcache.h"
+#include "seqstate.h"
+#include "sequencer.h"
 
 /* The most streams whose version one transaction keeps */
 #define EVLOG_STREAM_CACHE_MAX 100000
@@ -46,6 +55,13 @@ static bool head_valid = false;
 static EvlogHead cached;
 static MemoryContext stream_cxt = NULL;
 static HTAB *stream_versions = NULL;
+
+/* This transaction appended; it forgot or could not keep something since */
+static bool xact_appended = false;
+static bool xact_incomplete = false;
+
+/* An insert into the log is under way (set around heap and index inserts) */
+static bool inserting = false;
 
 static void appendcache_xact_callback(XactEvent event, void *arg);
 static void appendcache_subxact_callback(SubXactEvent event,
@@ -108,6 +124,8 @@ evlog_cache_head(Oid relid, const EvlogHead *head)
 	cache_relid = relid;
 	cached = *head;
 	head_valid = true;
+	if (head->ours)
+		xact_appended = true;
 }
 
 /*
@@ -167,7 +185,10 @@ evlog_cache_stream_version(text *stream, int64 version)
 		text	   *copy;
 
 		if (hash_get_num_entries(stream_versions) >= EVLOG_STREAM_CACHE_MAX)
+		{
+			xact_incomplete = true;
 			return;
+		}
 		copy = (text *) MemoryContextAlloc(stream_cxt, VARSIZE_ANY(stream));
 		memcpy(copy, stream, VARSIZE_ANY(stream));
 		entry = hash_search(stream_versions, &copy, HASH_ENTER, &found);
@@ -183,6 +204,8 @@ evlog_cache_stream_version(text *stream, int64 version)
 void
 evlog_appendcache_forget(void)
 {
+	if (head_valid || xact_appended)
+		xact_incomplete = true;
 	head_valid = false;
 	cache_relid = InvalidOid;
 	if (stream_cxt != NULL)
@@ -192,15 +215,78 @@ evlog_appendcache_forget(void)
 }
 
 /*
+ * evlog_appendcache_trusts_shared
+ *		May this transaction take the head and stream versions that the last
+ *		appender published (seqstate.c)?  Not once it has forgotten
+ *		something since it appended: its own surviving events are then
+ *		known only to the log.
+ */
+bool
+evlog_appendcache_trusts_shared(void)
+{
+	return !xact_incomplete;
+}
+
+/*
+ * evlog_appendcache_inserting
+ *		Say that an insert into the log starts (true) or has ended (false):
+ *		a transaction that aborts in between makes the shared state invalid.
+ */
+void
+evlog_appendcache_inserting(bool now_inserting)
+{
+	inserting = now_inserting;
+}
+
+/*
+ * publish
+ *		At commit of a transaction that appended: publish the head and the
+ *		stream versions, or, when this transaction does not know them all,
+ *		make the shared state invalid.  Only while holding the sequencer:
+ *		without it, none of this transaction's events survived.
+ */
+static void
+publish(void)
+{
+	HASH_SEQ_STATUS status;
+	StreamVersionEntry *entry;
+
+	if (!xact_appended || !evlog_sequencer_held())
+		return;
+	if (xact_incomplete || !head_valid || !cached.ours ||
+		!evlog_publish_head(cache_relid, &cached))
+	{
+		evlog_seqstate_invalidate();
+		return;
+	}
+	if (stream_versions == NULL)
+		return;
+	hash_seq_init(&status, stream_versions);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		evlog_publish_stream_version(entry->stream, entry->version);
+}
+
+/*
  * appendcache_xact_callback, appendcache_subxact_callback
- *		Forget everything at the end of a transaction (its memory goes with
+ *		At commit, publish (see publish); at pre-prepare, and at abort in
+ *		the middle of an insert, make the shared state invalid.  Forget
+ *		everything at the end of a transaction (its memory goes with
  *		TopTransactionContext) and when a subtransaction rolls back.
  */
 static void
 appendcache_xact_callback(XactEvent event, void *arg)
 {
+	if (event == XACT_EVENT_COMMIT)
+		publish();
+	else if ((event == XACT_EVENT_PRE_PREPARE && xact_appended) ||
+			 (event == XACT_EVENT_ABORT && inserting))
+	{
+		if (evlog_sequencer_held())
+			evlog_seqstate_invalidate();
+	}
 	if (evlog_xact_ended(event))
 	{
+		xact_appended = xact_incomplete = inserting = false;
 		head_valid = false;
 		cache_relid = InvalidOid;
 		stream_cxt = NULL;
@@ -212,8 +298,12 @@ static void
 appendcache_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 							 SubTransactionId parentSubid, void *arg)
 {
-	if (event == SUBXACT_EVENT_ABORT_SUB)
-		evlog_appendcache_forget();
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	if (inserting && evlog_sequencer_held())
+		evlog_seqstate_invalidate();
+	inserting = false;
+	evlog_appendcache_forget();
 }
 
 /*

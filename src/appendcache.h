@@ -18,6 +18,7 @@ typedef struct EvlogHead
 	int64		seq;
 	TimestampTz recorded_at;
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	TransactionId xid;			/* the transaction that wrote it */
 	bool		ours;			/* written by this transaction */
 } EvlogHead;
 
@@ -27,5 +28,7 @@ extern void evlog_cache_head(Oid relid, const EvlogHead *head);
 extern bool evlog_cached_stream_version(text *stream, int64 *version);
 extern void evlog_cache_stream_version(text *stream, int64 version);
 extern void evlog_appendcache_forget(void);
+extern void evlog_appendcache_inserting(bool inserting);
+extern bool evlog_appendcache_trusts_shared(void);
 
 #endif							/* EVLOG_APPENDCACHE_H */

@@ -17,6 +17,7 @@
 #include "contracts.h"
 #include "guard.h"
 #include "projection.h"
+#include "seqstate.h"
 #include "sequencer.h"
 #include "shmem.h"
 #include "worker.h"
@@ -121,6 +122,15 @@ _PG_init(void)
 							 false,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
+	/* sizes shared memory: only defined when preloading */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("evlog.shared_streams",
+								"Stream versions per database the sequencer keeps in shared memory.",
+								"Appends to a stream whose version is kept skip an index probe; 0 keeps only the head.",
+								&evlog_shared_streams,
+								4096, 0, 1024 * 1024,
+								PGC_POSTMASTER, 0,
+								NULL, NULL, NULL);
 	MarkGUCPrefixReserved("evlog");
 
 	evlog_sequencer_init();

@@ -61,6 +61,7 @@
 #include "contracts.h"
 #include "event.h"
 #include "projection.h"
+#include "seqstate.h"
 #include "sequencer.h"
 #include "shmem.h"
 
@@ -78,6 +79,7 @@ static bool xact_appended = false;
 static bool wake_worker_at_commit = false;
 static bool wake_launcher_at_commit = false;
 
+static void check_head_in_snapshot(EvlogHead *head);
 static void load_head(AppendContext *ac, bool check_snapshot);
 static HeapTuple find_by_key(AppendContext *ac, text *key);
 static int64 stream_version(AppendContext *ac, text *stream);
@@ -102,6 +104,19 @@ evlog_sequencer_lock(void)
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, 0, EVLOG_SEQUENCER_LOCK_CLASS);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/*
+ * evlog_sequencer_held
+ *		Does this transaction hold the sequencer?  Takes no locks.
+ */
+bool
+evlog_sequencer_held(void)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, 0, EVLOG_SEQUENCER_LOCK_CLASS);
+	return LockHeldByMe(&tag, ExclusiveLock);
 }
 
 /*
@@ -228,15 +243,38 @@ evlog_append_end(AppendContext *ac)
 }
 
 /*
+ * check_head_in_snapshot
+ *		Under REPEATABLE READ or SERIALIZABLE, raise 40001
+ *		serialization_failure when head was committed by another
+ *		transaction after this transaction's snapshot was taken: appending
+ *		after it would let this transaction see n + 1 without n (G2).
+ */
+static void
+check_head_in_snapshot(EvlogHead *head)
+{
+	if (IsolationUsesXactSnapshot() && !head->ours &&
+		TransactionIdIsValid(head->xid) &&
+		!TransactionIdIsCurrentTransactionId(head->xid) &&
+		XidInMVCCSnapshot(head->xid, GetTransactionSnapshot()))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent append"),
+				 errdetail("Event " INT64_FORMAT " was committed after this transaction's snapshot was taken.",
+						   head->seq),
+				 errhint("The transaction might succeed if retried.")));
+}
+
+/*
  * load_head
  *		Read the last event of the log (seq, recorded_at, digest) into ac.
  *		An empty log has head 0, digest 32 zero bytes.
  *
  * The caller holds the sequencer.  With check_snapshot (an append), the
- * head this transaction already knows is taken from appendcache.c, and a
- * head read from the log is checked and then remembered there: under
- * REPEATABLE READ or SERIALIZABLE, raises 40001 serialization_failure when
- * the head was committed after the transaction's snapshot (G2).
+ * head this transaction already knows is taken from appendcache.c, else,
+ * under READ COMMITTED, the head the last appender published (seqstate.c);
+ * a head read from the log is checked and then remembered in appendcache.c:
+ * under REPEATABLE READ or SERIALIZABLE, raises 40001 serialization_failure
+ * when the head was committed after the transaction's snapshot (G2).
  */
 static void
 load_head(AppendContext *ac, bool check_snapshot)
@@ -248,6 +286,14 @@ load_head(AppendContext *ac, bool check_snapshot)
 	if (check_snapshot &&
 		evlog_cached_head(RelationGetRelid(ac->rel), &ac->head))
 		return;
+	/* READ COMMITTED needs no snapshot check: the head seqstate.c published */
+	if (check_snapshot && !IsolationUsesXactSnapshot() &&
+		evlog_appendcache_trusts_shared() &&
+		evlog_shared_head(RelationGetRelid(ac->rel), &ac->head))
+	{
+		evlog_cache_head(RelationGetRelid(ac->rel), &ac->head);
+		return;
+	}
 	ac->head.seq = 0;
 	ac->head.recorded_at = DT_NOBEGIN;
 	memset(ac->head.digest, 0, sizeof(ac->head.digest));
@@ -264,17 +310,10 @@ load_head(AppendContext *ac, bool check_snapshot)
 		ac->head.seq = ev.seq;
 		ac->head.recorded_at = ev.recorded_at;
 		memcpy(ac->head.digest, ev.digest, PG_SHA256_DIGEST_LENGTH);
+		ac->head.xid = xmin;
 		ac->head.ours = TransactionIdIsCurrentTransactionId(xmin);
-
-		if (check_snapshot && IsolationUsesXactSnapshot() &&
-			!TransactionIdIsCurrentTransactionId(xmin) &&
-			XidInMVCCSnapshot(xmin, GetTransactionSnapshot()))
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not serialize access due to concurrent append"),
-					 errdetail("Event " INT64_FORMAT " was committed after this transaction's snapshot was taken.",
-							   ev.seq),
-					 errhint("The transaction might succeed if retried.")));
+		if (check_snapshot)
+			check_head_in_snapshot(&ac->head);
 	}
 	systable_endscan_ordered(scan);
 	if (check_snapshot)
@@ -307,8 +346,9 @@ find_by_key(AppendContext *ac, text *key)
 /*
  * stream_version
  *		The current version of stream (0 when it has no event), from
- *		appendcache.c when this transaction appended to the stream already.
- *		The caller holds the sequencer.
+ *		appendcache.c when this transaction appended to the stream already,
+ *		from seqstate.c when a recent appender published it, else from the
+ *		log.  The caller holds the sequencer.
  */
 static int64
 stream_version(AppendContext *ac, text *stream)
@@ -318,7 +358,9 @@ stream_version(AppendContext *ac, text *stream)
 	HeapTuple	tuple;
 	int64		version = 0;
 
-	if (evlog_cached_stream_version(stream, &version))
+	if (evlog_cached_stream_version(stream, &version) ||
+		(evlog_appendcache_trusts_shared() &&
+		 evlog_shared_stream_version(RelationGetRelid(ac->rel), stream, &version)))
 		return version;
 	ScanKeyEntryInitialize(&skey, 0, Anum_events_stream,
 						   BTEqualStrategyNumber, InvalidOid, C_COLLATION_OID,
@@ -435,10 +477,12 @@ evlog_append_one(AppendContext *ac, EvlogAppendRequest *req)
 	evlog_chain_digest(ac->head.digest, &ev, ev.digest);
 
 	tuple = evlog_event_form_tuple(&ev, RelationGetDescr(ac->rel));
+	evlog_appendcache_inserting(true);
 	simple_heap_insert(ac->rel, tuple);
 	ExecStoreHeapTuple(tuple, ac->slot, false);
 	(void) ExecInsertIndexTuples(ac->rri, ac->slot, ac->estate,
 								 false, false, NULL, NIL);
+	evlog_appendcache_inserting(false);
 	ExecClearTuple(ac->slot);
 	ResetPerTupleExprContext(ac->estate);
 
@@ -452,6 +496,7 @@ evlog_append_one(AppendContext *ac, EvlogAppendRequest *req)
 	ac->head.seq = ev.seq;
 	ac->head.recorded_at = ev.recorded_at;
 	memcpy(ac->head.digest, ev.digest, PG_SHA256_DIGEST_LENGTH);
+	ac->head.xid = GetTopTransactionId();
 	ac->head.ours = true;
 	evlog_cache_head(RelationGetRelid(ac->rel), &ac->head);
 	evlog_cache_stream_version(req->stream, ev.stream_version);
@@ -513,6 +558,7 @@ evlog_check_direct_insert(Relation rel, HeapTuple tuple)
 	evlog_event_from_tuple(tuple, RelationGetDescr(rel), &ev);
 	evlog_appendcache_forget();
 	evlog_append_begin(&ac, rel, false);
+	evlog_seqstate_invalidate();
 	load_head(&ac, false);
 	current = stream_version(&ac, ev.stream);
 	evlog_chain_digest(ac.head.digest, &ev, digest);

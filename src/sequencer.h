@@ -42,6 +42,7 @@ typedef struct AppendContext
 } AppendContext;
 
 extern void evlog_sequencer_lock(void);
+extern bool evlog_sequencer_held(void);
 extern void evlog_check_direct_insert(Relation rel, HeapTuple tuple);
 extern void evlog_sequencer_init(void);
 extern void evlog_registry_changed(void);

@@ -18,6 +18,7 @@
 #include "utils/timestamp.h"
 
 #include "evlog.h"
+#include "seqstate.h"
 #include "shmem.h"
 
 EvlogShared *evlog_shared = NULL;
@@ -51,7 +52,8 @@ shared_size(void)
 
 /*
  * evlog_shmem_request
- *		shmem_request_hook: reserve the memory and one named LWLock.
+ *		shmem_request_hook: reserve the memory (the worker slots and the
+ *		sequencer's state) and one named LWLock.
  */
 static void
 evlog_shmem_request(void)
@@ -59,13 +61,15 @@ evlog_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(shared_size());
+	RequestAddinShmemSpace(evlog_seqstate_size());
 	RequestNamedLWLockTranche("evlog", 1);
 }
 
 /*
  * evlog_shmem_startup
- *		shmem_startup_hook: attach to (and, the first time, zero) the memory.
- *		Takes AddinShmemInitLock.
+ *		shmem_startup_hook: attach to (and, the first time, zero) the memory,
+ *		the worker slots and the sequencer's state (seqstate.c).  Takes
+ *		AddinShmemInitLock.
  */
 static void
 evlog_shmem_startup(void)
@@ -83,6 +87,7 @@ evlog_shmem_startup(void)
 		evlog_shared->lock = &(GetNamedLWLockTranche("evlog"))->lock;
 		evlog_shared->nslots = slot_count();
 	}
+	evlog_seqstate_attach();
 	LWLockRelease(AddinShmemInitLock);
 }
 
