@@ -13,3 +13,15 @@ EXCEPTION WHEN OTHERS THEN
   RETURN st || ': ' || msg || coalesce(E'\nDETAIL: ' || nullif(det, ''), '')
          || coalesce(E'\nHINT: ' || nullif(hnt, ''), '');
 END $$;
+-- log_is_whole(): G1 (seq 1..head without a hole), G3 (each stream's
+-- versions 1..M in seq order) and G7 (the hash chain) over the whole log
+CREATE FUNCTION public.log_is_whole(OUT gapless boolean, OUT streams_ok boolean,
+                                    OUT chain_intact boolean)
+LANGUAGE sql AS $$
+  SELECT count(*) = coalesce(max(seq), 0),
+         coalesce(bool_and(stream_version = v), true),
+         (SELECT first_bad_seq IS NULL FROM evlog_verify_chain())
+  FROM (SELECT seq, stream_version,
+               row_number() OVER (PARTITION BY stream ORDER BY seq) AS v
+        FROM evlog.events) e
+$$;
