@@ -15,10 +15,10 @@
  * errors as the trigger, in COPY's error context ("COPY append_queue, line
  * N").
  *
- * Only the plain case is taken: FROM STDIN, no WHERE clause, and the view
- * still has exactly its one enabled trigger, evlog's.  Anything else (a
- * file or program, a WHERE clause, a user's trigger on the view) runs as
- * PostgreSQL runs it, through the trigger.  Privileges are checked as COPY
+ * Only the plain case is taken: FROM STDIN, no WHERE clause, no FREEZE, and
+ * the view still has exactly its one enabled trigger, evlog's.  Anything
+ * else (a file or program, a WHERE clause, FREEZE, a user's trigger on the
+ * view) runs as PostgreSQL runs it, through the trigger.  Privileges are checked as COPY
  * checks them: INSERT on the view, or on each column copied.
  *
  *-------------------------------------------------------------------------
@@ -100,6 +100,12 @@ evlog_copy_append_queue(CopyStmt *stmt, const char *queryString,
 	if (!stmt->is_from || stmt->relation == NULL || stmt->filename != NULL ||
 		stmt->is_program || stmt->whereClause != NULL)
 		return false;
+	/* FREEZE and the like are PostgreSQL's to refuse for a view */
+	foreach(lc, stmt->options)
+	{
+		if (strcmp(((DefElem *) lfirst(lc))->defname, "freeze") == 0)
+			return false;
+	}
 	viewid = evlog_relid_if_exists("append_queue");
 	if (!OidIsValid(viewid) ||
 		RangeVarGetRelid(stmt->relation, NoLock, true) != viewid)
