@@ -65,5 +65,22 @@ COMMIT;
 SELECT seq - :h0 AS seq, stream_version, payload->>'n' AS n
 FROM evlog.events WHERE stream = 'cache-d' ORDER BY seq;
 
+-- evlog_append_batch first appends without looking keys up (bulk.c) and
+-- falls back to looking each one up when the unique index finds a duplicate:
+-- a key twice in one batch is a retry of the first, or EV002
+SELECT evlog_append_batch(ARRAY[
+  ROW('cache-k', 'cache.tested', '{"n": 13}', '{}', 'cache-key-1', NULL, 1),
+  ROW('cache-k', 'cache.tested', '{"n": 14}', '{}', 'cache-key-2', NULL, 1),
+  ROW('cache-k', 'cache.tested', '{"n": 13}', '{"again": true}', 'cache-key-1', NULL, 1)
+]::evlog.new_event[]) AS seqs \gset
+SELECT array_agg(s - :h0 ORDER BY o) AS seqs FROM unnest(:'seqs'::bigint[]) WITH ORDINALITY u(s, o);
+SELECT try($$SELECT public.evlog_append_batch(ARRAY[
+  ROW('cache-k', 'cache.tested', '{"n": 15}', '{}', 'cache-key-3', NULL, 1),
+  ROW('cache-k', 'cache.tested', '{"n": 99}', '{}', 'cache-key-2', NULL, 1)]::evlog.new_event[])$$);
+SELECT seq - :h0 AS seq, stream_version, payload, idempotency_key
+FROM evlog.events WHERE stream = 'cache-k' ORDER BY seq;
+-- and the next append continues the log
+SELECT evlog_append('cache-k', 'cache.tested', '{"n": 16}') - :h0 AS seq;
+
 -- the log is whole (G1, G3, G7)
 SELECT * FROM log_is_whole();

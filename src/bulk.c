@@ -10,6 +10,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
@@ -18,6 +19,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/typcache.h"
 
 #include "evlog.h"
@@ -37,12 +39,93 @@ batch_error_context(void *arg)
 }
 
 /*
+ * append_all
+ *		Append the n checked requests in order, setting seqs; *current tells
+ *		the error context which one is being appended.  The caller holds the
+ *		sequencer (evlog_append_begin).  Raises what evlog_append_one raises.
+ */
+static void
+append_all(AppendContext *ac, EvlogAppendRequest *reqs, int n, Datum *seqs,
+		   MemoryContext eventcxt, int *current)
+{
+	for (int i = 0; i < n; i++)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(eventcxt);
+
+		CHECK_FOR_INTERRUPTS();
+		*current = i;
+		seqs[i] = Int64GetDatum(evlog_append_one(ac, &reqs[i]));
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(eventcxt);
+	}
+}
+
+/*
+ * append_all_optimistic
+ *		Try append_all without looking each idempotency key up first, in a
+ *		subtransaction: when no key is in the log or twice in the batch, the
+ *		outcome is the same, and the unique index on the key checks that as
+ *		it inserts.  On any error (a key that exists, a wrong expected
+ *		version, anything else) the subtransaction is rolled back and false
+ *		returned, for the caller to append again with every lookup, which
+ *		gives each event its evlog_append semantics and the right error.
+ *
+ * Only taken with at least one key and no sync projection (whose handlers
+ * would otherwise run twice).  A query cancel propagates.
+ */
+static bool
+append_all_optimistic(AppendContext *ac, EvlogAppendRequest *reqs, int n,
+					  Datum *seqs, MemoryContext eventcxt, int *current)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	bool		any_key = false;
+	bool		ok = true;
+
+	for (int i = 0; i < n && !any_key; i++)
+		any_key = reqs[i].idempotency_key != NULL;
+	if (!any_key || ac->sync_projections != NIL)
+		return false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		ac->skip_key_probe = true;
+		append_all(ac, reqs, n, seqs, eventcxt, current);
+		ac->skip_key_probe = false;
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ac->skip_key_probe = false;
+		if (geterrcode() == ERRCODE_QUERY_CANCELED)
+			PG_RE_THROW();
+		MemoryContextSwitchTo(oldcxt);
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		MemoryContextReset(eventcxt);
+		/* what the rolled-back appends taught the context is void */
+		ac->have_head = false;
+		ac->appended = false;
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/*
  * evlog_append_batch(events evlog.new_event[]) RETURNS bigint[]
  *
  * Append the events of the array in order, each with evlog_append's
  * semantics, and return their seqs in the same order.  All are checked
- * before the sequencer is taken; one failure fails the whole call.  Locks
- * and errors as evlog_append; a NULL element is EV004.
+ * before the sequencer is taken; one failure fails the whole call.  Tries
+ * append_all_optimistic first.  Locks and errors as evlog_append; a NULL
+ * element is EV004.
  */
 Datum
 evlog_append_batch(PG_FUNCTION_ARGS)
@@ -96,16 +179,8 @@ evlog_append_batch(PG_FUNCTION_ARGS)
 	eventcxt = AllocSetContextCreate(CurrentMemoryContext, "evlog append",
 									 ALLOCSET_DEFAULT_SIZES);
 	evlog_append_begin(&ac, NULL, true);
-	for (int i = 0; i < nelems; i++)
-	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(eventcxt);
-
-		CHECK_FOR_INTERRUPTS();
-		current = i;
-		seqs[i] = Int64GetDatum(evlog_append_one(&ac, &reqs[i]));
-		MemoryContextSwitchTo(oldcxt);
-		MemoryContextReset(eventcxt);
-	}
+	if (!append_all_optimistic(&ac, reqs, nelems, seqs, eventcxt, &current))
+		append_all(&ac, reqs, nelems, seqs, eventcxt, &current);
 	evlog_append_end(&ac);
 	MemoryContextDelete(eventcxt);
 	error_context_stack = errcallback.previous;

@@ -445,7 +445,7 @@ evlog_append_one(AppendContext *ac, EvlogAppendRequest *req)
 		load_head(ac, true);
 
 	/* G4: the key is checked before expected_version */
-	if (req->idempotency_key)
+	if (req->idempotency_key && !ac->skip_key_probe)
 	{
 		HeapTuple	existing = find_by_key(ac, req->idempotency_key);
 

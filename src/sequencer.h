@@ -39,6 +39,7 @@ typedef struct AppendContext
 	bool		appended;		/* did this call write an event? */
 	bool		have_head;
 	EvlogHead	head;			/* the last event of the log */
+	bool		skip_key_probe; /* leave duplicate keys to the unique index */
 } AppendContext;
 
 extern void evlog_sequencer_lock(void);
