@@ -46,6 +46,39 @@ copy-5	copy.loaded	not json
 \.
 SELECT evlog_head() - :h1 AS written;
 
+-- more rows than one chunk (1000), generated into a file of a COPY command
+-- and its data, read with \i
+\getenv abs_builddir PG_ABS_BUILDDIR
+\set chunks :abs_builddir '/results/copy_chunks.sql'
+\pset tuples_only on
+\pset format unaligned
+\o :chunks
+\qecho 'COPY evlog.append_queue (stream, type, payload, idempotency_key) FROM STDIN;'
+SELECT 'chunk-' || i % 7 || E'\tcopy.chunked\t{"i": ' || i || E'}\tchunk-key-' || i
+FROM generate_series(1, 2500) i;
+\qecho '\\.'
+\o
+\pset tuples_only off
+\pset format aligned
+BEGIN;
+SELECT trigger_calls() AS c0 \gset
+\i :chunks
+SELECT trigger_calls() - :c0 AS trigger_calls;
+COMMIT;
+SELECT count(*) AS events, count(DISTINCT stream) AS streams,
+       bool_and(stream_version = v) AS versions_ok
+FROM (SELECT stream, stream_version,
+             row_number() OVER (PARTITION BY stream ORDER BY seq) AS v
+      FROM evlog.events WHERE type = 'copy.chunked') e;
+-- an append that fails names its own line, not the chunk's last
+COPY evlog.append_queue (stream, type, payload, idempotency_key) FROM STDIN;
+chunk-8	copy.chunked	{"i": 1}	chunk-key-new-1
+chunk-8	copy.chunked	{"i": 2}	chunk-key-new-2
+chunk-8	copy.chunked	{"i": 3}	chunk-key-7
+chunk-8	copy.chunked	{"i": 4}	chunk-key-new-4
+\.
+SELECT count(*) FROM evlog.events WHERE stream = 'chunk-8';
+
 -- FREEZE is PostgreSQL's to refuse for a view
 COPY evlog.append_queue (stream, type, payload) FROM STDIN (FREEZE);
 copy-5	copy.loaded	{}

@@ -40,8 +40,8 @@ batch_error_context(void *arg)
 
 /*
  * append_all
- *		Append the n checked requests in order, setting seqs; *current tells
- *		the error context which one is being appended.  The caller holds the
+ *		Append the n checked requests in order, setting seqs (when not
+ *		NULL); *current tells the error context which one is being appended.  The caller holds the
  *		sequencer (evlog_append_begin).  Raises what evlog_append_one raises.
  */
 static void
@@ -51,10 +51,13 @@ append_all(AppendContext *ac, EvlogAppendRequest *reqs, int n, Datum *seqs,
 	for (int i = 0; i < n; i++)
 	{
 		MemoryContext oldcxt = MemoryContextSwitchTo(eventcxt);
+		int64		seq;
 
 		CHECK_FOR_INTERRUPTS();
 		*current = i;
-		seqs[i] = Int64GetDatum(evlog_append_one(ac, &reqs[i]));
+		seq = evlog_append_one(ac, &reqs[i]);
+		if (seqs)
+			seqs[i] = Int64GetDatum(seq);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(eventcxt);
 	}
@@ -119,13 +122,30 @@ append_all_optimistic(AppendContext *ac, EvlogAppendRequest *reqs, int n,
 }
 
 /*
+ * evlog_append_many
+ *		Append the n checked requests in order, each with evlog_append's
+ *		semantics, setting seqs (when not NULL): append_all_optimistic, else
+ *		append_all.  *current tells an error context which request is being
+ *		appended.  The caller holds the sequencer (evlog_append_begin);
+ *		eventcxt is reset after each event.  Raises what evlog_append
+ *		raises.
+ */
+void
+evlog_append_many(AppendContext *ac, EvlogAppendRequest *reqs, int n,
+				  Datum *seqs, MemoryContext eventcxt, int *current)
+{
+	if (!append_all_optimistic(ac, reqs, n, seqs, eventcxt, current))
+		append_all(ac, reqs, n, seqs, eventcxt, current);
+}
+
+/*
  * evlog_append_batch(events evlog.new_event[]) RETURNS bigint[]
  *
  * Append the events of the array in order, each with evlog_append's
  * semantics, and return their seqs in the same order.  All are checked
- * before the sequencer is taken; one failure fails the whole call.  Tries
- * append_all_optimistic first.  Locks and errors as evlog_append; a NULL
- * element is EV004.
+ * before the sequencer is taken; one failure fails the whole call
+ * (evlog_append_many).  Locks and errors as evlog_append; a NULL element is
+ * EV004.
  */
 Datum
 evlog_append_batch(PG_FUNCTION_ARGS)
@@ -179,8 +199,7 @@ evlog_append_batch(PG_FUNCTION_ARGS)
 	eventcxt = AllocSetContextCreate(CurrentMemoryContext, "evlog append",
 									 ALLOCSET_DEFAULT_SIZES);
 	evlog_append_begin(&ac, NULL, true);
-	if (!append_all_optimistic(&ac, reqs, nelems, seqs, eventcxt, &current))
-		append_all(&ac, reqs, nelems, seqs, eventcxt, &current);
+	evlog_append_many(&ac, reqs, nelems, seqs, eventcxt, &current);
 	evlog_append_end(&ac);
 	MemoryContextDelete(eventcxt);
 	error_context_stack = errcallback.previous;

@@ -10,10 +10,11 @@
  * The utility hook (guard.c) hands a COPY FROM STDIN into evlog.append_queue
  * here instead: the rows are read with PostgreSQL's own COPY parser
  * (BeginCopyFrom / NextCopyFrom, so formats, options, column lists and the
- * view's column defaults behave as in any COPY) and appended through one
- * append set-up, as evlog_append_batch does, with the same checks and
+ * view's column defaults behave as in any COPY), checked, and appended
+ * EVLOG_COPY_CHUNK at a time through one append set-up, as
+ * evlog_append_batch appends (evlog_append_many), with the same checks and
  * errors as the trigger, in COPY's error context ("COPY append_queue, line
- * N").
+ * N: ..."), the line being that of the row whose append failed.
  *
  * Only the plain case is taken: FROM STDIN, no WHERE clause, no FREEZE, and
  * the view still has exactly its one enabled trigger, evlog's.  Anything
@@ -27,11 +28,13 @@
 
 #include "access/table.h"
 #include "commands/copy.h"
+#include "commands/copyfrom_internal.h"
 #include "commands/progress.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_relation.h"
@@ -44,6 +47,45 @@
 #include "copy.h"
 #include "oidcache.h"
 #include "sequencer.h"
+
+/* Rows read before they are appended together */
+#define EVLOG_COPY_CHUNK 1000
+
+/* Longest part of a line an error context shows, as COPY's own does */
+#define EVLOG_COPY_LINE_DISPLAY 100
+
+/* Where the rows of a chunk came from, for the error context */
+typedef struct CopyChunk
+{
+	const char *relname;
+	uint64		linenos[EVLOG_COPY_CHUNK];
+	char	   *lines[EVLOG_COPY_CHUNK];	/* NULL in binary format */
+	int			current;		/* the row being appended */
+} CopyChunk;
+
+/*
+ * chunk_error_context
+ *		Error context while a chunk is appended: the row's line, as
+ *		CopyFromErrorCallback shows a line being read.
+ */
+static void
+chunk_error_context(void *arg)
+{
+	CopyChunk  *chunk = (CopyChunk *) arg;
+	const char *line = chunk->lines[chunk->current];
+
+	if (line == NULL)
+		errcontext("COPY %s, line %llu", chunk->relname,
+				   (unsigned long long) chunk->linenos[chunk->current]);
+	else if (strlen(line) <= EVLOG_COPY_LINE_DISPLAY)
+		errcontext("COPY %s, line %llu: \"%s\"", chunk->relname,
+				   (unsigned long long) chunk->linenos[chunk->current], line);
+	else
+		errcontext("COPY %s, line %llu: \"%s...\"", chunk->relname,
+				   (unsigned long long) chunk->linenos[chunk->current],
+				   pnstrdup(line, pg_mbcliplen(line, strlen(line),
+											   EVLOG_COPY_LINE_DISPLAY)));
+}
 
 /*
  * only_evlog_trigger
@@ -93,6 +135,9 @@ evlog_copy_append_queue(CopyStmt *stmt, const char *queryString,
 	Datum	   *values;
 	bool	   *nulls;
 	AppendContext ac;
+	CopyChunk  *chunk;
+	EvlogAppendRequest *reqs;
+	MemoryContext eventcxt;
 	ErrorContextCallback errcallback;
 	uint64		processed = 0;
 	int			nestlevel;
@@ -148,29 +193,50 @@ evlog_copy_append_queue(CopyStmt *stmt, const char *queryString,
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
 
+	chunk = palloc0_object(CopyChunk);
+	chunk->relname = RelationGetRelationName(rel);
+	reqs = palloc_array(EvlogAppendRequest, EVLOG_COPY_CHUNK);
+	eventcxt = AllocSetContextCreate(CurrentMemoryContext, "evlog append",
+									 ALLOCSET_DEFAULT_SIZES);
 	evlog_append_begin(&ac, NULL, true);
 	for (;;)
 	{
-		EvlogAppendRequest req;
+		ErrorContextCallback chunkcallback;
 		MemoryContext oldcxt;
+		int			n = 0;
 
-		CHECK_FOR_INTERRUPTS();
+		/* read and check a chunk of rows, in COPY's error context */
 		ResetPerTupleExprContext(estate);
 		oldcxt = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
-		if (!NextCopyFrom(cstate, econtext, values, nulls))
+		while (n < EVLOG_COPY_CHUNK &&
+			   NextCopyFrom(cstate, econtext, values, nulls))
 		{
-			MemoryContextSwitchTo(oldcxt);
-			break;
+			CHECK_FOR_INTERRUPTS();
+			/* column 1 is seq, which the append sets; the request follows */
+			evlog_fill_request(&reqs[n], values + 1, nulls + 1);
+			chunk->linenos[n] = cstate->cur_lineno;
+			chunk->lines[n] = cstate->opts.binary ? NULL :
+				pstrdup(cstate->line_buf.data);
+			n++;
 		}
-		/* column 1 is seq, which the append sets; the request follows */
-		evlog_fill_request(&req, values + 1, nulls + 1);
-		(void) evlog_append_one(&ac, &req);
 		MemoryContextSwitchTo(oldcxt);
-		pgstat_progress_update_param(PROGRESS_COPY_TUPLES_PROCESSED, ++processed);
+		if (n == 0)
+			break;
+
+		/* append it, in the context of the row being appended */
+		chunkcallback.callback = chunk_error_context;
+		chunkcallback.arg = chunk;
+		chunkcallback.previous = errcallback.previous;
+		error_context_stack = &chunkcallback;
+		evlog_append_many(&ac, reqs, n, NULL, eventcxt, &chunk->current);
+		error_context_stack = &errcallback;
+		processed += n;
+		pgstat_progress_update_param(PROGRESS_COPY_TUPLES_PROCESSED, processed);
 	}
 	evlog_append_end(&ac);
 
 	error_context_stack = errcallback.previous;
+	MemoryContextDelete(eventcxt);
 	EndCopyFrom(cstate);
 	FreeExecutorState(estate);
 	AtEOXact_GUC(true, nestlevel);

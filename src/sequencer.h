@@ -53,4 +53,9 @@ extern void evlog_append_begin(AppendContext *ac, Relation rel, bool for_insert)
 extern int64 evlog_append_one(AppendContext *ac, EvlogAppendRequest *req);
 extern void evlog_append_end(AppendContext *ac);
 
+/* bulk.c */
+extern void evlog_append_many(AppendContext *ac, EvlogAppendRequest *reqs,
+							  int n, Datum *seqs, MemoryContext eventcxt,
+							  int *current);
+
 #endif							/* EVLOG_SEQUENCER_H */
