@@ -116,9 +116,10 @@ only_evlog_trigger(Relation rel)
  *		and leave the statement to PostgreSQL.
  *
  * Takes RowExclusiveLock on the view, and what an append takes (the
- * sequencer until the end of the transaction).  Raises what COPY raises
- * (42501 without INSERT on the view or a column, the parser's errors) and
- * what evlog_append raises, in COPY's error context.
+ * sequencer until the end of the transaction, before the client is asked
+ * for data).  Raises what COPY raises (42501 without INSERT on the view or
+ * a column, 25006 in a read-only transaction, the parser's errors) and what
+ * evlog_append raises, in COPY's error context.
  */
 bool
 evlog_copy_append_queue(CopyStmt *stmt, const char *queryString,
@@ -161,6 +162,7 @@ evlog_copy_append_queue(CopyStmt *stmt, const char *queryString,
 		table_close(rel, RowExclusiveLock);
 		return false;
 	}
+	PreventCommandIfReadOnly("COPY FROM");
 
 	/* the privileges COPY checks: INSERT on the view or the columns copied */
 	pstate = make_parsestate(NULL);
@@ -181,6 +183,8 @@ evlog_copy_append_queue(CopyStmt *stmt, const char *queryString,
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
 
+	/* before the client is asked for data: the sequencer, and its refusals */
+	evlog_append_begin(&ac, NULL, true);
 	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, NULL,
 						   stmt->attlist, stmt->options);
 	estate = CreateExecutorState();
@@ -198,7 +202,6 @@ evlog_copy_append_queue(CopyStmt *stmt, const char *queryString,
 	reqs = palloc_array(EvlogAppendRequest, EVLOG_COPY_CHUNK);
 	eventcxt = AllocSetContextCreate(CurrentMemoryContext, "evlog append",
 									 ALLOCSET_DEFAULT_SIZES);
-	evlog_append_begin(&ac, NULL, true);
 	for (;;)
 	{
 		ErrorContextCallback chunkcallback;
