@@ -175,7 +175,7 @@ evlog_cache_stream_version(text *stream, int64 version)
 		ctl.hash = stream_hash;
 		ctl.match = stream_match;
 		ctl.hcxt = stream_cxt;
-		stream_versions = hash_create("evlog stream versions", 256, &ctl,
+		stream_versions = hash_create("evlog stream versions", 16, &ctl,
 									  HASH_ELEM | HASH_FUNCTION |
 									  HASH_COMPARE | HASH_CONTEXT);
 	}
