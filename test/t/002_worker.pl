@@ -8,6 +8,9 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
+use FindBin;
+use lib $FindBin::Bin;
+use EvlogPoll;
 
 my $node = PostgreSQL::Test::Cluster->new('primary');
 $node->init(allows_streaming => 1);
@@ -23,7 +26,7 @@ $node->start;
 sub poll
 {
 	my ($db, $query, $expected, $name) = @_;
-	ok($node->poll_query_until($db, $query, $expected), $name);
+	ok(poll_until($node, $db, $query, $expected), $name);
 }
 
 my $projection = q{

@@ -12,6 +12,9 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use FindBin;
+use lib $FindBin::Bin;
+use EvlogPoll;
 
 my $cycles = $ENV{EVLOG_CRASH_CYCLES} // 3;
 my $clients = 8;
@@ -57,19 +60,19 @@ for my $cycle (1 .. $cycles)
 		push @runs, [ IPC::Run::start([ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-f', $script ],
 			'>', \$out, '2>', \$err), \$out ];
 	}
-	$node->poll_query_until('postgres', 'SELECT evlog_head() > ' . (200 + scalar(keys %acked)), 't');
+	poll_until($node, 'postgres', 'SELECT evlog_head() > ' . (200 + scalar(keys %acked)), 't');
 
 	# SIGKILL a client's backend: the postmaster restarts every process
 	my $victim = $node->safe_psql('postgres',
 		q{SELECT pid FROM pg_stat_activity WHERE query LIKE '%evlog_append%' AND pid <> pg_backend_pid() LIMIT 1});
 	kill 'KILL', $victim if $victim;
-	ok($node->poll_query_until('postgres', 'SELECT 1', '1'), "cycle $cycle: the server is back after SIGKILL of a backend");
-	ok($node->poll_query_until('postgres', 'SELECT evlog.worker_pid() IS NOT NULL', 't'), "cycle $cycle: the worker is back");
+	ok(poll_until($node, 'postgres', 'SELECT 1', '1'), "cycle $cycle: the server is back after SIGKILL of a backend");
+	ok(poll_until($node, 'postgres', 'SELECT evlog.worker_pid() IS NOT NULL', 't'), "cycle $cycle: the worker is back");
 
 	# the worker too, then the postmaster with -m immediate
 	my $worker = $node->safe_psql('postgres', 'SELECT evlog.worker_pid()');
 	kill 'KILL', $worker;
-	$node->poll_query_until('postgres', 'SELECT 1', '1');
+	poll_until($node, 'postgres', 'SELECT 1', '1');
 	$node->stop('immediate');
 	$node->start;
 	for my $run (@runs)
@@ -94,7 +97,7 @@ for my $cycle (1 .. $cycles)
 	  FROM evlog.events}), 'true00intact', "cycle $cycle: G1, G3, G6 and G7 hold");
 	is($node->safe_psql('postgres', q{SELECT bool_and(checkpoint <= evlog_head()) FROM evlog.projections}), 't',
 		"cycle $cycle: checkpoints are at most the head");
-	ok($node->poll_query_until('postgres', q{SELECT lag_events FROM evlog.projection_status}, '0'),
+	ok(poll_until($node, 'postgres', q{SELECT lag_events FROM evlog.projection_status}, '0'),
 		"cycle $cycle: the projection catches up");
 	is($node->safe_psql('postgres', q{SELECT count(*) FROM evlog_verify('tally')}), '0', "cycle $cycle: no drift");
 }
