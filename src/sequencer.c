@@ -321,6 +321,31 @@ load_head(AppendContext *ac, bool check_snapshot)
 }
 
 /*
+ * probe_text
+ *		The first (dir forward) or last (backward) event that index, whose
+ *		first column is the text attribute attno, holds for value, or NULL;
+ *		read with SnapshotSelf.  The caller holds the sequencer.  The tuple
+ *		is a copy in the current memory context.
+ */
+static HeapTuple
+probe_text(AppendContext *ac, Relation index, AttrNumber attno, text *value,
+		   ScanDirection dir)
+{
+	SysScanDesc scan;
+	ScanKeyData skey;
+	HeapTuple	tuple;
+
+	ScanKeyEntryInitialize(&skey, 0, attno, BTEqualStrategyNumber, InvalidOid,
+						   C_COLLATION_OID, F_TEXTEQ, PointerGetDatum(value));
+	scan = systable_beginscan_ordered(ac->rel, index, SnapshotSelf, 1, &skey);
+	tuple = systable_getnext_ordered(scan, dir);
+	if (tuple)
+		tuple = heap_copytuple(tuple);
+	systable_endscan_ordered(scan);
+	return tuple;
+}
+
+/*
  * find_by_key
  *		The event that holds idempotency key, or NULL.  The caller holds the
  *		sequencer.  The tuple is a copy in the current memory context.
@@ -328,19 +353,8 @@ load_head(AppendContext *ac, bool check_snapshot)
 static HeapTuple
 find_by_key(AppendContext *ac, text *key)
 {
-	SysScanDesc scan;
-	ScanKeyData skey;
-	HeapTuple	tuple;
-
-	ScanKeyEntryInitialize(&skey, 0, Anum_events_idempotency_key,
-						   BTEqualStrategyNumber, InvalidOid, C_COLLATION_OID,
-						   F_TEXTEQ, PointerGetDatum(key));
-	scan = systable_beginscan_ordered(ac->rel, ac->key_idx, SnapshotSelf, 1, &skey);
-	tuple = systable_getnext_ordered(scan, ForwardScanDirection);
-	if (tuple)
-		tuple = heap_copytuple(tuple);
-	systable_endscan_ordered(scan);
-	return tuple;
+	return probe_text(ac, ac->key_idx, Anum_events_idempotency_key, key,
+					  ForwardScanDirection);
 }
 
 /*
@@ -353,8 +367,6 @@ find_by_key(AppendContext *ac, text *key)
 static int64
 stream_version(AppendContext *ac, text *stream)
 {
-	SysScanDesc scan;
-	ScanKeyData skey;
 	HeapTuple	tuple;
 	int64		version = 0;
 
@@ -362,19 +374,16 @@ stream_version(AppendContext *ac, text *stream)
 		(evlog_appendcache_trusts_shared() &&
 		 evlog_shared_stream_version(RelationGetRelid(ac->rel), stream, &version)))
 		return version;
-	ScanKeyEntryInitialize(&skey, 0, Anum_events_stream,
-						   BTEqualStrategyNumber, InvalidOid, C_COLLATION_OID,
-						   F_TEXTEQ, PointerGetDatum(stream));
-	scan = systable_beginscan_ordered(ac->rel, ac->stream_idx, SnapshotSelf, 1, &skey);
-	tuple = systable_getnext_ordered(scan, BackwardScanDirection);
+	tuple = probe_text(ac, ac->stream_idx, Anum_events_stream, stream,
+					   BackwardScanDirection);
 	if (tuple)
 	{
 		bool		isnull;
 
 		version = DatumGetInt64(heap_getattr(tuple, Anum_events_stream_version,
 											 RelationGetDescr(ac->rel), &isnull));
+		heap_freetuple(tuple);
 	}
-	systable_endscan_ordered(scan);
 	return version;
 }
 
