@@ -306,7 +306,7 @@ fold_in_subxact(EvlogProjection *p, EvlogBatch *batch, int first, int n)
 /*
  * record_failure
  *		on_error = 'skip': write a dead letter.  'stop': mark the projection
- *		failed at seq.  The caller is SPI-connected.
+ *		failed at seq (evlog_mark_failed).  The caller is SPI-connected.
  */
 static void
 record_failure(EvlogProjection *p, int64 seq, const char *message)
@@ -314,17 +314,17 @@ record_failure(EvlogProjection *p, int64 seq, const char *message)
 	Oid			argtypes[3] = {TEXTOID, INT8OID, TEXTOID};
 	Datum		args[3];
 
+	if (!p->skip_on_error)
+	{
+		evlog_mark_failed(p->name, seq, message);
+		return;
+	}
 	args[0] = CStringGetTextDatum(p->name);
 	args[1] = Int64GetDatum(seq);
 	args[2] = CStringGetTextDatum(message);
-	if (p->skip_on_error)
-		evlog_registry_exec("INSERT INTO evlog.dead_letters (projection, seq, error) VALUES ($1, $2, $3) "
-							"ON CONFLICT (projection, seq) DO UPDATE SET error = excluded.error, failed_at = now()",
-							3, argtypes, args, NULL, 0);
-	else
-		evlog_registry_exec("UPDATE evlog.projections SET state = 'failed', last_error = $3, "
-							"last_error_seq = $2, updated_at = now() WHERE name = $1",
-							3, argtypes, args, NULL, 0);
+	evlog_registry_exec("INSERT INTO evlog.dead_letters (projection, seq, error) VALUES ($1, $2, $3) "
+						"ON CONFLICT (projection, seq) DO UPDATE SET error = excluded.error, failed_at = now()",
+						3, argtypes, args, NULL, 0);
 }
 
 /*

@@ -59,7 +59,7 @@ typedef enum EvlogFoldMode
 /* registry.c */
 extern void evlog_projection_from_values(EvlogProjection *p, Datum *values,
 										 bool *nulls);
-extern void evlog_mark_failed(const char *name, const char *message);
+extern void evlog_mark_failed(const char *name, int64 seq, const char *message);
 extern EvlogProjection *evlog_lock_projection(const char *name, bool check_owner,
 											  bool skip_locked);
 extern List *evlog_load_projections(Snapshot snapshot);

@@ -584,21 +584,26 @@ evlog_resume(PG_FUNCTION_ARGS)
 
 /*
  * evlog_mark_failed
- *		Mark projection name failed with message, outside any fold (the
- *		worker, when folding it raised an error no subtransaction caught:
- *		a dropped handler, say).  Runs in the caller's transaction.
+ *		Mark projection name failed at seq with message (on_error = 'stop').
+ *		seq < 0 stands for the event after its checkpoint: the worker's case
+ *		when folding raised an error no subtransaction caught (a dropped
+ *		handler, say).  Runs in the caller's transaction.
  */
 void
-evlog_mark_failed(const char *name, const char *message)
+evlog_mark_failed(const char *name, int64 seq, const char *message)
 {
-	Oid			argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		args[2];
+	Oid			argtypes[3] = {TEXTOID, INT8OID, TEXTOID};
+	Datum		args[3];
+	char		nulls[3] = "   ";
 
 	args[0] = CStringGetTextDatum(name);
-	args[1] = CStringGetTextDatum(message);
+	args[1] = Int64GetDatum(seq);
+	args[2] = CStringGetTextDatum(message);
+	if (seq < 0)
+		nulls[1] = 'n';
 	SPI_connect();
-	evlog_registry_exec("UPDATE evlog.projections SET state = 'failed', last_error = $2, "
-						"last_error_seq = checkpoint + 1, updated_at = now() WHERE name = $1",
-						2, argtypes, args, NULL, 0);
+	evlog_registry_exec("UPDATE evlog.projections SET state = 'failed', last_error = $3, "
+						"last_error_seq = coalesce($2, checkpoint + 1), updated_at = now() WHERE name = $1",
+						3, argtypes, args, nulls, 0);
 	SPI_finish();
 }

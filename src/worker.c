@@ -170,7 +170,7 @@ fold_one(const char *name)
 				(errmsg("evlog worker: projection \"%s\" failed: %s", name, edata->message)));
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
-		evlog_mark_failed(name, edata->message);
+		evlog_mark_failed(name, -1, edata->message);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		FreeErrorData(edata);
