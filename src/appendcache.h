@@ -18,7 +18,6 @@ typedef struct EvlogHead
 	int64		seq;
 	TimestampTz recorded_at;
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
-	TransactionId xid;			/* the transaction that wrote it */
 	bool		ours;			/* written by this transaction */
 } EvlogHead;
 

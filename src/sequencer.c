@@ -79,7 +79,6 @@ static bool xact_appended = false;
 static bool wake_worker_at_commit = false;
 static bool wake_launcher_at_commit = false;
 
-static void check_head_in_snapshot(EvlogHead *head);
 static void load_head(AppendContext *ac, bool check_snapshot);
 static HeapTuple find_by_key(AppendContext *ac, text *key);
 static int64 stream_version(AppendContext *ac, text *stream);
@@ -243,28 +242,6 @@ evlog_append_end(AppendContext *ac)
 }
 
 /*
- * check_head_in_snapshot
- *		Under REPEATABLE READ or SERIALIZABLE, raise 40001
- *		serialization_failure when head was committed by another
- *		transaction after this transaction's snapshot was taken: appending
- *		after it would let this transaction see n + 1 without n (G2).
- */
-static void
-check_head_in_snapshot(EvlogHead *head)
-{
-	if (IsolationUsesXactSnapshot() && !head->ours &&
-		TransactionIdIsValid(head->xid) &&
-		!TransactionIdIsCurrentTransactionId(head->xid) &&
-		XidInMVCCSnapshot(head->xid, GetTransactionSnapshot()))
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("could not serialize access due to concurrent append"),
-				 errdetail("Event " INT64_FORMAT " was committed after this transaction's snapshot was taken.",
-						   head->seq),
-				 errhint("The transaction might succeed if retried.")));
-}
-
-/*
  * load_head
  *		Read the last event of the log (seq, recorded_at, digest) into ac.
  *		An empty log has head 0, digest 32 zero bytes.
@@ -310,10 +287,16 @@ load_head(AppendContext *ac, bool check_snapshot)
 		ac->head.seq = ev.seq;
 		ac->head.recorded_at = ev.recorded_at;
 		memcpy(ac->head.digest, ev.digest, PG_SHA256_DIGEST_LENGTH);
-		ac->head.xid = xmin;
 		ac->head.ours = TransactionIdIsCurrentTransactionId(xmin);
-		if (check_snapshot)
-			check_head_in_snapshot(&ac->head);
+
+		if (check_snapshot && IsolationUsesXactSnapshot() && !ac->head.ours &&
+			XidInMVCCSnapshot(xmin, GetTransactionSnapshot()))
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent append"),
+					 errdetail("Event " INT64_FORMAT " was committed after this transaction's snapshot was taken.",
+							   ev.seq),
+					 errhint("The transaction might succeed if retried.")));
 	}
 	systable_endscan_ordered(scan);
 	if (check_snapshot)
@@ -505,7 +488,6 @@ evlog_append_one(AppendContext *ac, EvlogAppendRequest *req)
 	ac->head.seq = ev.seq;
 	ac->head.recorded_at = ev.recorded_at;
 	memcpy(ac->head.digest, ev.digest, PG_SHA256_DIGEST_LENGTH);
-	ac->head.xid = GetTopTransactionId();
 	ac->head.ours = true;
 	evlog_cache_head(RelationGetRelid(ac->rel), &ac->head);
 	evlog_cache_stream_version(req->stream, ev.stream_version);
