@@ -215,6 +215,17 @@ evlog_appendcache_forget(void)
 }
 
 /*
+ * evlog_xact_appended
+ *		Has this transaction appended (an event, perhaps since rolled back
+ *		with a subtransaction)?  Known until the end of the transaction.
+ */
+bool
+evlog_xact_appended(void)
+{
+	return xact_appended;
+}
+
+/*
  * evlog_appendcache_trusts_shared
  *		May this transaction take the head and stream versions that the last
  *		appender published (seqstate.c)?  Not once it has forgotten

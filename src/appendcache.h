@@ -29,5 +29,6 @@ extern void evlog_cache_stream_version(text *stream, int64 version);
 extern void evlog_appendcache_forget(void);
 extern void evlog_appendcache_inserting(bool inserting);
 extern bool evlog_appendcache_trusts_shared(void);
+extern bool evlog_xact_appended(void);
 
 #endif							/* EVLOG_APPENDCACHE_H */

@@ -72,9 +72,6 @@ PG_FUNCTION_INFO_V1(evlog_extension_created);
 #define EVLOG_SEQUENCER_LOCK_CLASS 0x6576	/* "ev" */
 
 
-/* Did this transaction append?  Reset at the end of every transaction. */
-static bool xact_appended = false;
-
 /* Wake this database's worker, or the launcher, when this transaction commits */
 static bool wake_worker_at_commit = false;
 static bool wake_launcher_at_commit = false;
@@ -491,7 +488,6 @@ evlog_append_one(AppendContext *ac, EvlogAppendRequest *req)
 	ac->head.ours = true;
 	evlog_cache_head(RelationGetRelid(ac->rel), &ac->head);
 	evlog_cache_stream_version(req->stream, ev.stream_version);
-	xact_appended = true;
 	return ev.seq;
 }
 
@@ -579,12 +575,13 @@ evlog_check_direct_insert(Relation rel, HeapTuple tuple)
  *		At pre-commit of a transaction that appended, queue
  *		NOTIFY evlog, '<head>' (one per transaction, unless evlog.notify is
  *		off) and let commit.c defer the WAL flush (evlog.group_commit); at
- *		commit wake this database's worker; at the end forget it.
+ *		commit wake this database's worker.  Whether the transaction
+ *		appended, and its head, are appendcache.c's to know and forget.
  *
- * The head is the one this transaction knows (appendcache.c); when a
- * subtransaction has rolled back since, it is read from the log again, and
- * nothing is sent when none of this transaction's events survived.  A prepared transaction
- * sends no notification (PostgreSQL forbids NOTIFY in one).
+ * When a subtransaction has rolled back since the last append, the head is
+ * read from the log again, and nothing is sent when none of this
+ * transaction's events survived.  A prepared transaction sends no
+ * notification (PostgreSQL forbids NOTIFY in one).
  */
 static void
 sequencer_xact_callback(XactEvent event, void *arg)
@@ -592,7 +589,7 @@ sequencer_xact_callback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
-			if (xact_appended && evlog_notify)
+			if (evlog_xact_appended() && evlog_notify)
 			{
 				AppendContext ac;
 				Oid			relid = evlog_relid_if_exists(EVLOG_EVENTS_TABLE);
@@ -618,24 +615,24 @@ sequencer_xact_callback(XactEvent event, void *arg)
 					Async_Notify("evlog", payload);
 				}
 			}
-			if (xact_appended)
+			if (evlog_xact_appended())
 				evlog_commit_defer_flush();
 			break;
 		case XACT_EVENT_COMMIT:
 			/* the worker has nothing to do for appends without async projections */
-			if ((xact_appended && (evlog_registry_note() < 0 ||
+			if ((evlog_xact_appended() && (evlog_registry_note() < 0 ||
 								   (evlog_registry_note() & EVLOG_HAS_ASYNC))) ||
 				wake_worker_at_commit)
 				evlog_wake_worker(MyDatabaseId);
 			if (wake_launcher_at_commit)
 				evlog_wake_launcher(true);
-			xact_appended = wake_worker_at_commit = wake_launcher_at_commit = false;
+			wake_worker_at_commit = wake_launcher_at_commit = false;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			xact_appended = wake_worker_at_commit = wake_launcher_at_commit = false;
+			wake_worker_at_commit = wake_launcher_at_commit = false;
 			break;
 		default:
 			break;
@@ -650,8 +647,12 @@ sequencer_xact_callback(XactEvent event, void *arg)
 void
 evlog_sequencer_init(void)
 {
-	RegisterXactCallback(sequencer_xact_callback, NULL);
+	/*
+	 * Callbacks run newest first: sequencer_xact_callback must see at commit
+	 * what appendcache.c knows of this transaction before it forgets it.
+	 */
 	evlog_appendcache_init();
+	RegisterXactCallback(sequencer_xact_callback, NULL);
 	evlog_oidcache_init();
 }
 
