@@ -10,7 +10,6 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
-#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
@@ -19,11 +18,11 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/resowner.h"
 #include "utils/typcache.h"
 
 #include "evlog.h"
 #include "sequencer.h"
+#include "subxact.h"
 
 PG_FUNCTION_INFO_V1(evlog_append_batch);
 PG_FUNCTION_INFO_V1(evlog_append_queue_insert);
@@ -63,6 +62,29 @@ append_all(AppendContext *ac, EvlogAppendRequest *reqs, int n, Datum *seqs,
 	}
 }
 
+/* The arguments of append_all, for evlog_try_in_subxact */
+typedef struct AppendWork
+{
+	AppendContext *ac;
+	EvlogAppendRequest *reqs;
+	int			n;
+	Datum	   *seqs;
+	MemoryContext eventcxt;
+	int		   *current;
+} AppendWork;
+
+/*
+ * append_work
+ *		append_all of an AppendWork.
+ */
+static void
+append_work(void *arg)
+{
+	AppendWork *w = (AppendWork *) arg;
+
+	append_all(w->ac, w->reqs, w->n, w->seqs, w->eventcxt, w->current);
+}
+
 /*
  * append_all_optimistic
  *		Try append_all without looking each idempotency key up first, in a
@@ -80,45 +102,26 @@ static bool
 append_all_optimistic(AppendContext *ac, EvlogAppendRequest *reqs, int n,
 					  Datum *seqs, MemoryContext eventcxt, int *current)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
+	AppendWork	w = {ac, reqs, n, seqs, eventcxt, current};
+	ErrorData  *edata;
 	bool		any_key = false;
-	bool		ok = true;
 
 	for (int i = 0; i < n && !any_key; i++)
 		any_key = reqs[i].idempotency_key != NULL;
 	if (!any_key || ac->sync_projections != NIL)
 		return false;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
-	{
-		ac->skip_key_probe = true;
-		append_all(ac, reqs, n, seqs, eventcxt, current);
-		ac->skip_key_probe = false;
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ac->skip_key_probe = false;
-		if (geterrcode() == ERRCODE_QUERY_CANCELED)
-			PG_RE_THROW();
-		MemoryContextSwitchTo(oldcxt);
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		MemoryContextReset(eventcxt);
-		/* what the rolled-back appends taught the context is void */
-		ac->have_head = false;
-		ac->appended = false;
-		ok = false;
-	}
-	PG_END_TRY();
-	return ok;
+	ac->skip_key_probe = true;
+	edata = evlog_try_in_subxact(append_work, &w, true);
+	ac->skip_key_probe = false;
+	if (edata == NULL)
+		return true;
+	FreeErrorData(edata);
+	MemoryContextReset(eventcxt);
+	/* what the rolled-back appends taught the context is void */
+	ac->have_head = false;
+	ac->appended = false;
+	return false;
 }
 
 /*

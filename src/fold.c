@@ -20,7 +20,6 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
@@ -29,6 +28,7 @@
 #include "logscan.h"
 #include "projection.h"
 #include "sequencer.h"
+#include "subxact.h"
 
 PG_FUNCTION_INFO_V1(evlog_catch_up);
 
@@ -257,6 +257,31 @@ evlog_sync_checkpoint(List *projections, int64 seq)
 	SPI_finish();
 }
 
+/* The events fold_in_subxact hands over */
+typedef struct FoldWork
+{
+	EvlogProjection *p;
+	EvlogBatch *batch;
+	int			first;
+	int			n;
+} FoldWork;
+
+/*
+ * fold_events
+ *		Call the handler for the events of a FoldWork, in order.
+ */
+static void
+fold_events(void *arg)
+{
+	FoldWork   *w = (FoldWork *) arg;
+
+	for (int i = w->first; i < w->first + w->n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		evlog_call_handler(w->p, w->batch->rows[i]);
+	}
+}
+
 /*
  * fold_in_subxact
  *		Call the handler for the n events of batch from index first on, in
@@ -267,39 +292,14 @@ evlog_sync_checkpoint(List *projections, int64 seq)
 static char *
 fold_in_subxact(EvlogProjection *p, EvlogBatch *batch, int first, int n)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	char	   *message = NULL;
+	FoldWork	w = {p, batch, first, n};
+	ErrorData  *edata = evlog_try_in_subxact(fold_events, &w, true);
+	char	   *message;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
-	{
-		for (int i = first; i < first + n; i++)
-		{
-			CHECK_FOR_INTERRUPTS();
-			evlog_call_handler(p, batch->rows[i]);
-		}
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		if (geterrcode() == ERRCODE_QUERY_CANCELED)
-			PG_RE_THROW();
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		message = pstrdup(edata->message);
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
+	if (edata == NULL)
+		return NULL;
+	message = pstrdup(edata->message);
+	FreeErrorData(edata);
 	return message;
 }
 

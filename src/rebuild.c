@@ -31,10 +31,10 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 
 #include "evlog.h"
 #include "projection.h"
+#include "subxact.h"
 #include "sequencer.h"
 
 PG_FUNCTION_INFO_V1(evlog_rebuild);
@@ -276,6 +276,52 @@ is_sync(const char *name)
 	return SPI_processed > 0;
 }
 
+/* What verify_refold compares, and where it puts the counts */
+typedef struct VerifyWork
+{
+	EvlogProjection *p;
+	Oid		   *relids;			/* of the read-model tables, set here */
+	int64	   *missing;
+	int64	   *unexpected;
+} VerifyWork;
+
+/*
+ * verify_refold
+ *		Copy the read model's rows as text, empty it, fold the log into it
+ *		again up to the checkpoint, and count per table the rows missing
+ *		from the fresh fold and the rows it has that the copy had not.  The
+ *		caller rolls all of it back.
+ */
+static void
+verify_refold(void *arg)
+{
+	VerifyWork *w = (VerifyWork *) arg;
+	EvlogProjection *p = w->p;
+	int			ntables = list_length(p->tables);
+	int64		handed = 0;
+	int64		last;
+
+	for (int i = 0; i < ntables; i++)
+	{
+		w->relids[i] = list_nth_oid(p->tables, i);
+		run_as(p->owner, false,
+			   psprintf("CREATE TEMP TABLE evlog_verify_%d ON COMMIT DROP AS SELECT t::text AS r FROM %s t",
+						i, table_name(p, w->relids[i])));
+	}
+	empty_read_model(p);
+	(void) evlog_fold_range(p, 0, p->checkpoint, !p->skip_on_error, 0, false,
+							&handed, &last);
+	for (int i = 0; i < ntables; i++)
+	{
+		char	   *tbl = table_name(p, w->relids[i]);
+
+		w->missing[i] = evlog_spi_bigint(psprintf("SELECT count(*) FROM (SELECT t::text FROM %s t "
+												  "EXCEPT ALL SELECT r FROM evlog_verify_%d) d", tbl, i));
+		w->unexpected[i] = evlog_spi_bigint(psprintf("SELECT count(*) FROM (SELECT r FROM evlog_verify_%d "
+													 "EXCEPT ALL SELECT t::text FROM %s t) d", i, tbl));
+	}
+}
+
 /*
  * evlog_verify(name text)
  *		RETURNS TABLE(table_name regclass, missing bigint, unexpected bigint)
@@ -298,12 +344,13 @@ evlog_verify(PG_FUNCTION_ARGS)
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
 	EvlogProjection *p;
 	int			ntables;
 	Oid		   *relids;
 	int64	   *missing;
 	int64	   *unexpected;
+	VerifyWork	w;
+	ErrorData  *edata;
 
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
@@ -321,48 +368,13 @@ evlog_verify(PG_FUNCTION_ARGS)
 	missing = MemoryContextAllocZero(cxt, sizeof(int64) * Max(ntables, 1));
 	unexpected = MemoryContextAllocZero(cxt, sizeof(int64) * Max(ntables, 1));
 
-	BeginInternalSubTransaction(NULL);
-	PG_TRY();
-	{
-		int64		handed = 0;
-		int64		last;
-
-		for (int i = 0; i < ntables; i++)
-		{
-			relids[i] = list_nth_oid(p->tables, i);
-			run_as(p->owner, false,
-				   psprintf("CREATE TEMP TABLE evlog_verify_%d ON COMMIT DROP AS SELECT t::text AS r FROM %s t",
-							i, table_name(p, relids[i])));
-		}
-		empty_read_model(p);
-		(void) evlog_fold_range(p, 0, p->checkpoint, !p->skip_on_error, 0, false,
-								&handed, &last);
-		for (int i = 0; i < ntables; i++)
-		{
-			char	   *tbl = table_name(p, relids[i]);
-
-			missing[i] = evlog_spi_bigint(psprintf("SELECT count(*) FROM (SELECT t::text FROM %s t "
-											  "EXCEPT ALL SELECT r FROM evlog_verify_%d) d", tbl, i));
-			unexpected[i] = evlog_spi_bigint(psprintf("SELECT count(*) FROM (SELECT r FROM evlog_verify_%d "
-												 "EXCEPT ALL SELECT t::text FROM %s t) d", i, tbl));
-		}
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
+	w.p = p;
+	w.relids = relids;
+	w.missing = missing;
+	w.unexpected = unexpected;
+	edata = evlog_try_in_subxact(verify_refold, &w, false);
+	if (edata)
 		ReThrowError(edata);
-	}
-	PG_END_TRY();
-	RollbackAndReleaseCurrentSubTransaction();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = owner;
 	SPI_finish();
 
 	for (int i = 0; i < ntables; i++)
