@@ -6,7 +6,9 @@
 set -euo pipefail
 
 need=()
-[ -x /usr/lib/postgresql/15/bin/pg_config ] || need+=(postgresql-server-dev-15)
+# pg_config alone comes with the client package; the server headers and PGXS do not
+{ [ -f /usr/include/postgresql/15/server/postgres.h ] &&
+  [ -f /usr/lib/postgresql/15/lib/pgxs/src/makefiles/pgxs.mk ]; } || need+=(postgresql-server-dev-15)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
 [ -f /usr/share/postgresql/15/extension/pgtap.control ] || need+=(postgresql-15-pgtap)
 command -v pg_prove >/dev/null || need+=(libtap-parser-sourcehandler-pgtap-perl)
