@@ -4,3 +4,105 @@
 
 -- Sections below are added by the changes of 0.2.0, each under a heading
 -- that names what it is for.
+
+-- Security (README "Security model"): a handler timeout per projection, and
+-- the register and alter functions that set it.
+ALTER TABLE evlog.projections
+  ADD COLUMN timeout interval NOT NULL DEFAULT '1 minute'
+  CONSTRAINT projections_timeout_check
+  CHECK (timeout >= interval '1 millisecond' AND timeout <= interval '24 days');
+COMMENT ON COLUMN evlog.projections.timeout IS
+  'interval, 1 millisecond to 24 days, default 1 minute: a call of the handler (or reset function, or an upcaster for it) that runs longer is cancelled and treated as a handler error (on_error applies; a sync append fails with 57014).';
+COMMENT ON TABLE evlog.projections IS
+  'The projection registry: one row per projection (name text, handler regprocedure, tables regclass[], event_types text[] or NULL for all, mode ''async''|''sync'', on_error ''stop''|''skip'', reset regprocedure, owner regrole, state ''active''|''paused''|''failed'', checkpoint bigint = last seq folded or passed over, upcast boolean = receives events at their latest defined version, last_error text, last_error_seq bigint, registered_at, updated_at timestamptz, timeout interval = longest handler call). Written only by evlog_register_projection and its siblings; survives pg_dump/pg_restore.';
+
+-- The 0.1.0 functions are renamed, not dropped at once, so that the grants a
+-- DBA gave on them can be carried over to their successors below.
+ALTER FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean)
+  RENAME TO evlog_register_projection_0_1_0;
+ALTER FUNCTION evlog_alter_projection(text, text, text)
+  RENAME TO evlog_alter_projection_0_1_0;
+
+CREATE FUNCTION evlog_register_projection(name text, handler regprocedure,
+                                          tables regclass[] DEFAULT '{}',
+                                          event_types text[] DEFAULT NULL,
+                                          mode text DEFAULT 'async',
+                                          on_error text DEFAULT 'stop',
+                                          reset regprocedure DEFAULT NULL,
+                                          upcast boolean DEFAULT false,
+                                          timeout interval DEFAULT '1 minute')
+  RETURNS void
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_register_projection';
+COMMENT ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval) IS
+  'evlog_register_projection(name text, handler regprocedure, tables regclass[] = ''{}'', event_types text[] = NULL (all), mode text = ''async''|''sync'', on_error text = ''stop''|''skip'', reset regprocedure = NULL, upcast boolean = false, timeout interval = ''1 minute'') RETURNS void: register a projection owned by the caller. Its handler f(evlog.events) RETURNS void, its reset function and its tables'' code (triggers, policies) run only as the caller, in a security-restricted operation with search_path "$user", public, pg_temp, and whatever they SET is undone when they return. A handler call longer than timeout is cancelled and treated as a handler error. A sync projection folds the existing log at once, holding the sequencer. With upcast, the handler receives every event at its type''s latest defined version (see evlog_define_upcaster). Errors: 22004 name, handler, tables, mode, on_error, upcast or timeout null; 22023 bad name, mode, on_error, event type or timeout; 42710 name taken; 42809 a table that is not an ordinary table; EV005 wrong handler or reset signature; 42501 caller may not execute the handler or does not own a table.';
+
+CREATE FUNCTION evlog_alter_projection(name text, mode text DEFAULT NULL, on_error text DEFAULT NULL,
+                                       timeout interval DEFAULT NULL)
+  RETURNS void
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_alter_projection';
+COMMENT ON FUNCTION evlog_alter_projection(text, text, text, interval) IS
+  'evlog_alter_projection(name text, mode text = NULL, on_error text = NULL, timeout interval = NULL) RETURNS void: change mode, on_error and/or the handler timeout (NULL: keep). Switching to sync first folds up to the head, holding the sequencer. Ownership is checked before any lock is taken; an async projection''s row is locked before the sequencer, so waiting for a worker''s batch never holds appends off. Errors: 22004 null name; EV005 unknown projection; 22023 bad mode, on_error or timeout; 42501 not the owner.';
+
+REVOKE EXECUTE ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION evlog_alter_projection(text, text, text, interval) FROM PUBLIC;
+
+-- Carry EXECUTE grants of the 0.1.0 functions over, then drop them.
+DO $$
+DECLARE
+  g record;
+BEGIN
+  FOR g IN
+    SELECT pg_catalog.quote_ident(r.rolname) AS grantee, f.newer
+      FROM (VALUES ('evlog_register_projection_0_1_0', 'evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval)'),
+                   ('evlog_alter_projection_0_1_0', 'evlog_alter_projection(text, text, text, interval)')) f(older, newer)
+      JOIN pg_catalog.pg_proc p ON p.proname = f.older
+      CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) a
+      JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
+     WHERE a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner
+  LOOP
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', g.newer, g.grantee);
+  END LOOP;
+END
+$$;
+DROP FUNCTION evlog_register_projection_0_1_0(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean);
+DROP FUNCTION evlog_alter_projection_0_1_0(text, text, text);
+
+-- Security (README "Security model"): evlog_wait is safe with NULL in any
+-- argument (0.1.0 waited forever on a NULL timeout).
+CREATE OR REPLACE FUNCTION evlog_wait(name text, seq bigint, timeout interval DEFAULT '5 seconds')
+  RETURNS boolean
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  deadline timestamptz;
+  cp bigint;
+BEGIN
+  IF evlog_wait.name IS NULL OR evlog_wait.seq IS NULL OR evlog_wait.timeout IS NULL THEN
+    RAISE EXCEPTION 'name, seq and timeout must not be null'
+      USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF timeout < interval '0' THEN
+    RAISE EXCEPTION 'timeout must not be negative'
+      USING ERRCODE = 'invalid_parameter_value', DETAIL = format('timeout is %s.', timeout);
+  END IF;
+  deadline := clock_timestamp() + timeout;
+  LOOP
+    SELECT p.checkpoint INTO cp FROM evlog.projections p WHERE p.name = evlog_wait.name;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'projection "%" does not exist', evlog_wait.name
+        USING ERRCODE = 'EV005', HINT = 'See evlog.projections for the registered projections.';
+    END IF;
+    IF cp >= evlog_wait.seq THEN
+      RETURN true;
+    END IF;
+    IF clock_timestamp() >= deadline THEN
+      RETURN false;
+    END IF;
+    PERFORM pg_sleep(0.002);
+  END LOOP;
+END
+$$;
+COMMENT ON FUNCTION evlog_wait(text, bigint, interval) IS
+  'evlog_wait(name text, seq bigint, timeout interval = ''5 seconds'') RETURNS boolean: wait until the projection''s checkpoint reaches seq (read-your-writes after an append); true when it did, false at the timeout. Call it outside a REPEATABLE READ transaction, whose snapshot would never see the checkpoint move. Errors: 22004 null argument; EV005 unknown projection; 22023 negative timeout.';

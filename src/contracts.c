@@ -40,6 +40,7 @@
 
 #include "evlog.h"
 #include "contracts.h"
+#include "handler.h"
 #include "projection.h"
 #include "sequencer.h"
 
@@ -105,16 +106,22 @@ any_definition(void)
 
 /*
  * call_as
- *		Call fn with one argument as role (evlog_call_as); *isnull says
+ *		Call fn with one argument as role, through handler.c (security-
+ *		restricted, its own GUC nest level), cancelled after timeout_ms
+ *		(0: only the session's statement_timeout applies).  *isnull says
  *		whether it returned NULL.
  */
 static Datum
-call_as(Oid fn, Oid role, Datum arg, bool *isnull)
+call_as(Oid fn, Oid role, Datum arg, int timeout_ms, bool *isnull)
 {
 	FmgrInfo	flinfo;
+	EvlogUserCode code;
 
+	code.owner = role;
+	code.timeout_ms = timeout_ms;
+	code.what = psprintf("function %s", format_procedure(fn));
 	fmgr_info(fn, &flinfo);
-	return evlog_call_as(&flinfo, role, arg, isnull);
+	return evlog_call_user(&code, &flinfo, 1, arg, isnull);
 }
 
 /*
@@ -192,7 +199,7 @@ evlog_check_contract(EvlogAppendRequest *req)
 		Oid			validator = DatumGetObjectId(values[Anum_defs_validator - 1]);
 		bool		isnull;
 		Datum		ok = call_as(validator, DatumGetObjectId(values[Anum_defs_definer - 1]),
-								 JsonbPGetDatum(req->payload), &isnull);
+								 JsonbPGetDatum(req->payload), 0, &isnull);
 
 		if (isnull || !DatumGetBool(ok))
 			contract_failed(req, psprintf("validator %s", format_procedure(validator)));
@@ -204,11 +211,12 @@ evlog_check_contract(EvlogAppendRequest *req)
  *		An event row (evlog.events composite) at its type's latest defined
  *		version: the payload passed through the upcasters from its
  *		type_version up, each run as the role that defined it.  The row
- *		itself when it is already there.  Raises EV005 when an upcaster of
- *		the chain is missing or returns NULL.
+ *		itself when it is already there.  Each upcaster is cancelled after
+ *		timeout_ms (the folding projection's).  Raises EV005 when an
+ *		upcaster of the chain is missing or returns NULL.
  */
 Datum
-evlog_upcast_row(Datum row)
+evlog_upcast_row(Datum row, int timeout_ms)
 {
 	HeapTupleHeader th = DatumGetHeapTupleHeader(row);
 	TupleDesc	rowdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(th),
@@ -253,7 +261,7 @@ evlog_upcast_row(Datum row)
 		values[Anum_events_payload - 1] =
 			call_as(DatumGetObjectId(heap_getattr(up, Anum_upcasters_fn, desc, &dummy)),
 					DatumGetObjectId(heap_getattr(up, Anum_upcasters_definer, desc, &dummy)),
-					values[Anum_events_payload - 1], &isnull);
+					values[Anum_events_payload - 1], timeout_ms, &isnull);
 		if (isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_EVLOG_PROJECTION_STATE),

@@ -14,6 +14,6 @@
 extern bool evlog_strict_types;
 
 extern void evlog_check_contract(EvlogAppendRequest *req);
-extern Datum evlog_upcast_row(Datum row);
+extern Datum evlog_upcast_row(Datum row, int timeout_ms);
 
 #endif							/* EVLOG_CONTRACTS_H */

@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "fmgr.h"
 
 /*
  * evlog's own SQLSTATE class "EV" (SPEC.md section 5).
@@ -79,6 +80,22 @@ evlog_xact_ended(XactEvent event)
 		default:
 			return false;
 	}
+}
+
+/*
+ * evlog_arg_not_null
+ *		Raise 22004 (null_value_not_allowed) when argument argno, named
+ *		name, of the SQL-callable function running in fcinfo is NULL.  For
+ *		functions that must be safe with NULL in any argument even where
+ *		their SQL declaration (0.1.0's, say) is not STRICT.
+ */
+static inline void
+evlog_arg_not_null(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (argno >= PG_NARGS() || PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" must not be null", name)));
 }
 
 #endif							/* EVLOG_H */

@@ -40,16 +40,7 @@ PG_FUNCTION_INFO_V1(evlog_catch_up);
 void
 evlog_prepare_handler(EvlogProjection *p)
 {
-	if (!SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(p->handler)))
-		ereport(ERROR,
-				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
-				 errmsg("handler of projection \"%s\" no longer exists", p->name),
-				 errhint("Unregister the projection, or register it again with a new handler.")));
-	if (pg_proc_aclcheck(p->handler, p->owner, ACL_EXECUTE) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("owner of projection \"%s\" may no longer execute its handler", p->name)));
-	fmgr_info(p->handler, &p->flinfo);
+	evlog_prepare_user_function(p->handler, p->owner, p->what, &p->flinfo);
 }
 
 /*
@@ -75,85 +66,36 @@ evlog_projection_wants(EvlogProjection *p, text *type)
 }
 
 /*
- * evlog_handler_guc_push
- *		Give the handlers about to run PostgreSQL's default search_path,
- *		"$user", public ($user being the projection's owner), whatever
- *		evlog's own functions pinned: a handler then resolves names the same
- *		way in the worker, in evlog_catch_up and in an appending session.
- *		Returns the GUC nest level for evlog_handler_guc_pop.
- */
-int
-evlog_handler_guc_push(void)
-{
-	int			nestlevel = NewGUCNestLevel();
-
-	(void) set_config_option("search_path", "\"$user\", public",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
-	return nestlevel;
-}
-
-/*
- * evlog_handler_guc_pop
- *		Undo evlog_handler_guc_push.
+ * evlog_user_code_of
+ *		How p's handler and reset function run: as p's owner, under p's
+ *		timeout (handler.c).
  */
 void
-evlog_handler_guc_pop(int nestlevel)
+evlog_user_code_of(EvlogProjection *p, EvlogUserCode *code)
 {
-	AtEOXact_GUC(true, nestlevel);
-}
-
-/*
- * evlog_call_as
- *		Call the function of flinfo with one argument as role, in a
- *		security-restricted context, counted as a handler (handlers,
- *		validators and upcasters may not append).  *isnull says whether it
- *		returned NULL.  Errors propagate; the user is restored either way.
- */
-Datum
-evlog_call_as(FmgrInfo *flinfo, Oid role, Datum arg, bool *isnull)
-{
-	LOCAL_FCINFO(fcinfo, 1);
-	Oid			save_userid;
-	int			save_sec;
-	Datum		result;
-
-	InitFunctionCallInfoData(*fcinfo, flinfo, 1, InvalidOid, NULL, NULL);
-	fcinfo->args[0].value = arg;
-	fcinfo->args[0].isnull = false;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(role, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	evlog_in_handler++;
-	PG_TRY();
-	{
-		result = FunctionCallInvoke(fcinfo);
-	}
-	PG_FINALLY();
-	{
-		evlog_in_handler--;
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
-	*isnull = fcinfo->isnull;
-	return result;
+	code->owner = p->owner;
+	code->timeout_ms = p->timeout_ms;
+	code->what = p->what;
 }
 
 /*
  * evlog_call_handler
- *		Call p's handler (prepared) with one event row, as p's owner (P6); a
- *		projection that asked for upcasting gets the row at its type's
- *		latest version.  Errors propagate.
+ *		Call p's handler (prepared) with one event row, as p's owner, in a
+ *		security-restricted operation and GUC nest level of its own, under
+ *		p's timeout (handler.c); a projection that asked for upcasting gets
+ *		the row at its type's latest version, each upcaster under the same
+ *		timeout.  Errors propagate.
  */
 void
 evlog_call_handler(EvlogProjection *p, Datum row)
 {
+	EvlogUserCode code;
 	bool		isnull;
 
+	evlog_user_code_of(p, &code);
 	if (p->upcast)
-		row = evlog_upcast_row(row);
-	(void) evlog_call_as(&p->flinfo, p->owner, row, &isnull);
+		row = evlog_upcast_row(row, p->timeout_ms);
+	(void) evlog_call_user(&code, &p->flinfo, 1, row, &isnull);
 }
 
 /*
@@ -217,12 +159,12 @@ evlog_sync_fold(List *projections, HeapTuple tuple, TupleDesc desc, text *type,
 		if (row == (Datum) 0)
 		{
 			row = heap_copy_tuple_as_datum(tuple, desc);
-			nestlevel = evlog_handler_guc_push();
+			nestlevel = evlog_user_scope_begin();
 		}
 		evlog_call_handler(p, row);
 	}
 	if (nestlevel >= 0)
-		evlog_handler_guc_pop(nestlevel);
+		evlog_scope_end(nestlevel);
 }
 
 /*
@@ -356,7 +298,7 @@ evlog_fold_range(EvlogProjection *p, int64 after, int64 upto, bool strict,
 	*last = after;
 	batchcxt = AllocSetContextCreate(CurrentMemoryContext, "evlog fold batch",
 									 ALLOCSET_DEFAULT_SIZES);
-	nestlevel = evlog_handler_guc_push();
+	nestlevel = evlog_user_scope_begin();
 	while (*last < upto && !failed && (limit == 0 || *handed < limit))
 	{
 		int64		max = evlog_batch_size;
@@ -412,7 +354,7 @@ evlog_fold_range(EvlogProjection *p, int64 after, int64 upto, bool strict,
 			next_notice += evlog_progress_events;
 		}
 	}
-	evlog_handler_guc_pop(nestlevel);
+	evlog_scope_end(nestlevel);
 	MemoryContextDelete(batchcxt);
 	return !failed;
 }
@@ -427,7 +369,7 @@ evlog_spi_bigint(const char *sql)
 {
 	bool		isnull;
 
-	if (SPI_execute(sql, false, 1) != SPI_OK_SELECT)
+	if (evlog_exec_own_sql(sql, 0, NULL, NULL, NULL, 1, InvalidOid) != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", sql);
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
@@ -507,18 +449,22 @@ evlog_fold(const char *name, EvlogFoldMode mode, bool *more)
  * evlog_catch_up(name text) RETURNS bigint
  *
  * Fold a projection up to the head in this session, as the worker would.
- * Returns the number of events handed to the handler.  Takes the registry
- * row (waiting for a worker batch).  Errors: EV005 unknown, paused or
- * failed projection; 42501 not the owner.
+ * Returns the number of events handed to the handler.  Checks ownership
+ * first, then takes the registry row (waiting for a worker batch).  Errors:
+ * 22004 null name; EV005 unknown, paused or failed projection; 42501 not
+ * the owner.
  */
 Datum
 evlog_catch_up(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *name;
 	EvlogProjection *p;
 	bool		sync;
 	char		state;
 
+	evlog_arg_not_null(fcinfo, 0, "name");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	(void) evlog_check_projection_owner(name);
 	SPI_connect();
 	p = evlog_lock_projection(name, true, false);
 	sync = p->sync;

@@ -13,20 +13,9 @@
 #include "fmgr.h"
 #include "nodes/pg_list.h"
 #include "utils/snapshot.h"
+#include "utils/timestamp.h"
 
-/* Column numbers of evlog.projections */
-#define Anum_projections_name			1
-#define Anum_projections_handler		2
-#define Anum_projections_tables			3
-#define Anum_projections_event_types	4
-#define Anum_projections_mode			5
-#define Anum_projections_on_error		6
-#define Anum_projections_reset			7
-#define Anum_projections_owner			8
-#define Anum_projections_state			9
-#define Anum_projections_checkpoint		10
-#define Anum_projections_upcast			11
-#define Natts_projections_read			11
+#include "handler.h"
 
 #define EVLOG_NAMEDATALEN 64
 
@@ -45,6 +34,8 @@ typedef struct EvlogProjection
 	char		state;			/* 'a'ctive, 'p'aused, 'f'ailed */
 	int64		checkpoint;
 	bool		upcast;			/* hand events over at their latest version */
+	int			timeout_ms;		/* a handler call is cancelled after this */
+	char		what[EVLOG_NAMEDATALEN + 32];	/* handler of projection "x" */
 	FmgrInfo	flinfo;			/* the handler, once evlog_prepare_handler ran */
 } EvlogProjection;
 
@@ -57,22 +48,22 @@ typedef enum EvlogFoldMode
 } EvlogFoldMode;
 
 /* registry.c */
-extern void evlog_projection_from_values(EvlogProjection *p, Datum *values,
-										 bool *nulls);
+extern int	evlog_interval_ms(const Interval *iv);
+extern void evlog_projection_from_tuple(EvlogProjection *p, HeapTuple tuple,
+										TupleDesc desc);
+extern bool evlog_check_projection_owner(const char *name);
+extern void evlog_check_table_kind(Oid relid, const char *name);
 extern void evlog_mark_failed(const char *name, int64 seq, const char *message);
 extern EvlogProjection *evlog_lock_projection(const char *name, bool check_owner,
 											  bool skip_locked);
 extern List *evlog_load_projections(Snapshot snapshot);
 extern int	evlog_registry_exec(const char *sql, int nargs, Oid *argtypes,
 								Datum *values, const char *nulls, long count);
-extern int	evlog_in_handler;
 
 /* fold.c */
-extern int	evlog_handler_guc_push(void);
-extern void evlog_handler_guc_pop(int nestlevel);
 extern void evlog_prepare_handler(EvlogProjection *p);
 extern bool evlog_projection_wants(EvlogProjection *p, text *type);
-extern Datum evlog_call_as(FmgrInfo *flinfo, Oid role, Datum arg, bool *isnull);
+extern void evlog_user_code_of(EvlogProjection *p, EvlogUserCode *code);
 extern void evlog_call_handler(EvlogProjection *p, Datum row);
 extern bool evlog_fold_range(EvlogProjection *p, int64 after, int64 upto,
 							 bool strict, int64 limit, bool progress,

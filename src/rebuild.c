@@ -31,6 +31,12 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "utils/acl.h"
+#include "utils/tuplestore.h"
+#include "executor/tstoreReceiver.h"
+#include "executor/tuptable.h"
+#include "access/tupdesc.h"
 
 #include "evlog.h"
 #include "projection.h"
@@ -43,9 +49,19 @@ PG_FUNCTION_INFO_V1(evlog_verify);
 /* Lock tag field 4 of the rebuild locks (the sequencer's is 0x6576) */
 #define EVLOG_REBUILD_LOCK_CLASS 0x6577
 
-/* The rebuild lock this backend holds at session level, if any */
-static bool rebuild_lock_held = false;
-static LOCKTAG rebuild_lock_tag;
+/*
+ * The rebuild locks this backend holds at session level, each with the
+ * subtransaction that took it (an abort of that subtransaction, a caught
+ * error say, releases it: nothing outlives a failed call).
+ */
+#define EVLOG_MAX_REBUILDS_PER_XACT 8
+typedef struct HeldRebuildLock
+{
+	LOCKTAG		tag;
+	SubTransactionId subid;
+} HeldRebuildLock;
+static HeldRebuildLock held_locks[EVLOG_MAX_REBUILDS_PER_XACT];
+static int	n_held_locks = 0;
 
 /*
  * rebuild_locktag
@@ -94,62 +110,90 @@ evlog_rebuild_lock_exclusive(const char *name)
 }
 
 /*
+ * hold_rebuild_lock
+ *		Take projection name's rebuild lock exclusively at session level,
+ *		waiting, unless this transaction holds it already; the callbacks
+ *		below release it when the transaction, or the subtransaction that
+ *		took it, ends.  Errors: 54000 past EVLOG_MAX_REBUILDS_PER_XACT
+ *		projections in one transaction.
+ */
+static void
+hold_rebuild_lock(const char *name)
+{
+	LOCKTAG		tag;
+
+	rebuild_locktag(&tag, name);
+	for (int i = 0; i < n_held_locks; i++)
+		if (memcmp(&held_locks[i].tag, &tag, sizeof(tag)) == 0)
+			return;
+	if (n_held_locks >= EVLOG_MAX_REBUILDS_PER_XACT)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many projections rebuilt in one transaction"),
+				 errdetail("A transaction can rebuild at most %d projections.",
+						   EVLOG_MAX_REBUILDS_PER_XACT)));
+	(void) LockAcquire(&tag, ExclusiveLock, true, false);
+	held_locks[n_held_locks].tag = tag;
+	held_locks[n_held_locks].subid = GetCurrentSubTransactionId();
+	n_held_locks++;
+}
+
+/*
  * rebuild_xact_callback
- *		Release the session-level rebuild lock when the rebuilding
+ *		Release the session-level rebuild locks when the rebuilding
  *		transaction ends: at commit before the transaction's own locks (the
- *		sequencer among them), so the next appender finds it free.
+ *		sequencer among them), so the next appender finds them free.
  */
 static void
 rebuild_xact_callback(XactEvent event, void *arg)
 {
-	if (rebuild_lock_held && evlog_xact_ended(event))
+	if (n_held_locks > 0 && evlog_xact_ended(event))
 	{
-		LockRelease(&rebuild_lock_tag, ExclusiveLock, true);
-		rebuild_lock_held = false;
+		for (int i = 0; i < n_held_locks; i++)
+			LockRelease(&held_locks[i].tag, ExclusiveLock, true);
+		n_held_locks = 0;
+	}
+}
+
+/*
+ * rebuild_subxact_callback
+ *		When the subtransaction that took a rebuild lock aborts, release
+ *		the lock; when it commits, its parent holds it.
+ */
+static void
+rebuild_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	for (int i = n_held_locks - 1; i >= 0; i--)
+	{
+		if (held_locks[i].subid != mySubid)
+			continue;
+		if (event == SUBXACT_EVENT_COMMIT_SUB)
+			held_locks[i].subid = parentSubid;
+		else if (event == SUBXACT_EVENT_ABORT_SUB)
+		{
+			LockRelease(&held_locks[i].tag, ExclusiveLock, true);
+			held_locks[i] = held_locks[--n_held_locks];
+		}
 	}
 }
 
 /*
  * evlog_rebuild_init
- *		Register the transaction callback; called once from _PG_init.
+ *		Register the (sub)transaction callbacks; called once from _PG_init.
  */
 void
 evlog_rebuild_init(void)
 {
 	RegisterXactCallback(rebuild_xact_callback, NULL);
-}
-
-/*
- * run_as
- *		Run sql through SPI as role, in a security-restricted context unless
- *		restricted is false (temporary tables need that).  SPI-connected
- *		caller; errors propagate.
- */
-static void
-run_as(Oid role, bool restricted, const char *sql)
-{
-	Oid			save_userid;
-	int			save_sec;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(role, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   (restricted ? SECURITY_RESTRICTED_OPERATION : 0));
-	PG_TRY();
-	{
-		if (SPI_execute(sql, false, 0) < 0)
-			elog(ERROR, "SPI_execute failed: %s", sql);
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
+	RegisterSubXactCallback(rebuild_subxact_callback, NULL);
 }
 
 /*
  * table_name
- *		The schema-qualified, quoted name of relid.  42P01 when it was
- *		dropped after registration.
+ *		The schema-qualified, quoted name of relid, a table of p.  42P01
+ *		when it was dropped after registration, 42809 when it is no longer
+ *		an ordinary table.
  */
 static char *
 table_name(EvlogProjection *p, Oid relid)
@@ -161,6 +205,7 @@ table_name(EvlogProjection *p, Oid relid)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("a table of projection \"%s\" no longer exists", p->name),
 				 errhint("Register the projection again with its current tables.")));
+	evlog_check_table_kind(relid, p->name);
 	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), rel);
 }
 
@@ -168,24 +213,29 @@ table_name(EvlogProjection *p, Oid relid)
  * empty_read_model
  *		DELETE every row of p's tables (in reverse order of registration, so
  *		that tables referencing earlier ones go first), then run its reset
- *		function, all as p's owner (the reset function with the handlers'
- *		search_path).  SPI-connected caller.
+ *		function, all as p's owner through handler.c (security-restricted,
+ *		own GUC nest level, p's timeout).  SPI-connected caller.  Errors:
+ *		42P01, 42809 (table_name), EV005 reset function dropped, 42501 its
+ *		owner may no longer execute it, and what the owner's code raises.
  */
 static void
 empty_read_model(EvlogProjection *p)
 {
+	EvlogUserCode code;
+
+	evlog_user_code_of(p, &code);
 	for (int i = list_length(p->tables) - 1; i >= 0; i--)
-		run_as(p->owner, true,
-			   psprintf("DELETE FROM %s", table_name(p, list_nth_oid(p->tables, i))));
+		evlog_exec_user_sql(&code,
+							psprintf("DELETE FROM %s", table_name(p, list_nth_oid(p->tables, i))),
+							NULL);
 	if (OidIsValid(p->reset))
 	{
-		int			nestlevel = evlog_handler_guc_push();
+		FmgrInfo	flinfo;
+		bool		isnull;
 
-		run_as(p->owner, true,
-			   psprintf("SELECT %s()",
-					quote_qualified_identifier(get_namespace_name(get_func_namespace(p->reset)),
-											   get_func_name(p->reset))));
-		evlog_handler_guc_pop(nestlevel);
+		code.what = psprintf("reset function of projection \"%s\"", p->name);
+		evlog_prepare_user_function(p->reset, p->owner, code.what, &flinfo);
+		(void) evlog_call_user(&code, &flinfo, 0, (Datum) 0, &isnull);
 	}
 }
 
@@ -196,8 +246,9 @@ empty_read_model(EvlogProjection *p)
  * its event types) and set its checkpoint to the head, in this transaction;
  * return the number of events replayed.  Clears its dead letters first; a
  * failed projection that rebuilds cleanly becomes active.  NOTICE every
- * evlog.progress_events.  Locks, in this order: the projection's rebuild
- * lock for the whole transaction, the registry row FOR UPDATE,
+ * evlog.progress_events.  Checks ownership before any lock; then locks, in
+ * this order: the projection's rebuild lock for the whole transaction (or
+ * until the subtransaction that took it aborts), the registry row FOR UPDATE,
  * RowExclusiveLock on the read model's tables, and for a sync projection
  * the sequencer from the last step to the end of the transaction.  Errors: EV005, 42501, a handler's error under
  * on_error = 'stop' (nothing changes), 0A000 for a sync projection under
@@ -206,25 +257,24 @@ empty_read_model(EvlogProjection *p)
 Datum
 evlog_rebuild(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *name;
 	EvlogProjection *p;
 	int64		handed = 0;
 	int64		last;
 	Oid			argtypes[2] = {TEXTOID, INT8OID};
 	Datum		args[2];
 
+	evlog_arg_not_null(fcinfo, 0, "name");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	PreventCommandIfReadOnly("evlog_rebuild()");
 
 	/*
-	 * The rebuild lock before the registry row: appenders folding a sync
-	 * projection hold the first and then update the second.
+	 * The caller's rights before any lock; then the rebuild lock before the
+	 * registry row: appenders folding a sync projection hold the first and
+	 * then update the second.
 	 */
-	if (!rebuild_lock_held)
-	{
-		rebuild_locktag(&rebuild_lock_tag, name);
-		(void) LockAcquire(&rebuild_lock_tag, ExclusiveLock, true, false);
-		rebuild_lock_held = true;
-	}
+	(void) evlog_check_projection_owner(name);
+	hold_rebuild_lock(name);
 	SPI_connect();
 	p = evlog_lock_projection(name, true, false);
 	if (p->sync && IsolationUsesXactSnapshot())
@@ -259,23 +309,6 @@ evlog_rebuild(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(handed);
 }
 
-/*
- * is_sync
- *		Is projection name sync, as a new snapshot sees it (no lock taken)?
- *		False when there is no such projection.  SPI-connected caller.
- */
-static bool
-is_sync(const char *name)
-{
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
-
-	args[0] = CStringGetTextDatum(name);
-	evlog_registry_exec("SELECT FROM evlog.projections WHERE name = $1 AND mode = 'sync'",
-						1, argtypes, args, NULL, 1);
-	return SPI_processed > 0;
-}
-
 /* What verify_refold compares, and where it puts the counts */
 typedef struct VerifyWork
 {
@@ -286,11 +319,105 @@ typedef struct VerifyWork
 } VerifyWork;
 
 /*
+ * rows_as_text
+ *		The rows of p's table relid as text, sorted bytewise, read as p's
+ *		owner through handler.c (a view's, policy's or trigger's code there
+ *		is the owner's) into a tuplestore that spills to disk past
+ *		work_mem.  SPI-connected caller.
+ */
+static Tuplestorestate *
+rows_as_text(EvlogProjection *p, Oid relid)
+{
+	Tuplestorestate *ts = tuplestore_begin_heap(false, false, work_mem);
+	DestReceiver *dest = CreateDestReceiver(DestTuplestore);
+	EvlogUserCode code;
+
+	evlog_user_code_of(p, &code);
+	SetTuplestoreDestReceiverParams(dest, ts, CurrentMemoryContext, false, NULL, NULL);
+	evlog_exec_user_sql(&code,
+						psprintf("SELECT r FROM (SELECT t::pg_catalog.text AS r FROM %s t) s ORDER BY r COLLATE pg_catalog.\"C\"",
+								 table_name(p, relid)),
+						dest);
+	dest->rDestroy(dest);
+	return ts;
+}
+
+/*
+ * next_row
+ *		The next text of a tuplestore filled by rows_as_text, or NULL at its
+ *		end.
+ */
+static text *
+next_row(Tuplestorestate *ts, TupleTableSlot *slot)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (!tuplestore_gettupleslot(ts, true, false, slot))
+		return NULL;
+	d = slot_getattr(slot, 1, &isnull);
+	return isnull ? cstring_to_text("") : DatumGetTextPP(d);
+}
+
+/*
+ * count_differences
+ *		Merge two sorted multisets of rows: *missing counts the rows of
+ *		fresh that table lacks, *unexpected the rows of table that fresh
+ *		lacks.  Bytewise order, as rows_as_text sorts (COLLATE "C").
+ */
+static void
+count_differences(Tuplestorestate *table, Tuplestorestate *fresh,
+				  int64 *missing, int64 *unexpected)
+{
+	TupleDesc	desc = CreateTemplateTupleDesc(1);
+	TupleTableSlot *ts;
+	TupleTableSlot *fs;
+	text	   *t;
+	text	   *f;
+
+	TupleDescInitEntry(desc, 1, "r", TEXTOID, -1, 0);
+	ts = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	fs = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	t = next_row(table, ts);
+	f = next_row(fresh, fs);
+	while (t != NULL || f != NULL)
+	{
+		int			c;
+
+		if (t == NULL)
+			c = 1;
+		else if (f == NULL)
+			c = -1;
+		else
+		{
+			int			tl = VARSIZE_ANY_EXHDR(t);
+			int			fl = VARSIZE_ANY_EXHDR(f);
+
+			c = memcmp(VARDATA_ANY(t), VARDATA_ANY(f), Min(tl, fl));
+			if (c == 0)
+				c = (tl > fl) - (tl < fl);
+		}
+		if (c <= 0 && t != NULL && c < 0)
+			(*unexpected)++;
+		else if (c > 0)
+			(*missing)++;
+		if (c <= 0)
+			t = next_row(table, ts);
+		if (c >= 0)
+			f = next_row(fresh, fs);
+	}
+	ExecDropSingleTupleTableSlot(ts);
+	ExecDropSingleTupleTableSlot(fs);
+}
+
+/*
  * verify_refold
- *		Copy the read model's rows as text, empty it, fold the log into it
- *		again up to the checkpoint, and count per table the rows missing
- *		from the fresh fold and the rows it has that the copy had not.  The
- *		caller rolls all of it back.
+ *		Read the read model's rows, empty it, fold the log into it again up
+ *		to the checkpoint, read it again, and count per table the rows
+ *		missing from it and the rows it had that the fresh fold has not.
+ *		Every read and write of the owner's tables runs as the owner,
+ *		security-restricted (handler.c).  The caller rolls all of it back;
+ *		the tuplestores live and die inside it.
  */
 static void
 verify_refold(void *arg)
@@ -298,27 +425,25 @@ verify_refold(void *arg)
 	VerifyWork *w = (VerifyWork *) arg;
 	EvlogProjection *p = w->p;
 	int			ntables = list_length(p->tables);
+	Tuplestorestate **before = palloc0_array(Tuplestorestate *, Max(ntables, 1));
 	int64		handed = 0;
 	int64		last;
 
 	for (int i = 0; i < ntables; i++)
 	{
 		w->relids[i] = list_nth_oid(p->tables, i);
-		run_as(p->owner, false,
-			   psprintf("CREATE TEMP TABLE evlog_verify_%d ON COMMIT DROP AS SELECT t::text AS r FROM %s t",
-						i, table_name(p, w->relids[i])));
+		before[i] = rows_as_text(p, w->relids[i]);
 	}
 	empty_read_model(p);
 	(void) evlog_fold_range(p, 0, p->checkpoint, !p->skip_on_error, 0, false,
 							&handed, &last);
 	for (int i = 0; i < ntables; i++)
 	{
-		char	   *tbl = table_name(p, w->relids[i]);
+		Tuplestorestate *fresh = rows_as_text(p, w->relids[i]);
 
-		w->missing[i] = evlog_spi_bigint(psprintf("SELECT count(*) FROM (SELECT t::text FROM %s t "
-												  "EXCEPT ALL SELECT r FROM evlog_verify_%d) d", tbl, i));
-		w->unexpected[i] = evlog_spi_bigint(psprintf("SELECT count(*) FROM (SELECT r FROM evlog_verify_%d "
-													 "EXCEPT ALL SELECT t::text FROM %s t) d", i, tbl));
+		count_differences(before[i], fresh, &w->missing[i], &w->unexpected[i]);
+		tuplestore_end(fresh);
+		tuplestore_end(before[i]);
 	}
 }
 
@@ -332,7 +457,10 @@ verify_refold(void *arg)
  * multisets of whole rows, compared as text).  Returns a row per table that
  * differs; none means no drift.  The fresh fold is made in the live tables
  * inside a subtransaction that is rolled back, so nothing a reader can see
- * changes.  Locks: the registry row FOR UPDATE (the worker passes the
+ * changes; the tables are read and written as the projection's owner only
+ * (handler.c), never as the caller.  Ownership is checked before any lock.
+ * Memory stays bounded: the rows are compared through sorted tuplestores
+ * that spill to disk past work_mem.  Locks: the registry row FOR UPDATE (the worker passes the
  * projection over meanwhile), row locks on the read model until the
  * subtransaction ends, and for a sync projection the sequencer until the
  * end of the transaction.  Errors: EV005, 42501, a handler's error under
@@ -341,7 +469,7 @@ verify_refold(void *arg)
 Datum
 evlog_verify(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *name;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext cxt = CurrentMemoryContext;
 	EvlogProjection *p;
@@ -351,15 +479,20 @@ evlog_verify(PG_FUNCTION_ARGS)
 	int64	   *unexpected;
 	VerifyWork	w;
 	ErrorData  *edata;
+	bool		sync;
 
+	evlog_arg_not_null(fcinfo, 0, "name");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	InitMaterializedSRF(fcinfo, 0);
-	SPI_connect();
 
 	/*
-	 * A sync projection's checkpoint moves with every append: hold appends
-	 * off, taking the sequencer before the registry row as appenders do.
+	 * The caller's rights before any lock.  A sync projection's checkpoint
+	 * moves with every append: hold appends off, taking the sequencer
+	 * before the registry row as appenders do.
 	 */
-	if (is_sync(name))
+	sync = evlog_check_projection_owner(name);
+	SPI_connect();
+	if (sync)
 		evlog_sequencer_lock();
 	p = evlog_lock_projection(name, true, false);
 	evlog_prepare_handler(p);

@@ -28,6 +28,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/snapmgr.h"
@@ -35,6 +36,7 @@
 
 #include "evlog.h"
 #include "event.h"
+#include "handler.h"
 #include "projection.h"
 #include "sequencer.h"
 #include "shmem.h"
@@ -45,59 +47,116 @@ PG_FUNCTION_INFO_V1(evlog_unregister_projection);
 PG_FUNCTION_INFO_V1(evlog_pause);
 PG_FUNCTION_INFO_V1(evlog_resume);
 
-/* Set while a projection handler runs: handlers must not append */
-int			evlog_in_handler = 0;
+/* The default handler timeout: one minute, in milliseconds */
+#define EVLOG_DEFAULT_TIMEOUT_MS (60 * 1000)
+
+/* The columns of evlog.projections that EvlogProjection holds, by name */
+static const char *const projection_columns[] = {
+	"name", "handler", "tables", "event_types", "mode", "on_error", "reset",
+	"owner", "state", "checkpoint", "upcast", "timeout"
+};
+enum
+{
+	COL_NAME, COL_HANDLER, COL_TABLES, COL_EVENT_TYPES, COL_MODE, COL_ON_ERROR,
+	COL_RESET, COL_OWNER, COL_STATE, COL_CHECKPOINT, COL_UPCAST, COL_TIMEOUT,
+	NUM_COLS
+};
 
 /*
- * evlog_projection_from_values
- *		Fill p from the first Natts_projections_read columns of a registry row.
+ * interval_ms
+ *		An interval in milliseconds (months count 30 days, as PostgreSQL's
+ *		interval comparisons do).
+ */
+static double
+interval_ms(const Interval *iv)
+{
+	return (double) iv->time / 1000.0 +
+		((double) iv->month * DAYS_PER_MONTH + iv->day) * (double) (USECS_PER_DAY / 1000);
+}
+
+/*
+ * evlog_interval_ms
+ *		An interval as whole milliseconds, clamped to 1..INT_MAX.
+ */
+int
+evlog_interval_ms(const Interval *iv)
+{
+	double		ms = interval_ms(iv);
+
+	if (ms < 1)
+		return 1;
+	if (ms > INT_MAX)
+		return INT_MAX;
+	return (int) ms;
+}
+
+/*
+ * evlog_projection_from_tuple
+ *		Fill p from a row of evlog.projections (any column order: columns
+ *		are found by name, so that a column added by an update shifts
+ *		nothing).  A registry not yet updated from 0.1.0 has no timeout
+ *		column: the default applies.
  */
 void
-evlog_projection_from_values(EvlogProjection *p, Datum *values, bool *nulls)
+evlog_projection_from_tuple(EvlogProjection *p, HeapTuple tuple, TupleDesc desc)
 {
-	char	   *mode = TextDatumGetCString(values[Anum_projections_mode - 1]);
-	char	   *on_error = TextDatumGetCString(values[Anum_projections_on_error - 1]);
-	char	   *state = TextDatumGetCString(values[Anum_projections_state - 1]);
+	Datum		v[NUM_COLS];
+	bool		n[NUM_COLS];
+
+	for (int c = 0; c < NUM_COLS; c++)
+	{
+		int			attno = 0;
+
+		for (int i = 0; i < desc->natts && attno == 0; i++)
+			if (!TupleDescAttr(desc, i)->attisdropped &&
+				strcmp(NameStr(TupleDescAttr(desc, i)->attname), projection_columns[c]) == 0)
+				attno = i + 1;
+		if (attno == 0 && c != COL_TIMEOUT)
+			elog(ERROR, "evlog.projections has no column \"%s\"", projection_columns[c]);
+		n[c] = attno == 0;
+		v[c] = attno == 0 ? (Datum) 0 : heap_getattr(tuple, attno, desc, &n[c]);
+	}
 
 	memset(p, 0, sizeof(*p));
-	strlcpy(p->name, TextDatumGetCString(values[Anum_projections_name - 1]),
-			EVLOG_NAMEDATALEN);
-	p->handler = DatumGetObjectId(values[Anum_projections_handler - 1]);
-	p->reset = nulls[Anum_projections_reset - 1] ? InvalidOid :
-		DatumGetObjectId(values[Anum_projections_reset - 1]);
-	p->owner = DatumGetObjectId(values[Anum_projections_owner - 1]);
-	p->sync = strcmp(mode, "sync") == 0;
-	p->skip_on_error = strcmp(on_error, "skip") == 0;
-	p->state = state[0];
-	p->checkpoint = DatumGetInt64(values[Anum_projections_checkpoint - 1]);
-	p->upcast = DatumGetBool(values[Anum_projections_upcast - 1]);
+	strlcpy(p->name, TextDatumGetCString(v[COL_NAME]), EVLOG_NAMEDATALEN);
+	p->handler = DatumGetObjectId(v[COL_HANDLER]);
+	p->reset = n[COL_RESET] ? InvalidOid : DatumGetObjectId(v[COL_RESET]);
+	p->owner = DatumGetObjectId(v[COL_OWNER]);
+	p->sync = strcmp(TextDatumGetCString(v[COL_MODE]), "sync") == 0;
+	p->skip_on_error = strcmp(TextDatumGetCString(v[COL_ON_ERROR]), "skip") == 0;
+	p->state = TextDatumGetCString(v[COL_STATE])[0];
+	p->checkpoint = DatumGetInt64(v[COL_CHECKPOINT]);
+	p->upcast = DatumGetBool(v[COL_UPCAST]);
+	p->timeout_ms = n[COL_TIMEOUT] ? EVLOG_DEFAULT_TIMEOUT_MS :
+		evlog_interval_ms(DatumGetIntervalP(v[COL_TIMEOUT]));
 	p->tables = NIL;
 	{
 		Datum	   *elems;
 		bool	   *elemnulls;
-		int			n;
+		int			count;
 
-		deconstruct_array(DatumGetArrayTypeP(values[Anum_projections_tables - 1]),
+		deconstruct_array(DatumGetArrayTypeP(v[COL_TABLES]),
 						  REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT,
-						  &elems, &elemnulls, &n);
-		for (int i = 0; i < n; i++)
+						  &elems, &elemnulls, &count);
+		for (int i = 0; i < count; i++)
 			if (!elemnulls[i])
 				p->tables = lappend_oid(p->tables, DatumGetObjectId(elems[i]));
 	}
 	p->event_types = NIL;
-	if (!nulls[Anum_projections_event_types - 1])
+	if (!n[COL_EVENT_TYPES])
 	{
 		Datum	   *elems;
 		bool	   *elemnulls;
-		int			n;
+		int			count;
 
-		deconstruct_array(DatumGetArrayTypeP(values[Anum_projections_event_types - 1]),
+		deconstruct_array(DatumGetArrayTypeP(v[COL_EVENT_TYPES]),
 						  TEXTOID, -1, false, TYPALIGN_INT,
-						  &elems, &elemnulls, &n);
-		for (int i = 0; i < n; i++)
+						  &elems, &elemnulls, &count);
+		for (int i = 0; i < count; i++)
 			if (!elemnulls[i])
 				p->event_types = lappend(p->event_types, TextDatumGetCString(elems[i]));
 	}
+	snprintf(p->what, sizeof(p->what), "handler of projection \"%s\"", p->name);
 }
 
 /*
@@ -113,22 +172,17 @@ evlog_load_projections(Snapshot snapshot)
 	Relation	rel;
 	TableScanDesc scan;
 	HeapTuple	tuple;
-	Datum	   *values;
-	bool	   *nulls;
 	List	   *result = NIL;
 
 	if (!OidIsValid(relid))
 		return NIL;
 	rel = table_open(relid, AccessShareLock);
-	values = palloc_array(Datum, RelationGetDescr(rel)->natts);
-	nulls = palloc_array(bool, RelationGetDescr(rel)->natts);
 	scan = table_beginscan(rel, snapshot, 0, NULL);
 	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		EvlogProjection *p = palloc(sizeof(EvlogProjection));
 
-		heap_deform_tuple(tuple, RelationGetDescr(rel), values, nulls);
-		evlog_projection_from_values(p, values, nulls);
+		evlog_projection_from_tuple(p, tuple, RelationGetDescr(rel));
 		result = lappend(result, p);
 	}
 	table_endscan(scan);
@@ -138,41 +192,70 @@ evlog_load_projections(Snapshot snapshot)
 
 /*
  * evlog_registry_exec
- *		Run sql through SPI as the owner of evlog.projections (the caller is
- *		SPI-connected and has checked the current user's rights).  Returns
+ *		Run evlog's own sql through SPI as the owner of evlog.projections,
+ *		with evlog's search_path (evlog_exec_own_sql).  The caller is
+ *		SPI-connected and has checked the current user's rights.  Returns
  *		SPI's result code; errors propagate.
  */
 int
 evlog_registry_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 					const char *nulls, long count)
 {
-	Oid			save_userid;
-	int			save_sec;
 	Oid			relid = evlog_relid("projections");
 	HeapTuple	classtup;
 	Oid			owner;
-	int			rc;
 
 	classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(classtup))
 		elog(ERROR, "cache lookup failed for relation %u", relid);
 	owner = ((Form_pg_class) GETSTRUCT(classtup))->relowner;
 	ReleaseSysCache(classtup);
+	return evlog_exec_own_sql(sql, nargs, argtypes, values, nulls, count, owner);
+}
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	PG_TRY();
-	{
-		rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, count);
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
-	if (rc < 0)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
-	return rc;
+/*
+ * require_owner
+ *		Raise 42501 unless the current user has the privileges of p's owner.
+ */
+static void
+require_owner(EvlogProjection *p)
+{
+	if (!has_privs_of_role(GetUserId(), p->owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of projection \"%s\"", p->name),
+				 errhint("Projection \"%s\" belongs to role \"%s\".", p->name,
+						 GetUserNameFromId(p->owner, false))));
+}
+
+/*
+ * evlog_check_projection_owner
+ *		Raise EV005 unless projection name exists, and 42501 unless the
+ *		current user has the privileges of its owner, reading the registry
+ *		with a new snapshot and taking no lock on the projection: callers
+ *		check this before they take any lock, so that a refused call holds
+ *		nothing.  Returns whether the projection is sync.
+ */
+bool
+evlog_check_projection_owner(const char *name)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	EvlogProjection p;
+
+	SPI_connect();
+	args[0] = CStringGetTextDatum(name);
+	evlog_registry_exec("SELECT * FROM evlog.projections WHERE name = $1",
+						1, argtypes, args, NULL, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
+				 errmsg("projection \"%s\" does not exist", name),
+				 errhint("See evlog.projections for the registered projections.")));
+	evlog_projection_from_tuple(&p, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+	SPI_finish();
+	require_owner(&p);
+	return p.sync;
 }
 
 /*
@@ -190,15 +273,11 @@ evlog_lock_projection(const char *name, bool check_owner, bool skip_locked)
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
 	EvlogProjection *p = palloc(sizeof(EvlogProjection));
-	Datum		values[Natts_projections_read];
-	bool		nulls[Natts_projections_read];
 
 	args[0] = CStringGetTextDatum(name);
 	evlog_registry_exec(skip_locked ?
-						"SELECT name, handler, tables, event_types, mode, on_error, reset, owner, state, checkpoint, upcast "
-						"FROM evlog.projections WHERE name = $1 FOR UPDATE SKIP LOCKED" :
-						"SELECT name, handler, tables, event_types, mode, on_error, reset, owner, state, checkpoint, upcast "
-						"FROM evlog.projections WHERE name = $1 FOR UPDATE",
+						"SELECT * FROM evlog.projections WHERE name = $1 FOR UPDATE SKIP LOCKED" :
+						"SELECT * FROM evlog.projections WHERE name = $1 FOR UPDATE",
 						1, argtypes, args, NULL, 1);
 	if (SPI_processed == 0)
 	{
@@ -209,15 +288,9 @@ evlog_lock_projection(const char *name, bool check_owner, bool skip_locked)
 				 errmsg("projection \"%s\" does not exist", name),
 				 errhint("See evlog.projections for the registered projections.")));
 	}
-	heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, values, nulls);
-	evlog_projection_from_values(p, values, nulls);
-
-	if (check_owner && !has_privs_of_role(GetUserId(), p->owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be owner of projection \"%s\"", name),
-				 errhint("Projection \"%s\" belongs to role \"%s\".", name,
-						 GetUserNameFromId(p->owner, false))));
+	evlog_projection_from_tuple(p, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+	if (check_owner)
+		require_owner(p);
 	return p;
 }
 
@@ -238,6 +311,70 @@ set_state(const char *name, const char *state)
 						"last_error = CASE WHEN $2 = 'active' THEN NULL ELSE last_error END, "
 						"last_error_seq = CASE WHEN $2 = 'active' THEN NULL ELSE last_error_seq END "
 						"WHERE name = $1", 2, argtypes, args, NULL, 0);
+}
+
+/*
+ * check_timeout
+ *		Raise 22023 unless a handler timeout is positive and at most
+ *		INT_MAX milliseconds (about 24 days).
+ */
+static void
+check_timeout(Interval *iv)
+{
+	double		ms = interval_ms(iv);
+
+	if (!(ms >= 1 && ms <= INT_MAX))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid timeout %s",
+						DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(iv)))),
+				 errdetail("A handler timeout is at least 1 millisecond and at most 24 days.")));
+}
+
+/*
+ * evlog_check_table_kind
+ *		Raise 42809 unless relid is an ordinary (or partitioned) table:
+ *		a view, foreign table or materialized view would run or reach code
+ *		and data the projection does not own.  name is the projection's.
+ */
+void
+evlog_check_table_kind(Oid relid, const char *name)
+{
+	char		kind = get_rel_relkind(relid);
+
+	if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", get_rel_name(relid)),
+				 errdetail("The read model of projection \"%s\" must consist of ordinary tables.", name),
+				 errhint("Views, materialized views and foreign tables cannot be part of a projection.")));
+}
+
+/*
+ * lock_for_change
+ *		Check that the current user owns projection name (before any lock:
+ *		a refused call holds nothing), then lock it for a change: its
+ *		rebuild lock; for an async projection (appenders never touch its
+ *		row), its registry row and then the sequencer, so that waiting for a
+ *		worker's batch (up to its handler's timeout) never holds appends
+ *		off; for a sync projection, the sequencer and then the row, in the
+ *		appenders' order.  Returns the row; leaves the caller SPI-connected.
+ *		Errors: EV005, 42501.
+ */
+static EvlogProjection *
+lock_for_change(const char *name)
+{
+	bool		sync = evlog_check_projection_owner(name);
+	EvlogProjection *p;
+
+	evlog_rebuild_lock_exclusive(name);
+	if (sync)
+		evlog_sequencer_lock();
+	SPI_connect();
+	p = evlog_lock_projection(name, true, false);
+	if (!sync)
+		evlog_sequencer_lock();
+	return p;
 }
 
 /*
@@ -326,17 +463,20 @@ evlog_register_projection(PG_FUNCTION_ARGS)
 	char	   *mode;
 	char	   *on_error;
 	Oid			events_type;
-	Oid			argtypes[9] = {TEXTOID, REGPROCEDUREOID, REGCLASSARRAYOID, TEXTARRAYOID,
-	TEXTOID, TEXTOID, REGPROCEDUREOID, BOOLOID, REGROLEOID};
-	Datum		args[9];
-	char		nulls[9] = "         ";
+	Oid			argtypes[10] = {TEXTOID, REGPROCEDUREOID, REGCLASSARRAYOID, TEXTARRAYOID,
+	TEXTOID, TEXTOID, REGPROCEDUREOID, BOOLOID, REGROLEOID, INTERVALOID};
+	Datum		args[10];
+	char		nulls[10] = "          ";
 	bool		found;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) ||
-		PG_ARGISNULL(4) || PG_ARGISNULL(5) || PG_ARGISNULL(7))
+		PG_ARGISNULL(4) || PG_ARGISNULL(5) || PG_ARGISNULL(7) ||
+		(PG_NARGS() > 8 && PG_ARGISNULL(8)))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("name, handler, tables, mode, on_error and upcast must not be null")));
+				 errmsg("name, handler, tables, mode, on_error, upcast and timeout must not be null")));
+	if (PG_NARGS() > 8)
+		check_timeout(PG_GETARG_INTERVAL_P(8));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	handler = PG_GETARG_OID(1);
 	mode = text_to_cstring(PG_GETARG_TEXT_PP(4));
@@ -377,12 +517,17 @@ evlog_register_projection(PG_FUNCTION_ARGS)
 
 			if (elemnulls[i])
 				continue;
+			if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_TABLE),
+						 errmsg("relation with OID %u does not exist", relid)));
 			if (!pg_class_ownercheck(relid, GetUserId()))
 				ereport(ERROR,
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						 errmsg("must be owner of table %s to make it part of projection \"%s\"",
 								get_rel_name(relid), name),
 						 errhint("A projection owns its read-model tables: register it as their owner.")));
+			evlog_check_table_kind(relid, name);
 		}
 	}
 	if (!PG_ARGISNULL(3))
@@ -421,18 +566,23 @@ evlog_register_projection(PG_FUNCTION_ARGS)
 				 errmsg("projection \"%s\" already exists", name),
 				 errhint("Unregister it first, or choose another name.")));
 
-	for (int i = 0; i < 9; i++)
+	for (int i = 0; i < 8; i++)
 	{
-		int			argno = i < 8 ? i : -1;
-
-		if (argno >= 0 && PG_ARGISNULL(argno))
-			nulls[i] = 'n';
-		else
-			args[i] = argno >= 0 ? PG_GETARG_DATUM(argno) : ObjectIdGetDatum(GetUserId());
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+		args[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
 	}
-	evlog_registry_exec("INSERT INTO evlog.projections (name, handler, tables, event_types, mode, on_error, reset, upcast, owner) "
-						"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-						9, argtypes, args, nulls, 0);
+	args[8] = ObjectIdGetDatum(GetUserId());
+	if (PG_NARGS() > 8)
+	{
+		args[9] = PG_GETARG_DATUM(8);
+		evlog_registry_exec("INSERT INTO evlog.projections (name, handler, tables, event_types, mode, on_error, reset, upcast, owner, timeout) "
+							"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+							10, argtypes, args, nulls, 0);
+	}
+	else
+		evlog_registry_exec("INSERT INTO evlog.projections (name, handler, tables, event_types, mode, on_error, reset, upcast, owner) "
+							"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+							9, argtypes, args, nulls, 0);
 	SPI_finish();
 
 	if (strcmp(mode, "sync") == 0)
@@ -453,25 +603,27 @@ evlog_register_projection(PG_FUNCTION_ARGS)
 Datum
 evlog_alter_projection(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *name;
 	char	   *mode = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	char	   *on_error = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	bool		has_timeout = PG_NARGS() > 3 && !PG_ARGISNULL(3);
 	EvlogProjection *p;
 	bool		was_sync;
 	bool		active;
-	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
-	Datum		args[3];
-	char		nulls[3] = "   ";
+	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, INTERVALOID};
+	Datum		args[4];
+	char		nulls[4] = "    ";
 
+	evlog_arg_not_null(fcinfo, 0, "name");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	if (mode)
 		check_choice("mode", mode, "async", "sync");
 	if (on_error)
 		check_choice("on_error", on_error, "stop", "skip");
+	if (has_timeout)
+		check_timeout(PG_GETARG_INTERVAL_P(3));
 
-	evlog_rebuild_lock_exclusive(name);
-	evlog_sequencer_lock();
-	SPI_connect();
-	p = evlog_lock_projection(name, true, false);
+	p = lock_for_change(name);
 	was_sync = p->sync;
 	active = p->state == 'a';
 	SPI_finish();
@@ -486,9 +638,17 @@ evlog_alter_projection(PG_FUNCTION_ARGS)
 	args[2] = on_error ? CStringGetTextDatum(on_error) : (Datum) 0;
 	nulls[1] = mode ? ' ' : 'n';
 	nulls[2] = on_error ? ' ' : 'n';
-	evlog_registry_exec("UPDATE evlog.projections SET mode = coalesce($2, mode), "
-						"on_error = coalesce($3, on_error), updated_at = now() WHERE name = $1",
-						3, argtypes, args, nulls, 0);
+	if (has_timeout)
+	{
+		args[3] = PG_GETARG_DATUM(3);
+		evlog_registry_exec("UPDATE evlog.projections SET mode = coalesce($2, mode), "
+							"on_error = coalesce($3, on_error), timeout = $4, updated_at = now() WHERE name = $1",
+							4, argtypes, args, nulls, 0);
+	}
+	else
+		evlog_registry_exec("UPDATE evlog.projections SET mode = coalesce($2, mode), "
+							"on_error = coalesce($3, on_error), updated_at = now() WHERE name = $1",
+							3, argtypes, args, nulls, 0);
 	SPI_finish();
 	if (mode && strcmp(mode, "async") == 0)
 		warn_if_no_worker(name);
@@ -505,14 +665,13 @@ evlog_alter_projection(PG_FUNCTION_ARGS)
 Datum
 evlog_unregister_projection(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *name;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
 
-	evlog_rebuild_lock_exclusive(name);
-	evlog_sequencer_lock();
-	SPI_connect();
-	(void) evlog_lock_projection(name, true, false);
+	evlog_arg_not_null(fcinfo, 0, "name");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	(void) lock_for_change(name);
 	args[0] = CStringGetTextDatum(name);
 	evlog_registry_exec("DELETE FROM evlog.dead_letters WHERE projection = $1",
 						1, argtypes, args, NULL, 0);
@@ -532,13 +691,12 @@ evlog_unregister_projection(PG_FUNCTION_ARGS)
 Datum
 evlog_pause(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *name;
 	EvlogProjection *p;
 
-	evlog_rebuild_lock_exclusive(name);
-	evlog_sequencer_lock();
-	SPI_connect();
-	p = evlog_lock_projection(name, true, false);
+	evlog_arg_not_null(fcinfo, 0, "name");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	p = lock_for_change(name);
 	if (p->state != 'a')
 		ereport(ERROR,
 				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
@@ -561,14 +719,13 @@ evlog_pause(PG_FUNCTION_ARGS)
 Datum
 evlog_resume(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *name;
 	EvlogProjection *p;
 	bool		sync;
 
-	evlog_rebuild_lock_exclusive(name);
-	evlog_sequencer_lock();
-	SPI_connect();
-	p = evlog_lock_projection(name, true, false);
+	evlog_arg_not_null(fcinfo, 0, "name");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	p = lock_for_change(name);
 	if (p->state == 'a')
 		ereport(ERROR,
 				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),

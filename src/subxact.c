@@ -18,6 +18,9 @@
 
 #include "subxact.h"
 
+/* A query cancel raised by the work's own timeout, not by the session */
+bool		evlog_timeout_is_work_error = false;
+
 /*
  * evlog_try_in_subxact
  *		Run work(arg) in an internal subtransaction.  Returns NULL when it
@@ -26,7 +29,8 @@
  *		only looked at), else the error it raised, copied into the caller's
  *		memory context, the subtransaction rolled back.  The caller's memory
  *		context and resource owner are current again either way.  A query
- *		cancel is the session's, not the work's: it propagates.
+ *		cancel is the session's, not the work's: it propagates, unless
+ *		evlog_timeout_is_work_error says the work's own timeout raised it.
  */
 ErrorData *
 evlog_try_in_subxact(EvlogSubxactWork work, void *arg, bool keep)
@@ -49,8 +53,9 @@ evlog_try_in_subxact(EvlogSubxactWork work, void *arg, bool keep)
 	}
 	PG_CATCH();
 	{
-		if (geterrcode() == ERRCODE_QUERY_CANCELED)
+		if (geterrcode() == ERRCODE_QUERY_CANCELED && !evlog_timeout_is_work_error)
 			PG_RE_THROW();
+		evlog_timeout_is_work_error = false;
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();

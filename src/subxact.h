@@ -11,6 +11,12 @@
 
 typedef void (*EvlogSubxactWork) (void *arg);
 
+/*
+ * Set by whoever raises a query cancel that belongs to the work (a user
+ * call's timeout, handler.c) rather than to the session.
+ */
+extern bool evlog_timeout_is_work_error;
+
 extern ErrorData *evlog_try_in_subxact(EvlogSubxactWork work, void *arg,
 									   bool keep);
 

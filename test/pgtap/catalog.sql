@@ -38,12 +38,12 @@ SELECT is(ARRAY(
   ORDER BY 1),
   ARRAY['evlog.append_queue_insert()',
         'evlog.extension_created()',
-        'evlog_alter_projection(text,text,text)',
+        'evlog_alter_projection(text,text,text,interval)',
         'evlog_append(text,text,jsonb,jsonb,text,bigint,integer)',
         'evlog_append_batch(evlog.new_event[])',
         'evlog_define_event_type(text,integer,text,regprocedure,text)',
         'evlog_define_upcaster(text,integer,regprocedure)',
-        'evlog_register_projection(text,regprocedure,regclass[],text[],text,text,regprocedure,boolean)'],
+        'evlog_register_projection(text,regprocedure,regclass[],text[],text,text,regprocedure,boolean,interval)'],
   'only the functions that write the log or define projections and contracts are withheld from PUBLIC');
 
 SELECT * FROM finish();
