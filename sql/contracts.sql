@@ -90,3 +90,10 @@ SELECT * FROM evlog_verify('invoices');
 SELECT evlog_unregister_projection('invoices');
 DROP TABLE invoices;
 DROP FUNCTION invoice_fold(evlog.events), wrong_upcaster(jsonb), not_a_validator(jsonb);
+
+-- named notation: the jsonpath argument is "predicate" (0.1.0's "check" was a
+-- reserved word); positional calls are unchanged
+SELECT evlog_define_event_type(type => 'named.call', type_version => 1,
+                               predicate => '$.n > 0', description => 'named notation');
+SELECT "check", description FROM evlog.event_types WHERE type = 'named.call';
+SELECT try($$SELECT evlog_append('named-1', 'named.call', '{"n": 0}')$$);

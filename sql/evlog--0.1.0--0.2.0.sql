@@ -22,6 +22,8 @@ ALTER FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[],
   RENAME TO evlog_register_projection_0_1_0;
 ALTER FUNCTION evlog_alter_projection(text, text, text)
   RENAME TO evlog_alter_projection_0_1_0;
+ALTER FUNCTION evlog_define_event_type(text, integer, text, regprocedure, text)
+  RENAME TO evlog_define_event_type_0_1_0;
 
 CREATE FUNCTION evlog_register_projection(name text, handler regprocedure,
                                           tables regclass[] DEFAULT '{}',
@@ -45,6 +47,19 @@ CREATE FUNCTION evlog_alter_projection(name text, mode text DEFAULT NULL, on_err
 COMMENT ON FUNCTION evlog_alter_projection(text, text, text, interval) IS
   'evlog_alter_projection(name text, mode text = NULL, on_error text = NULL, timeout interval = NULL) RETURNS void: change mode, on_error and/or the handler timeout (NULL: keep). Switching to sync first folds up to the head, holding the sequencer. Ownership is checked before any lock is taken; an async projection''s row is locked before the sequencer, so waiting for a worker''s batch never holds appends off. Errors: 22004 null name; EV005 unknown projection; 22023 bad mode, on_error or timeout; 42501 not the owner.';
 
+-- Named notation (README "Event contracts"): 0.1.0 called the jsonpath
+-- argument "check", a reserved word that named notation cannot use unquoted;
+-- it is "predicate" now.  Positional calls are unchanged.
+CREATE FUNCTION evlog_define_event_type(type text, type_version integer, predicate text DEFAULT NULL,
+                                        validator regprocedure DEFAULT NULL,
+                                        description text DEFAULT NULL)
+  RETURNS void
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_define_event_type';
+COMMENT ON FUNCTION evlog_define_event_type(text, integer, text, regprocedure, text) IS
+  'evlog_define_event_type(type text, type_version integer, predicate text = NULL, validator regprocedure = NULL, description text = NULL) RETURNS void: define (or, while the log holds no event of it, redefine) an event type version. predicate is a jsonpath predicate the payload must match (jsonb_path_match; shown as "check" in evlog.event_types); validator a function f(jsonb) RETURNS boolean, run as the defining role (security-restricted, see evlog_register_projection), for what jsonpath cannot say. From then on every append of that type and version is checked (EV004 when it fails). Forward-only: a version the log holds events of cannot be redefined (55000), and a new version must be higher than every defined one (22023). Errors: 22004 null type or type_version; EV004 bad type name; 22023 bad version or predicate; EV005 wrong validator signature; 42501 no EXECUTE on the validator. Not granted to PUBLIC.';
+REVOKE EXECUTE ON FUNCTION evlog_define_event_type(text, integer, text, regprocedure, text) FROM PUBLIC;
+
 REVOKE EXECUTE ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION evlog_alter_projection(text, text, text, interval) FROM PUBLIC;
 
@@ -56,7 +71,8 @@ BEGIN
   FOR g IN
     SELECT pg_catalog.quote_ident(r.rolname) AS grantee, f.newer
       FROM (VALUES ('evlog_register_projection_0_1_0', 'evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval)'),
-                   ('evlog_alter_projection_0_1_0', 'evlog_alter_projection(text, text, text, interval)')) f(older, newer)
+                   ('evlog_alter_projection_0_1_0', 'evlog_alter_projection(text, text, text, interval)'),
+                   ('evlog_define_event_type_0_1_0', 'evlog_define_event_type(text, integer, text, regprocedure, text)')) f(older, newer)
       JOIN pg_catalog.pg_proc p ON p.proname = f.older
       CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) a
       JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
@@ -68,9 +84,18 @@ END
 $$;
 DROP FUNCTION evlog_register_projection_0_1_0(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean);
 DROP FUNCTION evlog_alter_projection_0_1_0(text, text, text);
+DROP FUNCTION evlog_define_event_type_0_1_0(text, integer, text, regprocedure, text);
 
 -- Security (README "Security model"): evlog_wait is safe with NULL in any
--- argument (0.1.0 waited forever on a NULL timeout).
+-- argument (0.1.0 waited forever on a NULL timeout).  Read-your-writes
+-- (README "Projections"): waiting, inside the appending transaction, for an
+-- event no other session can see yet fails at once instead of timing out.
+CREATE FUNCTION evlog.appended_here(seq bigint) RETURNS boolean
+  LANGUAGE C STABLE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_appended_here';
+COMMENT ON FUNCTION evlog.appended_here(bigint) IS
+  'evlog.appended_here(seq bigint) RETURNS boolean: whether event seq was appended by the current, uncommitted transaction (false for NULL, another transaction''s event, or a seq not in the log). Needs SELECT on evlog.events.';
+
 CREATE OR REPLACE FUNCTION evlog_wait(name text, seq bigint, timeout interval DEFAULT '5 seconds')
   RETURNS boolean
   LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
@@ -97,6 +122,12 @@ BEGIN
     IF cp >= evlog_wait.seq THEN
       RETURN true;
     END IF;
+    IF evlog.appended_here(evlog_wait.seq) THEN
+      RAISE EXCEPTION 'event % was appended by this transaction, which has not committed', evlog_wait.seq
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+              DETAIL = format('Projection "%s" is folded by the worker, which sees the event only once its transaction commits.', evlog_wait.name),
+              HINT = 'Commit the appending transaction first, then call evlog_wait.';
+    END IF;
     IF clock_timestamp() >= deadline THEN
       RETURN false;
     END IF;
@@ -105,4 +136,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION evlog_wait(text, bigint, interval) IS
-  'evlog_wait(name text, seq bigint, timeout interval = ''5 seconds'') RETURNS boolean: wait until the projection''s checkpoint reaches seq (read-your-writes after an append); true when it did, false at the timeout. Call it outside a REPEATABLE READ transaction, whose snapshot would never see the checkpoint move. Errors: 22004 null argument; EV005 unknown projection; 22023 negative timeout.';
+  'evlog_wait(name text, seq bigint, timeout interval = ''5 seconds'') RETURNS boolean: wait until the projection''s checkpoint reaches seq (read-your-writes after an append); true when it did, false at the timeout. Call it after the appending transaction committed, and outside a REPEATABLE READ transaction, whose snapshot would never see the checkpoint move. Errors: 22004 null argument; EV005 unknown projection; 22023 negative timeout; 55000 the event was appended by this uncommitted transaction and the projection is async (commit first).';

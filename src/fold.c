@@ -31,6 +31,7 @@
 #include "subxact.h"
 
 PG_FUNCTION_INFO_V1(evlog_catch_up);
+PG_FUNCTION_INFO_V1(evlog_appended_here);
 
 /*
  * evlog_prepare_handler
@@ -480,4 +481,37 @@ evlog_catch_up(PG_FUNCTION_ARGS)
 	if (sync)
 		PG_RETURN_INT64(0);
 	PG_RETURN_INT64(evlog_fold(name, EVLOG_FOLD_CATCH_UP, NULL));
+}
+
+/*
+ * evlog.appended_here(seq bigint) RETURNS boolean
+ *
+ * Was event seq appended by the current transaction (or one of its
+ * subtransactions), so that no other session, the worker included, can see
+ * it before this transaction commits?  False for NULL, for an event of
+ * another transaction, and for a seq not in the log.  evlog_wait asks it
+ * before it waits.  Reads evlog.events as the caller (SELECT needed).
+ */
+Datum
+evlog_appended_here(PG_FUNCTION_ARGS)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1];
+	bool		here = false;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BOOL(false);
+	args[0] = PG_GETARG_DATUM(0);
+	SPI_connect();
+	if (evlog_exec_own_sql("SELECT xmin FROM evlog.events WHERE seq = $1",
+						   1, argtypes, args, NULL, 1, InvalidOid) == SPI_OK_SELECT &&
+		SPI_processed > 0)
+	{
+		bool		isnull;
+		Datum		xmin = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		here = !isnull && TransactionIdIsCurrentTransactionId(DatumGetTransactionId(xmin));
+	}
+	SPI_finish();
+	PG_RETURN_BOOL(here);
 }
