@@ -85,10 +85,16 @@ sub setup_db
 	$node->safe_psql($db, q{
 	  CREATE EXTENSION evlog;
 	  GRANT SELECT ON evlog.events TO mallory, alice;
-	  GRANT EXECUTE ON FUNCTION evlog_append(text, text, jsonb, jsonb, text, bigint, integer) TO mallory, alice;
-	  GRANT EXECUTE ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean) TO mallory;
-	  GRANT EXECUTE ON FUNCTION evlog_define_event_type(text, integer, text, regprocedure, text) TO mallory;
-	  GRANT EXECUTE ON FUNCTION evlog_define_upcaster(text, integer, regprocedure) TO mallory;
+	  -- every signature: 0.2.0 may add arguments
+	  DO $g$ DECLARE f regprocedure; BEGIN
+	    FOR f IN SELECT oid FROM pg_proc WHERE proname = ANY ('{evlog_append}') LOOP
+	      EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO mallory, alice', f);
+	    END LOOP; END $g$;
+	  -- every signature: 0.2.0 may add arguments
+	  DO $g$ DECLARE f regprocedure; BEGIN
+	    FOR f IN SELECT oid FROM pg_proc WHERE proname = ANY ('{evlog_register_projection,evlog_define_event_type,evlog_define_upcaster}') LOOP
+	      EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO mallory', f);
+	    END LOOP; END $g$;
 	  CREATE SCHEMA attacker AUTHORIZATION mallory;
 	});
 	as_mallory($db, $KIT);
