@@ -87,7 +87,7 @@ sub setup_db
 	  GRANT SELECT ON evlog.events TO mallory, alice;
 	  -- every signature: 0.2.0 may add arguments
 	  DO $g$ DECLARE f regprocedure; BEGIN
-	    FOR f IN SELECT oid FROM pg_proc WHERE proname = ANY ('{evlog_append}') LOOP
+	    FOR f IN SELECT oid FROM pg_proc WHERE proname = ANY ('{evlog_append,evlog_append_batch}') LOOP
 	      EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO mallory, alice', f);
 	    END LOOP; END $g$;
 	  -- every signature: 0.2.0 may add arguments
@@ -95,6 +95,7 @@ sub setup_db
 	    FOR f IN SELECT oid FROM pg_proc WHERE proname = ANY ('{evlog_register_projection,evlog_define_event_type,evlog_define_upcaster}') LOOP
 	      EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO mallory', f);
 	    END LOOP; END $g$;
+	  GRANT INSERT ON evlog.append_queue TO alice;
 	  CREATE SCHEMA attacker AUTHORIZATION mallory;
 	});
 	as_mallory($db, $KIT);
@@ -130,7 +131,8 @@ sub handler
 sub unchanged
 {
 	my ($db, $role, $steps, $name) = @_;
-	my $sql = "$SNAP\n" . join('', map { "$_;\n$SNAP\n" } @$steps);
+	# a step ending in \. (COPY data) needs no semicolon
+	my $sql = "$SNAP\n" . join('', map { ($_ =~ /\\\.$/ ? $_ : "$_;") . "\n$SNAP\n" } @$steps);
 	my ($rc, $out, $err) = $node->psql($db, $sql, extra_params => [ '-U', $role ]);
 	is($rc, 0, "$name: every step succeeds") or diag($err);
 	my @snaps = grep { /^SNAP\|/ } split /\n/, $out;
@@ -217,6 +219,12 @@ unchanged('ev', 'alice', [
 	q{SELECT public.evlog_append('b-alice', 'atk.sync', '{}')},
 	q{COMMIT} ], '(b) sync fold in alice\'s session');
 no_pwn('ev', '(b) sync fold in alice\'s session');
+unchanged('ev', 'alice', [
+	q{SELECT public.evlog_append_batch(ARRAY[ROW('b-batch', 'atk.sync', '{}', '{}', NULL, NULL, 1)::evlog.new_event])},
+	q{INSERT INTO evlog.append_queue (stream, type, payload) VALUES ('b-queue', 'atk.sync', '{}')},
+	"COPY evlog.append_queue (stream, type, payload) FROM STDIN;\nb-copy\tatk.sync\t{}\n\\." ],
+	'(b) sync fold of evlog_append_batch, INSERT and COPY into evlog.append_queue in alice\'s session');
+no_pwn('ev', '(b) sync fold of the bulk paths in alice\'s session');
 unchanged('ev', 'mallory', [
 	q{BEGIN},
 	q{SELECT public.evlog_append('b-mallory', 'atk.sync', '{}')},
@@ -225,8 +233,8 @@ no_pwn('ev', '(b) sync fold in mallory\'s own session');
 unchanged('ev', 'postgres', [
 	q{SELECT public.evlog_append('b-postgres', 'atk.sync', '{}')} ], '(b) sync fold in a superuser\'s session');
 no_pwn('ev', '(b) sync fold in a superuser\'s session');
-is(seqs('ev', 'attacker.seen_m_sync'), '1,2,3,4', "(b) mallory's sync handler did its ordinary work");
-is($node->safe_psql('ev', q{SELECT checkpoint FROM evlog.projections WHERE name = 'm_sync'}), '4',
+is(seqs('ev', 'attacker.seen_m_sync'), '1,2,3,4,5,6,7', "(b) mallory's sync handler did its ordinary work");
+is($node->safe_psql('ev', q{SELECT checkpoint FROM evlog.projections WHERE name = 'm_sync'}), '7',
 	'(b) the sync projection is at the head');
 
 # ---------------------------------------------------------------------------
@@ -242,7 +250,7 @@ no_pwn('ev', '(c) evlog_rebuild by the owner');
 unchanged('ev', 'postgres', [ q{BEGIN}, q{SELECT public.evlog_rebuild('m_reb')}, q{COMMIT} ],
 	'(c) evlog_rebuild by a superuser');
 no_pwn('ev', '(c) evlog_rebuild by a superuser');
-is(seqs('ev', 'attacker.seen_m_reb'), '5,6', '(c) the rebuilt read model is the fold of the log');
+is(seqs('ev', 'attacker.seen_m_reb'), '8,9', '(c) the rebuilt read model is the fold of the log');
 
 # ---------------------------------------------------------------------------
 # (d) evlog_catch_up, in the appending transaction (the worker cannot see
@@ -263,7 +271,7 @@ unchanged('ev', 'postgres', [
 	q{SELECT public.evlog_catch_up('m_cu')},
 	q{COMMIT} ], '(d) evlog_catch_up by a superuser');
 no_pwn('ev', '(d) evlog_catch_up by a superuser');
-is(seqs('ev', 'attacker.seen_m_cu'), '7,8', '(d) the caught-up handler did its ordinary work');
+is(seqs('ev', 'attacker.seen_m_cu'), '10,11', '(d) the caught-up handler did its ordinary work');
 
 # ---------------------------------------------------------------------------
 # (e) a validator, an upcaster and a reset function
@@ -293,7 +301,7 @@ unchanged('ev', 'alice', [
 	q{SELECT public.evlog_append('e-up', 'atk.up', '{}')},
 	q{COMMIT} ], '(e) an upcaster in alice\'s session');
 no_pwn('ev', '(e) an upcaster in alice\'s session');
-is(seqs('ev', 'attacker.seen_m_up'), '11', '(e) the upcast projection folded the event');
+is(seqs('ev', 'attacker.seen_m_up'), '14', '(e) the upcast projection folded the event');
 
 $node->safe_psql('ev', q{SELECT evlog_append('e-rst', 'atk.rst', '{}')});
 as_mallory('ev', handler('m_rst', 0) . q{
@@ -307,7 +315,7 @@ unchanged('ev', 'mallory', [ q{SELECT public.evlog_rebuild('m_rst')} ], '(e) a r
 no_pwn('ev', '(e) a reset function, rebuild by the owner');
 unchanged('ev', 'postgres', [ q{SELECT public.evlog_rebuild('m_rst')} ], '(e) a reset function, rebuild by a superuser');
 no_pwn('ev', '(e) a reset function, rebuild by a superuser');
-is(seqs('ev', 'attacker.seen_m_rst'), '12', '(e) the reset projection was rebuilt');
+is(seqs('ev', 'attacker.seen_m_rst'), '15', '(e) the reset projection was rebuilt');
 
 whole('ev', '(b)-(e)');
 is($node->safe_psql('wk', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'evlog worker' AND datname = 'wk'}),
