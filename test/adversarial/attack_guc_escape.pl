@@ -7,7 +7,8 @@
 # "attacker" first in search_path with set_config(..., false), change
 # work_mem (SET) and lock_timeout (SET LOCAL), and try SET ROLE, RESET ROLE
 # and SET SESSION AUTHORIZATION. Driven through the worker, a sync fold in
-# another role's appending session, evlog_rebuild, evlog_catch_up, a
+# another role's appending session (evlog_append, evlog_append_batch, INSERT
+# and COPY into evlog.append_queue), evlog_rebuild, evlog_catch_up, a
 # validator, an upcaster and a reset function. After each: attacker.pwned is
 # empty (evlog's own SQL never resolved a name through her search_path), the
 # calling session's settings and roles are what they were, the handler did
