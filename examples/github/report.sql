@@ -14,17 +14,14 @@ FROM github.board \gset
 
 \echo
 \if :summary
-\echo '== The board (projection kanban, async):' :items 'items in' :repository_ids 'repositories (' :scale 'copies of the corpus),'
-\echo '   counted per repository name and column:'
-SELECT CASE WHEN g = 'total' THEN 'all' ELSE repository END AS repository,
-       CASE WHEN c = 'total' THEN 'total' ELSE column_name END AS "column",
-       CASE WHEN c = 'total' THEN 99 ELSE github.column_order(column_name) END AS column_order,
+\echo '== The board (projection kanban, async):' :items 'items in' :repository_ids 'repositories,' :scale 'copies of the corpus;'
+\echo '   items per repository name and column:'
+SELECT coalesce(repository, 'all') AS repository, coalesce(column_name, 'total') AS "column",
+       CASE WHEN column_name IS NULL THEN 99 ELSE github.column_order(column_name) END AS column_order,
        count(*) AS items
-FROM github.board,
-     LATERAL (VALUES ('one'), ('total')) AS gg(g),
-     LATERAL (VALUES ('one'), ('total')) AS cc(c)
-GROUP BY 1, 2, 3
-ORDER BY (CASE WHEN g = 'total' THEN 'all' ELSE repository END) = 'all', 1
+FROM github.board
+GROUP BY GROUPING SETS ((repository, column_name), (repository), (column_name), ())
+ORDER BY repository IS NULL, repository
 \crosstabview repository column items column_order
 \else
 \echo '== The board (projection kanban, async):' :items 'items in' :repository_ids 'repositories'
