@@ -3,21 +3,23 @@
 # throwaway instance (fsync and synchronous_commit on, as in production).
 # Prints a markdown table of ratios (evlog / baseline); each workload runs
 # its two sides in alternation, ROUNDS times, and keeps the median.
+#   QUICK=1        a run of under 2 minutes, for a first look: 1 round of 3 s,
+#                  FOLD_EVENTS 20000, LAG_SECONDS 5, BULK_EVENTS 20000,
+#                  RSS_EVENTS 100000, RESTORE_EVENTS 20000 (each still set by
+#                  its own variable); rougher ratios than the defaults
 #   BENCH_SECONDS  seconds per side and round (default 10)
 #   ROUNDS         rounds (default 3)
 #   FOLD_EVENTS    events of workload 4 (default 200000)
 #   LAG_SECONDS    duration of workload 6 (default 30)
 #   BULK_EVENTS    events of workload 3 (default 100000)
 #   RSS_EVENTS     events of workload 7 (default 1000000)
-#   QUICK=1        a run of under 2 minutes, for a first look: 1 round of 3 s,
-#                  FOLD_EVENTS 20000, LAG_SECONDS 5, BULK_EVENTS 20000,
-#                  RSS_EVENTS 100000 (each still set by its own variable);
-#                  rougher ratios than the defaults
 set -euo pipefail
 
+# exported: scripts this one runs read them too
 if [ "${QUICK:-0}" = 1 ]; then
-  : "${BENCH_SECONDS:=3}" "${ROUNDS:=1}" "${FOLD_EVENTS:=20000}" "${LAG_SECONDS:=5}" \
-    "${BULK_EVENTS:=20000}" "${RSS_EVENTS:=100000}"
+  export BENCH_SECONDS=${BENCH_SECONDS:-3} ROUNDS=${ROUNDS:-1} FOLD_EVENTS=${FOLD_EVENTS:-20000} \
+    LAG_SECONDS=${LAG_SECONDS:-5} BULK_EVENTS=${BULK_EVENTS:-20000} RSS_EVENTS=${RSS_EVENTS:-100000} \
+    RESTORE_EVENTS=${RESTORE_EVENTS:-20000}
 fi
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
