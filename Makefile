@@ -1,6 +1,7 @@
 # evlog: PGXS build, plus the project's entry points:
 #   make test    install what is missing, build with -Werror, install, run every test layer
 #   make demo    the main job on real input (examples/); SCALE=N loads N re-keyed copies
+#   make demo-psql / make demo-stop   psql into the demo's instance / stop it
 #   make bench   benchmarks against plain PostgreSQL (bench/)
 #
 # pg_config may not exist before `make deps` has installed it, so PGXS is
@@ -36,11 +37,18 @@ test: deps
 	$(MAKE) install
 	@bash test/run.sh
 
+# the demo builds and installs quietly: the compiler's output only when it fails
 SCALE ?= 1
 demo: deps
-	$(MAKE) all
-	$(MAKE) install
+	@log=$$(mktemp) && { $(MAKE) all install >"$$log" 2>&1 || { cat "$$log"; rm -f "$$log"; exit 1; }; } && rm -f "$$log"
 	@SCALE=$(SCALE) bash examples/demo.sh
+
+.PHONY: demo-psql demo-stop
+demo-psql:
+	@bash examples/demo.sh psql
+
+demo-stop:
+	@bash examples/demo.sh stop
 
 bench: deps
 	$(MAKE) all

@@ -3,6 +3,10 @@
 # throwaway instance (fsync and synchronous_commit on, as in production).
 # Prints a markdown table of ratios (evlog / baseline); each workload runs
 # its two sides in alternation, ROUNDS times, and keeps the median.
+#   QUICK=1        a run of under 2 minutes, for a first look: 1 round of 3 s,
+#                  FOLD_EVENTS 20000, LAG_SECONDS 5, BULK_EVENTS 20000,
+#                  RSS_EVENTS 100000, RESTORE_EVENTS 20000 (each still set by
+#                  its own variable); rougher ratios than the defaults
 #   BENCH_SECONDS  seconds per side and round (default 10)
 #   ROUNDS         rounds (default 3)
 #   FOLD_EVENTS    events of workload 4 (default 200000)
@@ -10,6 +14,13 @@
 #   BULK_EVENTS    events of workload 3 (default 100000)
 #   RSS_EVENTS     events of workload 7 (default 1000000)
 set -euo pipefail
+
+# exported: scripts this one runs read them too
+if [ "${QUICK:-0}" = 1 ]; then
+  export BENCH_SECONDS=${BENCH_SECONDS:-3} ROUNDS=${ROUNDS:-1} FOLD_EVENTS=${FOLD_EVENTS:-20000} \
+    LAG_SECONDS=${LAG_SECONDS:-5} BULK_EVENTS=${BULK_EVENTS:-20000} RSS_EVENTS=${RSS_EVENTS:-100000} \
+    RESTORE_EVENTS=${RESTORE_EVENTS:-20000}
+fi
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 . "$SRC/test/instance.sh"
@@ -41,6 +52,7 @@ median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int(
 
 echo "instance: PostgreSQL $(psql -X -Atc 'SHOW server_version' -d bench), fsync on, synchronous_commit on, shared_buffers 512MB"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB; ${ROUNDS} rounds of ${SECONDS_PER} s per side, median"
+if [ "${QUICK:-0}" = 1 ]; then echo "QUICK=1: fewer and shorter rounds, smaller workloads; rougher ratios"; fi
 echo
 echo "| # | workload | evlog | baseline | ratio | target |"
 echo "|---|---|---|---|---|---|"

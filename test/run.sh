@@ -41,6 +41,23 @@ tally() {
 tally_regress() { tally "$1" "$2" '\.\.\. ok' '\.\.\. (FAILED|failed)'; }
 tally_tap() { tally "$1" "$2" '^\s*ok [0-9]+' '^\s*not ok [0-9]+'; }
 
+# quiet_regress: pg_regress's output without the command tags its psql calls
+# print while it recreates the database (SET, DROP/CREATE/ALTER DATABASE) and
+# the banners around them; the log file keeps everything.
+quiet_regress() {
+  grep -vE '^(SET|DROP DATABASE|CREATE DATABASE|ALTER DATABASE)$|^=+ (dropping|creating) database ' || true
+}
+# quiet_tap LOG: a verbose TAP log without its "ok" lines and without the
+# notes PostgreSQL::Test::BackgroundPsql writes for every connection and query
+# ("connect output", "issuing query", "results query" dumps); failures and
+# their diagnostics stay.
+quiet_tap() {
+  awk '/^[ \t]*# (connect output|results query [0-9]+):$/ { skip = 1; next }
+       skip && /^[ \t]*# }$/ { skip = 0; next }
+       skip || /^[ \t]*# issuing query [0-9]+ via background psql:/ || /^[ \t]*ok [0-9]+/ { next }
+       { print }' "$1"
+}
+
 # show_failure DIR: print what a failed layer left behind.
 show_failure() {
   [ -f "$1/regression.diffs" ] && cat "$1/regression.diffs"
@@ -55,7 +72,7 @@ regress_schedule="$SRC/test/schedule"
 mkdir -p "$WORK/regress"
 "$PGXS_DIR/src/test/regress/pg_regress" --bindir="$PG_BINDIR" \
   --inputdir="$SRC" --outputdir="$WORK/regress" --dbname=evlog_regress \
-  --schedule="$regress_schedule" 2>&1 | tee "$WORK/regress.log"
+  --schedule="$regress_schedule" 2>&1 | tee "$WORK/regress.log" | quiet_regress
 rc=${PIPESTATUS[0]}
 tally_regress "$WORK/regress.log" "$rc"
 [ "$rc" -eq 0 ] || show_failure "$WORK/regress"
@@ -65,7 +82,7 @@ specs=$(cd "$SRC/test/specs" && ls ./*.spec | sed 's|^\./||; s|\.spec$||' | sort
 mkdir -p "$WORK/iso"
 "$PGXS_DIR/src/test/isolation/pg_isolation_regress" --bindir="$PG_BINDIR" \
   --inputdir="$SRC/test" --outputdir="$WORK/iso" --dbname=evlog_isolation \
-  $specs 2>&1 | tee "$WORK/iso.log"
+  $specs 2>&1 | tee "$WORK/iso.log" | quiet_regress
 rc=${PIPESTATUS[0]}
 tally_regress "$WORK/iso.log" "$rc"
 [ "$rc" -eq 0 ] || show_failure "$WORK/iso"
@@ -88,7 +105,7 @@ corpus=$(bash "$SRC/examples/github/fetch.sh") || corpus=""
   EVLOG_SRC="$SRC" EVLOG_CORPUS="$corpus" PGHOST= PGPORT= \
   prove -v "$SRC"/test/t/*.pl) >"$WORK/tap.log" 2>&1
 rc=$?
-grep -vE '^\s*ok [0-9]+' "$WORK/tap.log"
+quiet_tap "$WORK/tap.log"
 tally_tap "$WORK/tap.log" "$rc"
 if [ "$rc" -ne 0 ]; then
   for f in "$WORK"/tap/tmp_check/log/*; do echo "--- $f"; tail -n 40 "$f"; done
@@ -101,7 +118,7 @@ export PGHOST="$WORK/b/sock" PGPORT="$PORT_B"
 mkdir -p "$WORK/regress_b"
 "$PGXS_DIR/src/test/regress/pg_regress" --bindir="$PG_BINDIR" \
   --inputdir="$SRC" --outputdir="$WORK/regress_b" --dbname=evlog_nopreload \
-  nopreload 2>&1 | tee "$WORK/regress_b.log"
+  nopreload 2>&1 | tee "$WORK/regress_b.log" | quiet_regress
 rc=${PIPESTATUS[0]}
 tally_regress "$WORK/regress_b.log" "$rc"
 [ "$rc" -eq 0 ] || show_failure "$WORK/regress_b"

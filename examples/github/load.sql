@@ -75,10 +75,13 @@ CREATE TEMP TABLE appended AS
            SELECT ROW(stream, type, body, jsonb_build_object('source', source, 'github_event', event),
                       key, NULL, 1)::evlog.new_event
            FROM staged ORDER BY entity_time NULLS FIRST, pos))) AS seq;
+-- the rate of what the load did: appends per second, or, when it appended
+-- nothing (a load repeated), retries (deduplicated deliveries) per second
 SELECT count(*) AS deliveries,
        count(DISTINCT seq) FILTER (WHERE seq > :head_before) AS appended,
        count(*) - count(DISTINCT seq) FILTER (WHERE seq > :head_before) AS deduplicated,
-       round(count(DISTINCT seq) FILTER (WHERE seq > :head_before)
-             / greatest(extract(epoch FROM clock_timestamp() - :'load_started'), 0.001))::bigint AS appended_per_second
+       greatest(extract(epoch FROM clock_timestamp() - :'load_started'), 0.001) AS load_seconds
 FROM appended \gset
-\echo loaded :deliveries deliveries: :appended events appended, :deduplicated deduplicated (:appended_per_second appends/s)
+SELECT CASE WHEN :appended > 0 THEN round(:appended / :load_seconds) || ' appends/s'
+            ELSE round(:deduplicated / :load_seconds) || ' retries/s' END AS rate \gset
+\echo loaded :deliveries deliveries: :appended events appended, :deduplicated deduplicated (:rate)

@@ -6,12 +6,16 @@
 --   pull request  merged: Done; closed unmerged: Closed; draft: In progress; open: In review
 --   project card  the name of its project column (from project_column events), else "Column <id>"
 -- Every row is taken from the latest delivery for its entity, which carries the
--- entity's full state after the action; times come from recorded_at, never now(),
--- so that evlog_verify and evlog_rebuild agree with the incremental fold.
+-- entity's full state after the action; times come from the events (recorded_at
+-- and the payload), never now(), so that evlog_verify and evlog_rebuild agree
+-- with the incremental fold.
 CREATE SCHEMA github;
 
 CREATE TABLE github.board (
   entity      text PRIMARY KEY,          -- the event stream
+  repository  text NOT NULL,             -- host/owner/name from the repository's html_url,
+                                         -- or "organization <login>" for organization cards
+  repository_id bigint,                  -- GitHub's repository id (the stream's second part)
   kind        text NOT NULL,             -- issue | pull_request | card
   number      bigint NOT NULL,           -- issue or PR number, card id
   title       text NOT NULL,
@@ -20,7 +24,8 @@ CREATE TABLE github.board (
   labels      text[] NOT NULL,
   assignees   text[] NOT NULL,
   last_seq    bigint NOT NULL,
-  last_at     timestamptz NOT NULL
+  last_at     timestamptz NOT NULL,      -- recorded_at of the last event (evlog's clock)
+  updated_at  timestamptz                -- the entity's updated_at in it (GitHub's clock)
 );
 CREATE TABLE github.columns (id bigint PRIMARY KEY, name text NOT NULL);
 
@@ -43,6 +48,22 @@ CREATE FUNCTION github.pull_column(obj jsonb) RETURNS text
     WHEN obj->>'state' = 'closed' THEN 'Closed'
     WHEN (obj->>'draft')::boolean THEN 'In progress'
     ELSE 'In review' END $$;
+
+-- the order of the board's columns, left to right: the states of issues and
+-- pull requests around the project columns of cards (sorted by name among themselves)
+CREATE FUNCTION github.column_order(column_name text) RETURNS int
+  LANGUAGE sql IMMUTABLE SET search_path = pg_catalog AS $$
+  SELECT CASE column_name WHEN 'To do' THEN 1 WHEN 'In progress' THEN 2 WHEN 'In review' THEN 3
+                          WHEN 'Done' THEN 5 WHEN 'Closed' THEN 6 ELSE 4 END $$;
+
+-- a title for one line: whitespace runs made one space, then, when longer than
+-- width characters, cut after its last whole word that fits and ended with an
+-- ellipsis (a single word longer than the width is cut inside)
+CREATE FUNCTION github.shorten(title text, width int) RETURNS text
+  LANGUAGE sql IMMUTABLE SET search_path = pg_catalog AS $$
+  SELECT CASE WHEN length(t) <= width THEN t
+              ELSE coalesce(substring(left(t, width) FROM '^(.*\S)\s'), left(t, width - 1)) || '…' END
+  FROM (SELECT btrim(regexp_replace(title, '\s+', ' ', 'g')) AS t) s $$;
 
 CREATE FUNCTION github.names(arr jsonb, field text) RETURNS text[]
   LANGUAGE sql IMMUTABLE SET search_path = pg_catalog AS $$
@@ -91,19 +112,25 @@ BEGIN
   END IF;
 
   INSERT INTO board AS b VALUES (
-    e.stream, k,
+    e.stream,
+    coalesce(regexp_replace(e.payload#>>'{repository,html_url}', '^[a-z]+://', ''),
+             e.payload#>>'{repository,full_name}',
+             'organization ' || (e.payload#>>'{organization,login}'), 'unknown'),
+    (e.payload#>>'{repository,id}')::bigint,
+    k,
     coalesce((obj->>'number')::bigint, (obj->>'id')::bigint),
     coalesce(obj->>'title', nullif(obj->>'note', ''), 'Card ' || (obj->>'id')),
     col,
     CASE WHEN k = 'card' THEN (obj->>'column_id')::bigint END,
     names(obj->'labels', 'name'),
     names(obj->'assignees', 'login'),
-    e.seq, e.recorded_at)
+    e.seq, e.recorded_at, (obj->>'updated_at')::timestamptz)
   ON CONFLICT (entity) DO UPDATE SET
+    repository = excluded.repository, repository_id = excluded.repository_id,
     kind = excluded.kind, number = excluded.number, title = excluded.title,
     column_name = excluded.column_name, column_id = excluded.column_id,
     labels = excluded.labels, assignees = excluded.assignees,
-    last_seq = excluded.last_seq, last_at = excluded.last_at;
+    last_seq = excluded.last_seq, last_at = excluded.last_at, updated_at = excluded.updated_at;
 END $$;
 
 -- the pull-request roll-up
