@@ -23,7 +23,9 @@
  *
  * Memory is bounded whatever the number of rows: the rows are read back
  * one at a time in a per-row memory context; what is kept per transaction
- * is the head before the first direct row and the last event proven.
+ * is the head before the first direct row and the last event proven, and
+ * per proof the last version of at most STREAMS_KEPT streams (about 6 MB),
+ * which spares the index probe when a stream's previous version was seen.
  *
  * The transaction holds the sequencer from its first direct row (taken by
  * sequencer.c, which also makes the sequencer's cached and shared state
@@ -44,6 +46,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -53,6 +56,20 @@
 #include "event.h"
 #include "oidcache.h"
 #include "restore.h"
+
+/*
+ * The proof remembers the last version it saw of up to STREAMS_KEPT streams
+ * of at most STREAM_KEY_BYTES bytes, so that a stream_version above 1 whose
+ * predecessor it just saw needs no index probe.
+ */
+#define STREAMS_KEPT		65536
+#define STREAM_KEY_BYTES	64
+
+typedef struct SeenStream
+{
+	char		stream[STREAM_KEY_BYTES + 1];	/* hash key: NUL-terminated */
+	int64		version;
+} SeenStream;
 
 /*
  * What this transaction knows of the rows it inserted directly.  verified
@@ -180,6 +197,66 @@ earlier_version(Relation rel, Relation stream_idx, const EvlogEvent *ev)
 }
 
 /*
+ * stream_key
+ *		Copy stream into key (STREAM_KEY_BYTES + 1 bytes) as a C string and
+ *		return true, or return false when it is too long to be kept.
+ */
+static bool
+stream_key(text *stream, char *key)
+{
+	int			len = VARSIZE_ANY_EXHDR(stream);
+
+	if (len > STREAM_KEY_BYTES)
+		return false;
+	memset(key, 0, STREAM_KEY_BYTES + 1);
+	memcpy(key, VARDATA_ANY(stream), len);
+	return true;
+}
+
+/*
+ * seen_version
+ *		Set *version to the last version of stream this proof saw and
+ *		return true, or return false.
+ */
+static bool
+seen_version(HTAB *seen, text *stream, int64 *version)
+{
+	char		key[STREAM_KEY_BYTES + 1];
+	SeenStream *entry;
+
+	if (!stream_key(stream, key))
+		return false;
+	entry = hash_search(seen, key, HASH_FIND, NULL);
+	if (entry == NULL)
+		return false;
+	*version = entry->version;
+	return true;
+}
+
+/*
+ * remember_version
+ *		Remember that this proof saw version of stream, unless the stream is
+ *		too long or STREAMS_KEPT others are kept.  Raises out-of-memory only.
+ */
+static void
+remember_version(HTAB *seen, text *stream, int64 version)
+{
+	char		key[STREAM_KEY_BYTES + 1];
+	SeenStream *entry;
+
+	if (!stream_key(stream, key))
+		return;
+	entry = hash_search(seen, key, HASH_FIND, NULL);
+	if (entry == NULL)
+	{
+		if (hash_get_num_entries(seen) >= STREAMS_KEPT)
+			return;
+		entry = hash_search(seen, key, HASH_ENTER, NULL);
+	}
+	entry->version = version;
+}
+
+/*
  * evlog_restore_verify
  *		Prove that the events above the last one proven continue the log:
  *		gapless seqs, recorded_at not decreasing, a chained digest, and
@@ -204,6 +281,9 @@ evlog_restore_verify(void)
 	MemoryContext oldcxt;
 	EvlogHead	prev;
 	bool		pushed = false;
+	HASHCTL		ctl;
+	HTAB	   *seen;
+	int64		known;
 
 	if (!state.active || !state.pending)
 		return;
@@ -229,6 +309,11 @@ evlog_restore_verify(void)
 	scan = systable_beginscan_ordered(rel, pkey, SnapshotSelf, 1, &key);
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "evlog restore check",
 								   ALLOCSET_DEFAULT_SIZES);
+	ctl.keysize = STREAM_KEY_BYTES + 1;
+	ctl.entrysize = sizeof(SeenStream);
+	ctl.hcxt = CurrentMemoryContext;
+	seen = hash_create("evlog restore streams", 1024, &ctl,
+					   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	while ((tuple = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
 	{
 		EvlogEvent	ev;
@@ -249,12 +334,15 @@ evlog_restore_verify(void)
 		if (memcmp(digest, ev.digest, PG_SHA256_DIGEST_LENGTH) != 0)
 			evlog_restore_refuse(psprintf("The digest of seq " INT64_FORMAT " does not continue the hash chain from seq " INT64_FORMAT ".",
 										  ev.seq, prev.seq));
-		if (ev.stream_version > 1 && !earlier_version(rel, stream_idx, &ev))
+		if (ev.stream_version > 1 &&
+			!(seen_version(seen, ev.stream, &known) && known == ev.stream_version - 1) &&
+			!earlier_version(rel, stream_idx, &ev))
 			evlog_restore_refuse(psprintf("Seq " INT64_FORMAT " has stream_version " INT64_FORMAT " of stream \"%s\", whose version " INT64_FORMAT " is not at an earlier seq.",
 										  ev.seq, ev.stream_version,
 										  text_to_cstring(ev.stream),
 										  ev.stream_version - 1));
 
+		remember_version(seen, ev.stream, ev.stream_version);
 		prev.seq = ev.seq;
 		prev.recorded_at = ev.recorded_at;
 		memcpy(prev.digest, ev.digest, PG_SHA256_DIGEST_LENGTH);
@@ -262,6 +350,7 @@ evlog_restore_verify(void)
 		MemoryContextReset(rowcxt);
 	}
 	systable_endscan_ordered(scan);
+	hash_destroy(seen);
 	MemoryContextDelete(rowcxt);
 	index_close(stream_idx, AccessShareLock);
 	index_close(pkey, AccessShareLock);
