@@ -29,7 +29,7 @@
  *
  * The transaction holds the sequencer from its first direct row (taken by
  * sequencer.c, which also makes the sequencer's cached and shared state
- * invalid), so no append interleaves with the rows being proven, and the
+ * invalid), so no other transaction writes to the log meanwhile, and the
  * scan (with SnapshotSelf) sees exactly the committed log and this
  * transaction's own rows.
  *
