@@ -13,6 +13,7 @@
 #   LAG_SECONDS    duration of workload 6 (default 30)
 #   BULK_EVENTS    events of workload 3 (default 100000)
 #   RSS_EVENTS     events of workload 7 (default 1000000)
+#   RESTORE_EVENTS events of workload 8 (default 100000)
 set -euo pipefail
 
 # exported: scripts this one runs read them too
@@ -160,3 +161,6 @@ rss_last=$(rss_kb "$pid")
 printf '| 7 | worker RSS (private) over %s folded events: %.1f MB after the first %s, %.1f MB at the end | growth %.1f MB | — | — | growth < 10 MB |\n' \
   "$RSS_EVENTS" "$(awk -v k="$rss_first" 'BEGIN { print k / 1024 }')" "$step" \
   "$(awk -v k="$rss_last" 'BEGIN { print k / 1024 }')" "$(awk -v a="$rss_first" -v b="$rss_last" 'BEGIN { print (b - a) / 1024 }')"
+
+# Workload 8: pg_restore of a busy log against a plain table's (bench/restore.sh)
+bash "$SRC/bench/restore.sh" "$WORK"

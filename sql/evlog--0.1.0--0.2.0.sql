@@ -137,3 +137,18 @@ END
 $$;
 COMMENT ON FUNCTION evlog_wait(text, bigint, interval) IS
   'evlog_wait(name text, seq bigint, timeout interval = ''5 seconds'') RETURNS boolean: wait until the projection''s checkpoint reaches seq (read-your-writes after an append); true when it did, false at the timeout. Call it after the appending transaction committed, and outside a REPEATABLE READ transaction, whose snapshot would never see the checkpoint move. Errors: 22004 null argument; EV005 unknown projection; 22023 negative timeout; 55000 the event was appended by this uncommitted transaction and the projection is async (commit first).';
+
+-- Restores in any order: a direct INSERT or COPY into the log (pg_restore, a
+-- subscription) is admitted row by row above the head and proven whole when
+-- the statement ends (gapless, chained, recorded_at not decreasing, stream
+-- versions gapless); what no statement trigger covers (the logical
+-- replication apply worker) is proven at commit.
+CREATE TRIGGER evlog_guard_insert_statement AFTER INSERT ON evlog.events
+  FOR EACH STATEMENT EXECUTE FUNCTION evlog.guard();
+ALTER TABLE evlog.events ENABLE ALWAYS TRIGGER evlog_guard_insert_statement;
+COMMENT ON TRIGGER evlog_guard_insert_statement ON evlog.events IS
+  'Proves, when an INSERT or COPY into the log ends, that the rows it inserted directly continue the log: seqs head + 1 .. with no hole, each digest chained to the one before, recorded_at not decreasing, each stream''s versions without a hole in seq order; else EV001 naming the seq, and the statement rolls back (fires always, also under session_replication_role = replica).';
+COMMENT ON TRIGGER evlog_guard_insert ON evlog.events IS
+  'Admits a row not written by the sequencer (a restore, a subscription) when its seq is above the head, in any order, taking the sequencer until the transaction ends; the rows are proven to continue the log when the statement ends (evlog_guard_insert_statement) or, for the logical replication apply worker, at commit; else EV001.';
+COMMENT ON FUNCTION evlog.guard() IS
+  'Trigger function of every append-only table: BEFORE UPDATE, DELETE or TRUNCATE raises EV001. On evlog.events, BEFORE INSERT admits a row not written by the sequencer when its seq is above the head (else EV001), and AFTER INSERT (per statement, or at commit when no statement trigger fired) proves the rows admitted continue the log: gapless seqs from head + 1, chained digests, recorded_at not decreasing, stream versions without a hole; else EV001 naming the seq.';

@@ -35,7 +35,7 @@ WHERE tgrelid = 'evlog.events'::regclass ORDER BY tgname;
 
 -- a direct INSERT is admitted only when it continues the log
 SELECT try($$INSERT INTO evlog.events (seq, stream, stream_version, type, payload, actor, recorded_at, digest)
-             VALUES (1000, 's', 1, 'a.b', '{}', 'me', now(), '\x00'::bytea || sha256(''))$$);
+             VALUES (1000, 's', 1, 'a.b', '{}', 'me', now(), sha256(''))$$);
 SELECT try(format($$INSERT INTO evlog.events (seq, stream, stream_version, type, payload, actor, recorded_at, digest)
              VALUES (%s, 'ticket-1', 1, 'a.b', '{}', 'me', now(), sha256(''))$$, :head_before + 1));
 SELECT try(format($$INSERT INTO evlog.events (seq, stream, stream_version, type, payload, actor, recorded_at, digest)

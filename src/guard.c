@@ -44,6 +44,7 @@
 #include "evlog.h"
 #include "copy.h"
 #include "guard.h"
+#include "restore.h"
 #include "sequencer.h"
 #include "shmem.h"
 
@@ -70,7 +71,9 @@ static void evlog_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
  *		The trigger function of every protected table.
  *
  * UPDATE, DELETE and TRUNCATE: raise EV001.  INSERT (evlog.events only):
- * admit the row if it continues the log, else EV001 (takes the sequencer).
+ * per row, admit a row above the head (takes the sequencer); after the
+ * statement, prove the rows admitted continue the log (restore.c), else
+ * EV001.
  */
 Datum
 evlog_guard(PG_FUNCTION_ARGS)
@@ -79,15 +82,23 @@ evlog_guard(PG_FUNCTION_ARGS)
 	Relation	rel;
 	const char *op;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event))
-		elog(ERROR, "evlog.guard() must be a BEFORE trigger");
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!(TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		  (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) &&
+		   !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))))
+		elog(ERROR, "evlog.guard() must be a BEFORE trigger, or an AFTER INSERT statement trigger");
 	rel = trigdata->tg_relation;
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
-		if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) &&
-			is_events_table(RelationGetRelid(rel)))
-			evlog_check_direct_insert(rel, trigdata->tg_trigtuple);
+		/* rows that came in directly: admitted per row, proven per statement */
+		if (is_events_table(RelationGetRelid(rel)))
+		{
+			if (TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+				evlog_check_direct_insert(rel, trigdata->tg_trigtuple);
+			else if (TRIGGER_FIRED_AFTER(trigdata->tg_event))
+				evlog_restore_verify();
+		}
 		return TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ?
 			PointerGetDatum(trigdata->tg_trigtuple) : PointerGetDatum(NULL);
 	}

@@ -61,6 +61,7 @@
 #include "contracts.h"
 #include "event.h"
 #include "projection.h"
+#include "restore.h"
 #include "seqstate.h"
 #include "sequencer.h"
 #include "shmem.h"
@@ -526,48 +527,46 @@ evlog_append(PG_FUNCTION_ARGS)
 /*
  * evlog_check_direct_insert
  *		Admit a row inserted into evlog.events other than by the sequencer
- *		(COPY in pg_restore, or a superuser's INSERT) only if it continues the
- *		log: seq head + 1, the stream's next version, recorded_at not before
- *		the head's, and the digest the chain requires.
+ *		(COPY in pg_restore, a superuser's INSERT, a subscription): any row
+ *		whose seq is above the head, to be proven with the rows around it
+ *		when the statement ends (restore.c).
  *
  * Called from the BEFORE INSERT guard trigger with the relation it fired on.
- * Takes the sequencer.  Raises EV001 when the row does not continue the log.
+ * At the transaction's first direct row, takes the sequencer and reads the
+ * head; every row makes what the sequencer remembers of the log invalid,
+ * and wakes the worker at commit.  Raises EV001 when the seq is already in
+ * the log; a NULL or non-positive seq is left to the table's constraints.
  */
 void
 evlog_check_direct_insert(Relation rel, HeapTuple tuple)
 {
-	AppendContext ac;
-	EvlogEvent	ev;
-	uint8		digest[PG_SHA256_DIGEST_LENGTH];
-	int64		current;
-	const char *problem = NULL;
+	Oid			relid = RelationGetRelid(rel);
+	EvlogHead	head;
+	bool		isnull;
+	int64		seq;
 
-	evlog_event_from_tuple(tuple, RelationGetDescr(rel), &ev);
 	evlog_appendcache_forget();
-	evlog_append_begin(&ac, rel, false);
+	if (!evlog_restore_head(relid, &head))
+	{
+		AppendContext ac;
+
+		evlog_append_begin(&ac, rel, false);
+		load_head(&ac, false);
+		evlog_append_end(&ac);
+		evlog_restore_begin(relid, &ac.head);
+		head = ac.head;
+	}
 	evlog_seqstate_invalidate();
-	load_head(&ac, false);
-	current = stream_version(&ac, ev.stream);
-	evlog_chain_digest(ac.head.digest, &ev, digest);
+	wake_worker_at_commit = true;
 
-	if (ev.seq != ac.head.seq + 1)
-		problem = psprintf("Its seq is " INT64_FORMAT "; the next seq is " INT64_FORMAT ".",
-						   ev.seq, ac.head.seq + 1);
-	else if (ev.stream_version != current + 1)
-		problem = psprintf("Its stream_version is " INT64_FORMAT "; the stream's next version is " INT64_FORMAT ".",
-						   ev.stream_version, current + 1);
-	else if (ev.recorded_at < ac.head.recorded_at)
-		problem = pstrdup("Its recorded_at is before the head's.");
-	else if (memcmp(digest, ev.digest, PG_SHA256_DIGEST_LENGTH) != 0)
-		problem = pstrdup("Its digest does not continue the hash chain.");
-	evlog_append_end(&ac);
-
-	if (problem)
-		ereport(ERROR,
-				(errcode(ERRCODE_EVLOG_APPEND_ONLY_VIOLATION),
-				 errmsg("row inserted into evlog.events does not continue the log"),
-				 errdetail_internal("%s", problem),
-				 errhint("Append events with evlog_append(); a direct INSERT or COPY is only accepted when it restores the log in order.")));
+	seq = DatumGetInt64(heap_getattr(tuple, Anum_events_seq,
+									 RelationGetDescr(rel), &isnull));
+	if (isnull || seq < 1)
+		return;
+	if (seq <= head.seq)
+		evlog_restore_refuse(psprintf("Its seq is " INT64_FORMAT "; the log already holds seqs 1 to " INT64_FORMAT ".",
+									  seq, head.seq));
+	evlog_restore_note_row();
 }
 
 /*
@@ -653,6 +652,7 @@ evlog_sequencer_init(void)
 	 */
 	evlog_appendcache_init();
 	RegisterXactCallback(sequencer_xact_callback, NULL);
+	evlog_restore_init();
 	evlog_oidcache_init();
 }
 

@@ -1,0 +1,21 @@
+/*-------------------------------------------------------------------------
+ *
+ * restore.h
+ *	  Rows that enter evlog.events other than through the sequencer (a
+ *	  restore, a subscription): admitted in any order, proven whole later.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EVLOG_RESTORE_H
+#define EVLOG_RESTORE_H
+
+#include "appendcache.h"
+
+extern void evlog_restore_refuse(const char *detail) pg_attribute_noreturn();
+extern bool evlog_restore_head(Oid relid, EvlogHead *head);
+extern void evlog_restore_begin(Oid relid, const EvlogHead *head);
+extern void evlog_restore_note_row(void);
+extern void evlog_restore_verify(void);
+extern void evlog_restore_init(void);
+
+#endif							/* EVLOG_RESTORE_H */
