@@ -45,8 +45,8 @@
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
-#include "utils/memutils.h"
 #include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -59,8 +59,10 @@
 /* evlog.max_projection_workers: projection workers per database */
 int			evlog_max_projection_workers = 4;
 
-/* evlog.projection_worker_idle_timeout: a projection worker no commit woke
- * for this long leaves, in milliseconds */
+/*
+ * evlog.projection_worker_idle_timeout: a projection worker no commit woke
+ * for this long leaves, in milliseconds
+ */
 int			evlog_projection_worker_idle_timeout = 60000;
 
 /* What a projection worker is started with, in bgw_extra */
@@ -87,14 +89,36 @@ typedef struct DispatchEntry
 	bool		has_worker;
 } DispatchEntry;
 
-/* The database's worker: workers started (StartedWorker *), and the
- * projections it folds itself whose reason it logged (char *) */
+/*
+ * The database's worker: workers started (StartedWorker *), and the
+ * projections it folds itself whose reason it logged (char *)
+ */
 static List *started_workers = NIL;
 static List *fallback_noted = NIL;
 
-/* A projection worker: the registry may have changed since it last looked */
+/* The registry may have changed since this process last read it */
 static bool registry_stale = true;
 static Oid	registry_relid = InvalidOid;
+
+/*
+ * The database's worker: active async projections at its last look, and
+ * whether its last look was skipped (all_have_workers)
+ */
+static int	listed_active = -1;
+static bool look_skipped = false;
+
+/*
+ * registry_invalidated
+ *		Relcache callback of the workers: the registry (or every relation)
+ *		was invalidated, as registering, pausing, resuming, altering,
+ *		unregistering and DROP EXTENSION do.
+ */
+static void
+registry_invalidated(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == registry_relid)
+		registry_stale = true;
+}
 
 /*
  * evlog_worker_gucs
@@ -118,6 +142,20 @@ evlog_worker_gucs(void)
 							60000, 100, 24 * 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
+}
+
+/*
+ * reload_if_asked
+ *		Reload the configuration when a SIGHUP asked for it.
+ */
+static void
+reload_if_asked(void)
+{
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
 }
 
 /*
@@ -198,10 +236,12 @@ active_async_projections(Oid dboid, MemoryContext cxt, int64 *head)
 	bool		need_head = false;
 
 	*head = 0;
+	registry_stale = false;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	if (!OidIsValid(evlog_relid_if_exists("projections")))
+	registry_relid = evlog_relid_if_exists("projections");
+	if (!OidIsValid(registry_relid))
 	{
 		PopActiveSnapshot();
 		CommitTransactionCommand();
@@ -224,6 +264,7 @@ active_async_projections(Oid dboid, MemoryContext cxt, int64 *head)
 		entries = lappend(entries, e);
 	}
 	LWLockRelease(evlog_shared->lock);
+	listed_active = list_length(entries);
 	if (need_head && evlog_max_projection_workers > 0)
 	{
 		SPI_connect();
@@ -430,15 +471,44 @@ start_projection_worker(Oid dboid, DispatchEntry *e, bool *limit_reached)
 }
 
 /*
+ * all_have_workers
+ *		Whether every active async projection had a worker at the last look
+ *		and has one still, and the registry has not changed since: then a
+ *		commit gives the database's worker nothing to do, as it woke the
+ *		projection workers itself.  Processes invalidations in an empty
+ *		transaction.  A committing registry change sends its invalidation
+ *		just after it sets the latches, so one may be seen late: the caller
+ *		looks again within a second after a skipped look.  Takes
+ *		evlog_shared->lock shared.
+ */
+static bool
+all_have_workers(Oid dboid)
+{
+	int			n;
+
+	if (listed_active < 0)
+		return false;
+	StartTransactionCommand();
+	CommitTransactionCommand();
+	if (registry_stale)
+		return false;
+	LWLockAcquire(evlog_shared->lock, LW_SHARED);
+	n = evlog_projection_workers(dboid);
+	LWLockRelease(evlog_shared->lock);
+	return n >= listed_active;
+}
+
+/*
  * dispatch
  *		One look at the registry: start a projection worker for each active
  *		async projection that has events to fold and no worker, and return
  *		the names (in cxt) of those this process must fold itself: every one
  *		with evlog.max_projection_workers = 0, else those it could give no
- *		worker.  Own transaction.
+ *		worker.  Unless force, the look is skipped (NIL) when every
+ *		projection has its worker.  Own transaction.
  */
 static List *
-dispatch(Oid dboid, MemoryContext cxt)
+dispatch(Oid dboid, MemoryContext cxt, bool force)
 {
 	int64		head;
 	List	   *entries;
@@ -446,6 +516,9 @@ dispatch(Oid dboid, MemoryContext cxt)
 	ListCell   *lc;
 
 	reap_started_workers();
+	look_skipped = !force && evlog_max_projection_workers > 0 && all_have_workers(dboid);
+	if (look_skipped)
+		return NIL;
 	entries = active_async_projections(dboid, cxt, &head);
 	foreach(lc, entries)
 	{
@@ -498,6 +571,7 @@ evlog_worker_main(Datum arg)
 	Oid			dboid = DatumGetObjectId(arg);
 	MemoryContext cxt;
 	char		last[64] = "";
+	int			rc = WL_TIMEOUT;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -509,6 +583,7 @@ evlog_worker_main(Datum arg)
 		proc_exit(0);
 	before_shmem_exit(worker_detach, arg);
 
+	CacheRegisterRelcacheCallback(registry_invalidated, (Datum) 0);
 	cxt = AllocSetContextCreate(TopMemoryContext, "evlog worker",
 								ALLOCSET_DEFAULT_SIZES);
 	for (;;)
@@ -519,12 +594,8 @@ evlog_worker_main(Datum arg)
 
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
-		here = dispatch(dboid, cxt);
+		reload_if_asked();
+		here = dispatch(dboid, cxt, (rc & WL_TIMEOUT) != 0);
 		pos = next_after(here, last);
 
 		/* fold this process's projections until a round finds nothing */
@@ -543,16 +614,19 @@ evlog_worker_main(Datum arg)
 			{
 				/* something happened: look at the registry again */
 				ResetLatch(MyLatch);
+				reload_if_asked();
 				MemoryContextReset(cxt);
-				here = dispatch(dboid, cxt);
+				here = dispatch(dboid, cxt, false);
 				pos = next_after(here, last);
 				quiet = 0;
 			}
 		}
 		MemoryContextReset(cxt);
 
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 evlog_worker_naptime, PG_WAIT_EXTENSION);
+		/* after a look skipped, look again soon: see all_have_workers */
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   look_skipped ? Min(evlog_worker_naptime, 1000) : evlog_worker_naptime,
+					   PG_WAIT_EXTENSION);
 	}
 }
 
@@ -605,19 +679,6 @@ projection_attach(int index, ProjectionWorkerArg *arg)
 	}
 	LWLockRelease(evlog_shared->lock);
 	return ok;
-}
-
-/*
- * registry_invalidated
- *		Relcache callback of a projection worker: the registry (or every
- *		relation) was invalidated, as pausing, resuming, altering,
- *		unregistering and DROP EXTENSION do.
- */
-static void
-registry_invalidated(Datum arg, Oid relid)
-{
-	if (relid == InvalidOid || relid == registry_relid)
-		registry_stale = true;
 }
 
 /*
@@ -682,17 +743,12 @@ evlog_projection_worker_main(Datum arg)
 		int			rc;
 
 		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
 		do
 		{
 			int64		handed;
 
 			CHECK_FOR_INTERRUPTS();
+			reload_if_asked();
 			more = fold_one(pwa.name, &handed);
 			if (handed < 0 ||
 				((registry_stale || (handed == 0 && !more)) &&
