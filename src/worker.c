@@ -65,6 +65,9 @@ int			evlog_max_projection_workers = 4;
  */
 int			evlog_projection_worker_idle_timeout = 60000;
 
+/* Shortest time between two wake-ups' folds of a projection worker */
+#define FOLD_INTERVAL_MS 2
+
 /* What a projection worker is started with, in bgw_extra */
 typedef struct ProjectionWorkerArg
 {
@@ -156,6 +159,21 @@ reload_if_asked(void)
 		ConfigReloadPending = false;
 		ProcessConfigFile(PGC_SIGHUP);
 	}
+}
+
+/*
+ * fold_settings
+ *		Commit fold transactions asynchronously.  A crash then loses at most
+ *		the last moments of folding, never an event (a fold's commit record
+ *		follows those of the events it read, so it is never durable without
+ *		them), and the read models roll back with their checkpoints, which
+ *		are folded again.  Synchronous commits would put every fold's WAL
+ *		flush in line with the appenders', one per projection worker.
+ */
+static void
+fold_settings(void)
+{
+	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 }
 
 /*
@@ -578,6 +596,7 @@ evlog_worker_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("evlog worker");
+	fold_settings();
 
 	if (!attach(dboid))
 		proc_exit(0);
@@ -724,6 +743,7 @@ void
 evlog_projection_worker_main(Datum arg)
 {
 	ProjectionWorkerArg pwa;
+	TimestampTz last_fold = 0;
 
 	memcpy(&pwa, MyBgworkerEntry->bgw_extra, sizeof(pwa));
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -731,6 +751,7 @@ evlog_projection_worker_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(pwa.dboid, InvalidOid, 0);
 	pgstat_report_appname("evlog projection worker");
+	fold_settings();
 
 	if (!projection_attach(DatumGetInt32(arg), &pwa))
 		proc_exit(0);
@@ -741,7 +762,18 @@ evlog_projection_worker_main(Datum arg)
 	{
 		bool		more;
 		int			rc;
+		long		since_ms;
 
+		/*
+		 * Under a stream of commits, let a few accumulate: a woken worker
+		 * folds at most every FOLD_INTERVAL_MS, so that each transaction
+		 * folds several events rather than one per commit.
+		 */
+		since_ms = (GetCurrentTimestamp() - last_fold) / 1000;
+		if (since_ms >= 0 && since_ms < FOLD_INTERVAL_MS)
+			(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 FOLD_INTERVAL_MS - since_ms, PG_WAIT_EXTENSION);
+		last_fold = GetCurrentTimestamp();
 		ResetLatch(MyLatch);
 		do
 		{
