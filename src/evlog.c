@@ -131,6 +131,9 @@ _PG_init(void)
 								4096, 0, 1024 * 1024,
 								PGC_POSTMASTER, 0,
 								NULL, NULL, NULL);
+	/* the projection workers' settings: only when preloading (worker.c) */
+	if (process_shared_preload_libraries_in_progress)
+		evlog_worker_gucs();
 	MarkGUCPrefixReserved("evlog");
 
 	evlog_sequencer_init();

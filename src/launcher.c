@@ -70,6 +70,27 @@ evlog_launcher_register(void)
 }
 
 /*
+ * evlog_dynamic_worker
+ *		Fill bgw for a dynamic background worker of evlog that connects to a
+ *		database after recovery, is never restarted, runs function (of this
+ *		library) with main_arg, shows as type, and reports to this process.
+ */
+void
+evlog_dynamic_worker(BackgroundWorker *bgw, const char *function,
+					 const char *type, Datum main_arg)
+{
+	memset(bgw, 0, sizeof(*bgw));
+	bgw->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw->bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(bgw->bgw_library_name, "evlog", BGW_MAXLEN);
+	strlcpy(bgw->bgw_function_name, function, BGW_MAXLEN);
+	strlcpy(bgw->bgw_type, type, BGW_MAXLEN);
+	bgw->bgw_main_arg = main_arg;
+	bgw->bgw_notify_pid = MyProcPid;
+}
+
+/*
  * evlog_start_worker
  *		Start the worker of dboid as a dynamic background worker that
  *		reports to this process.  Returns false when no worker slot is free
@@ -80,16 +101,9 @@ evlog_start_worker(Oid dboid, void **handle)
 {
 	BackgroundWorker bgw;
 
-	memset(&bgw, 0, sizeof(bgw));
-	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	bgw.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(bgw.bgw_library_name, "evlog", BGW_MAXLEN);
-	strlcpy(bgw.bgw_function_name, "evlog_worker_main", BGW_MAXLEN);
+	evlog_dynamic_worker(&bgw, "evlog_worker_main", "evlog worker",
+						 ObjectIdGetDatum(dboid));
 	snprintf(bgw.bgw_name, BGW_MAXLEN, "evlog worker for database %u", dboid);
-	strlcpy(bgw.bgw_type, "evlog worker", BGW_MAXLEN);
-	bgw.bgw_main_arg = ObjectIdGetDatum(dboid);
-	bgw.bgw_notify_pid = MyProcPid;
 	return RegisterDynamicBackgroundWorker(&bgw, (BackgroundWorkerHandle **) handle);
 }
 

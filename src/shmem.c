@@ -15,15 +15,18 @@
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
+#include "utils/builtins.h"
 #include "utils/timestamp.h"
 
 #include "evlog.h"
 #include "seqstate.h"
 #include "shmem.h"
+#include "worker.h"
 
 EvlogShared *evlog_shared = NULL;
 
 PG_FUNCTION_INFO_V1(evlog_worker_pid);
+PG_FUNCTION_INFO_V1(evlog_projection_worker_pid);
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -40,14 +43,38 @@ slot_count(void)
 }
 
 /*
+ * projection_slot_count
+ *		Projection worker slots to keep: none when projections get no
+ *		workers of their own, else one per background worker process, as
+ *		no more than that can run at once whatever the databases.
+ */
+static int
+projection_slot_count(void)
+{
+	return evlog_max_projection_workers > 0 ? max_worker_processes : 0;
+}
+
+/*
+ * slots_size
+ *		Bytes of the header and the database worker slots, where the
+ *		projection worker slots begin.
+ */
+static Size
+slots_size(void)
+{
+	return MAXALIGN(add_size(offsetof(EvlogShared, slots),
+							 mul_size(slot_count(), sizeof(EvlogWorkerSlot))));
+}
+
+/*
  * shared_size
  *		Bytes evlog needs.
  */
 static Size
 shared_size(void)
 {
-	return add_size(offsetof(EvlogShared, slots),
-					mul_size(slot_count(), sizeof(EvlogWorkerSlot)));
+	return add_size(slots_size(),
+					mul_size(projection_slot_count(), sizeof(EvlogProjectionSlot)));
 }
 
 /*
@@ -86,6 +113,9 @@ evlog_shmem_startup(void)
 		memset(evlog_shared, 0, shared_size());
 		evlog_shared->lock = &(GetNamedLWLockTranche("evlog"))->lock;
 		evlog_shared->nslots = slot_count();
+		evlog_shared->nprojslots = projection_slot_count();
+		evlog_shared->projslots = (EvlogProjectionSlot *)
+			((char *) evlog_shared + slots_size());
 	}
 	evlog_seqstate_attach();
 	LWLockRelease(AddinShmemInitLock);
@@ -145,9 +175,12 @@ evlog_slot_for(Oid dboid, bool create)
 
 /*
  * evlog_wake_worker
- *		Set the latch of dboid's worker, if one runs.  Called at the commit
- *		of an appending transaction.  Takes evlog_shared->lock shared; a
- *		no-op without shared memory (library not preloaded).
+ *		Set the latch of dboid's worker and of its projection workers, those
+ *		that run.  Called at the commit of an appending transaction, and of
+ *		one that changed the registry.  The projection workers are woken
+ *		here rather than by the database's worker, so that a commit reaches
+ *		them even while that worker folds a batch.  Takes evlog_shared->lock
+ *		shared; a no-op without shared memory (library not preloaded).
  */
 void
 evlog_wake_worker(Oid dboid)
@@ -160,6 +193,109 @@ evlog_wake_worker(Oid dboid)
 	slot = evlog_slot_for(dboid, false);
 	if (slot && slot->latch)
 		SetLatch(slot->latch);
+	for (int i = 0; i < evlog_shared->nprojslots; i++)
+	{
+		EvlogProjectionSlot *ps = &evlog_shared->projslots[i];
+
+		if (ps->dboid == dboid && ps->latch)
+			SetLatch(ps->latch);
+	}
+	LWLockRelease(evlog_shared->lock);
+}
+
+/*
+ * evlog_projection_slot
+ *		The slot of the worker of projection name in dboid (starting or
+ *		running), or NULL.  The caller holds evlog_shared->lock.
+ */
+EvlogProjectionSlot *
+evlog_projection_slot(Oid dboid, const char *name)
+{
+	for (int i = 0; i < evlog_shared->nprojslots; i++)
+	{
+		EvlogProjectionSlot *ps = &evlog_shared->projslots[i];
+
+		if (ps->dboid == dboid && strcmp(ps->name, name) == 0)
+			return ps;
+	}
+	return NULL;
+}
+
+/*
+ * evlog_claim_projection_slot
+ *		Claim a free slot for a worker of projection name (at most 63 bytes)
+ *		in dboid, with a new generation; NULL when every slot is in use.
+ *		The caller holds evlog_shared->lock exclusively.
+ */
+EvlogProjectionSlot *
+evlog_claim_projection_slot(Oid dboid, const char *name)
+{
+	for (int i = 0; i < evlog_shared->nprojslots; i++)
+	{
+		EvlogProjectionSlot *ps = &evlog_shared->projslots[i];
+
+		if (ps->dboid != InvalidOid)
+			continue;
+		ps->dboid = dboid;
+		ps->generation++;
+		ps->pid = 0;
+		ps->latch = NULL;
+		strlcpy(ps->name, name, sizeof(ps->name));
+		return ps;
+	}
+	return NULL;
+}
+
+/*
+ * evlog_projection_workers
+ *		The projection workers of dboid, starting or running.  The caller
+ *		holds evlog_shared->lock.
+ */
+int
+evlog_projection_workers(Oid dboid)
+{
+	int			n = 0;
+
+	for (int i = 0; i < evlog_shared->nprojslots; i++)
+		if (evlog_shared->projslots[i].dboid == dboid)
+			n++;
+	return n;
+}
+
+/*
+ * stop_projection_workers
+ *		SIGTERM the running projection workers of dboid and free the slots
+ *		of those still starting (they find the slot gone and leave).  The
+ *		caller holds evlog_shared->lock exclusively.
+ */
+static void
+stop_projection_workers(Oid dboid)
+{
+	for (int i = 0; i < evlog_shared->nprojslots; i++)
+	{
+		EvlogProjectionSlot *ps = &evlog_shared->projslots[i];
+
+		if (ps->dboid != dboid)
+			continue;
+		if (ps->pid > 0)
+			kill(ps->pid, SIGTERM);
+		else
+			ps->dboid = InvalidOid;
+	}
+}
+
+/*
+ * evlog_stop_projection_workers
+ *		As stop_projection_workers; takes evlog_shared->lock exclusively.
+ *		A no-op without shared memory.
+ */
+void
+evlog_stop_projection_workers(Oid dboid)
+{
+	if (evlog_shared == NULL)
+		return;
+	LWLockAcquire(evlog_shared->lock, LW_EXCLUSIVE);
+	stop_projection_workers(dboid);
 	LWLockRelease(evlog_shared->lock);
 }
 
@@ -188,10 +324,11 @@ evlog_wake_launcher(bool rescan)
 
 /*
  * evlog_evict_worker
- *		Ask dboid's worker to exit (SIGTERM) and keep the launcher from
- *		starting another for the given number of seconds, so that DROP
- *		DATABASE and its like, which need the database to themselves, are
- *		not blocked.  Returns the pid signalled, or 0.  Takes
+ *		Ask dboid's worker and its projection workers to exit (SIGTERM) and
+ *		keep the launcher from starting another for the given number of
+ *		seconds, so that DROP DATABASE and its like, which need the database
+ *		to themselves, are not blocked.  Returns the pid of the database's
+ *		worker signalled, or 0.  Takes
  *		evlog_shared->lock exclusively.
  */
 pid_t
@@ -212,6 +349,7 @@ evlog_evict_worker(Oid dboid, int seconds)
 		if (pid > 0)
 			kill(pid, SIGTERM);
 	}
+	stop_projection_workers(dboid);
 	LWLockRelease(evlog_shared->lock);
 	return pid;
 }
@@ -234,6 +372,31 @@ evlog_worker_pid(PG_FUNCTION_ARGS)
 	slot = evlog_slot_for(MyDatabaseId, false);
 	if (slot)
 		pid = slot->pid;
+	LWLockRelease(evlog_shared->lock);
+	if (pid == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(pid);
+}
+
+/*
+ * evlog.projection_worker_pid(name text) RETURNS integer
+ *
+ * The process id of the projection worker of the named projection in this
+ * database, NULL when none runs.  STRICT.  Takes evlog_shared->lock shared.
+ */
+Datum
+evlog_projection_worker_pid(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	EvlogProjectionSlot *ps;
+	pid_t		pid = 0;
+
+	if (evlog_shared == NULL)
+		PG_RETURN_NULL();
+	LWLockAcquire(evlog_shared->lock, LW_SHARED);
+	ps = evlog_projection_slot(MyDatabaseId, name);
+	if (ps)
+		pid = ps->pid;
 	LWLockRelease(evlog_shared->lock);
 	if (pid == 0)
 		PG_RETURN_NULL();

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * shmem.h
- *	  evlog's shared memory: one slot per database worker (its latch, so an
- *	  appending commit can wake it) and the launcher's latch.  Present only
+ *	  evlog's shared memory: one slot per database worker and one per
+ *	  projection worker (their latches, so an appending commit can wake
+ *	  them) and the launcher's latch.  Present only
  *	  when the library is in shared_preload_libraries.
  *
  *-------------------------------------------------------------------------
@@ -23,11 +24,27 @@ typedef struct EvlogWorkerSlot
 	TimestampTz evicted_until;	/* don't start before: DROP DATABASE etc. */
 } EvlogWorkerSlot;
 
+/*
+ * One projection worker: a process that folds one async projection of one
+ * database (worker.c).  The database's worker claims the slot before it
+ * starts the process, which then fills in its pid and latch.
+ */
+typedef struct EvlogProjectionSlot
+{
+	Oid			dboid;			/* InvalidOid: free */
+	uint32		generation;		/* bumped at every claim */
+	pid_t		pid;			/* 0 while starting */
+	Latch	   *latch;			/* the projection worker's MyLatch */
+	char		name[64];		/* the projection (EVLOG_NAMEDATALEN) */
+} EvlogProjectionSlot;
+
 typedef struct EvlogShared
 {
 	LWLock	   *lock;			/* protects everything below */
 	Latch	   *launcher_latch;
 	bool		rescan;			/* launcher: look at every database again */
+	int			nprojslots;		/* entries of projslots */
+	EvlogProjectionSlot *projslots;
 	int			nslots;
 	EvlogWorkerSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } EvlogShared;
@@ -39,5 +56,9 @@ extern EvlogWorkerSlot *evlog_slot_for(Oid dboid, bool create);
 extern void evlog_wake_worker(Oid dboid);
 extern void evlog_wake_launcher(bool rescan);
 extern pid_t evlog_evict_worker(Oid dboid, int seconds);
+extern EvlogProjectionSlot *evlog_projection_slot(Oid dboid, const char *name);
+extern EvlogProjectionSlot *evlog_claim_projection_slot(Oid dboid, const char *name);
+extern int	evlog_projection_workers(Oid dboid);
+extern void evlog_stop_projection_workers(Oid dboid);
 
 #endif							/* EVLOG_SHMEM_H */

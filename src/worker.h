@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * worker.h
- *	  The launcher (one per cluster) and the per-database workers that fold
- *	  async projections (SPEC.md P4).
+ *	  The launcher (one per cluster), the per-database workers, and the
+ *	  projection workers they start, which fold async projections.
  *
  *-------------------------------------------------------------------------
  */
@@ -11,10 +11,19 @@
 
 #include "postgres.h"
 
+#include "postmaster/bgworker.h"
+
+extern int	evlog_max_projection_workers;
+extern int	evlog_projection_worker_idle_timeout;
+
+extern void evlog_worker_gucs(void);
 extern void evlog_launcher_register(void);
+extern void evlog_dynamic_worker(BackgroundWorker *bgw, const char *function,
+								 const char *type, Datum main_arg);
 extern bool evlog_start_worker(Oid dboid, void **handle);
 
 extern PGDLLEXPORT void evlog_launcher_main(Datum arg);
 extern PGDLLEXPORT void evlog_worker_main(Datum arg);
+extern PGDLLEXPORT void evlog_projection_worker_main(Datum arg);
 
 #endif							/* EVLOG_WORKER_H */

@@ -27,6 +27,8 @@ $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'evlog'
 evlog.launcher_naptime = 1
 evlog.worker_naptime = '60s'
+# three databases, each with a worker, and projection workers of their own
+max_worker_processes = 32
 });
 $node->start;
 
@@ -380,8 +382,10 @@ my $busy_worker = $node->safe_psql('busy', q{SELECT evlog.worker_pid()});
 my $holder = $node->background_psql('busy');
 $holder->query_safe(q{SELECT pg_advisory_lock(7007)});
 $node->safe_psql('busy', q{SELECT count(evlog_append('s-' || i % 7, 'x.y', '{}')) FROM generate_series(1, 500) i});
-poll('busy', q{SELECT wait_event FROM pg_stat_activity WHERE backend_type = 'evlog worker' AND datname = 'busy'},
-	'advisory', 'busy: the worker is in the middle of a batch');
+poll('busy', q{SELECT count(*) > 0 FROM pg_stat_activity
+                WHERE backend_type IN ('evlog worker', 'evlog projection worker') AND datname = 'busy'
+                  AND wait_event = 'advisory'},
+	't', 'busy: a worker (the database\'s or the projection\'s own) is in the middle of a batch');
 my $updater = $node->background_psql('busy');
 $updater->query_until(qr/updating/, "\\echo updating\nALTER EXTENSION evlog UPDATE;\n");
 $holder->query_safe(q{SELECT pg_advisory_unlock(7007)});
