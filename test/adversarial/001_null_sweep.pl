@@ -225,11 +225,12 @@ WHERE attrelid = 'evlog.append_queue'::regclass AND attnum > 0 AND NOT attisdrop
 sub run_calls
 {
 	my ($db, $role, $calls, $from) = @_;
-	my $script = "SET statement_timeout = '$statement_timeout';\n"
+	my $script = "SET statement_timeout = '$statement_timeout';\n\\set VERBOSITY verbose\n"
 	  . "SELECT pg_backend_pid() AS pid0 \\gset\n\\o /dev/null\n";
 	for my $i ($from .. $#$calls)
 	{
-		$script .= "BEGIN;\n$calls->[$i][1]\n\\echo RESULT $i :SQLSTATE :LAST_ERROR_MESSAGE\nROLLBACK;\n";
+		$script .= "\\warn MARK $i\nBEGIN;\n$calls->[$i][1]\n"
+		  . "\\echo RESULT $i :SQLSTATE :LAST_ERROR_MESSAGE\nROLLBACK;\n";
 	}
 	$script .= "\\o\nSELECT pg_backend_pid() = :pid0 AS same \\gset\n\\echo END :same\n";
 	my $timed_out = 0;
@@ -243,6 +244,15 @@ sub run_calls
 	for (split /\n/, $out)
 	{
 		$results{$1} = [ $2, $3 // '' ] if /^RESULT (\d+) (\S+)(?: (.*))?$/;
+	}
+	# psql leaves SQLSTATE at 00000 after a failed COPY: the error it
+	# printed, after the call's MARK, tells
+	my @blocks = split /^MARK (\d+)\n/m, $err;
+	shift @blocks;
+	while (my ($i, $text) = splice(@blocks, 0, 2))
+	{
+		$results{$i} = [ $1, $2 ]
+		  if exists $results{$i} && $text =~ /ERROR:\s+([0-9A-Z]{5}): (.*)/;
 	}
 	return (\%results, $out =~ /^END t$/m ? 1 : 0, $timed_out);
 }

@@ -3,7 +3,8 @@
 # evlog.events, nothing else) to a database with evlog, events, a sync and an
 # async projection, event types and an upcaster.  Pass: sqlsmith ran, no
 # server process crashed (the server log says none was terminated), and the
-# log is whole afterwards.
+# log is whole afterwards.  A control first kills a backend with SIGKILL and
+# checks that the crash check sees it.
 #
 # The run stops after EVLOG_SQLSMITH_QUERIES queries (default 4000) or
 # EVLOG_SQLSMITH_SECONDS seconds (default 80), whichever comes first; each
@@ -17,7 +18,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
-use Time::HiRes qw(time);
+use Time::HiRes qw(time usleep);
 use FindBin;
 use lib $FindBin::Bin;
 use EvlogAdversary;
@@ -36,6 +37,22 @@ log_min_error_statement = panic
 adversary_db($node, 'fuzz');
 $node->safe_psql('fuzz', "GRANT SELECT ON evlog.events TO $EvlogAdversary::MALLORY");
 my $head = $node->safe_psql('fuzz', 'SELECT evlog_head()');
+
+# control: a backend that dies by a signal is seen, so the check can fail
+my $victim = $node->background_psql('fuzz', extra_params => [ '-U', $EvlogAdversary::MALLORY ]);
+my $pid = $victim->query_safe('SELECT pg_backend_pid()');
+my $control = crash_watch($node);
+kill 'KILL', $pid;
+my $seen = 0;
+for (1 .. 10 * $PostgreSQL::Test::Utils::timeout_default)
+{
+	last if ($seen = () = crashes_since($node, $control));
+	usleep(100_000);
+}
+ok($seen, 'control: a backend killed by SIGKILL is seen as a crash');
+eval { $victim->quit };
+wait_accepting($node) or BAIL_OUT('the server did not come back after the control');
+
 my $watch = crash_watch($node);
 
 my $conninfo = sprintf("host=%s port=%d dbname=fuzz user=%s options='-c statement_timeout=1s'",
