@@ -39,8 +39,13 @@ $node->safe_psql('fuzz', "GRANT SELECT ON evlog.events TO $EvlogAdversary::MALLO
 my $head = $node->safe_psql('fuzz', 'SELECT evlog_head()');
 
 # control: a backend that dies by a signal is seen, so the check can fail
-my $victim = $node->background_psql('fuzz', extra_params => [ '-U', $EvlogAdversary::MALLORY ]);
-my $pid = $victim->query_safe('SELECT pg_backend_pid()');
+my $victim = IPC::Run::start(
+	[ 'psql', '-X', '-d', $node->connstr('fuzz'), '-U', $EvlogAdversary::MALLORY,
+	  '-c', "SELECT pg_sleep($PostgreSQL::Test::Utils::timeout_default) AS victim" ],
+	'>', \my $victim_out, '2>', \my $victim_err);
+ok(poll_until($node, 'fuzz', q{SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%AS victim' AND pid <> pg_backend_pid()}, '1'),
+	'control: the victim backend runs');
+my $pid = $node->safe_psql('fuzz', q{SELECT pid FROM pg_stat_activity WHERE query LIKE '%AS victim' AND pid <> pg_backend_pid()});
 my $control = crash_watch($node);
 kill 'KILL', $pid;
 my $seen = 0;
@@ -50,7 +55,7 @@ for (1 .. 10 * $PostgreSQL::Test::Utils::timeout_default)
 	usleep(100_000);
 }
 ok($seen, 'control: a backend killed by SIGKILL is seen as a crash');
-eval { $victim->quit };
+$victim->finish;
 wait_accepting($node) or BAIL_OUT('the server did not come back after the control');
 
 my $watch = crash_watch($node);
