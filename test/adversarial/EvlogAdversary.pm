@@ -110,7 +110,9 @@ sub mallory_psql
 }
 
 # crash_watch(NODE): where a later crashes_since looks from: the server log's
-# size and pg_postmaster_start_time()
+# size, and pg_postmaster_start_time() (which changes only when the
+# postmaster itself restarted: a crash restart keeps it, and the server log
+# is what shows one)
 sub crash_watch
 {
 	my ($node) = @_;
