@@ -28,9 +28,11 @@ my $seconds = $ENV{EVLOG_SQLSMITH_SECONDS} // 80;
 my ($sqlsmith) = grep { -x } map { "$_/sqlsmith" } split /:/, $ENV{PATH};
 $sqlsmith or BAIL_OUT('sqlsmith is not installed (make deps installs it)');
 
-# errors are sqlsmith's daily bread: keep them out of the server log, which
-# still gets every crash (LOG) and the query the process was running
+# statements and errors are sqlsmith's daily bread: keep them out of the
+# server log, which still gets every crash (LOG) and the query the crashed
+# process was running
 my $node = adversary_node('sqlsmith', q{
+log_statement = none
 log_min_messages = log
 log_min_error_statement = panic
 });
