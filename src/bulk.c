@@ -148,13 +148,14 @@ evlog_append_many(AppendContext *ac, EvlogAppendRequest *reqs, int n,
  * semantics, and return their seqs in the same order.  All are checked
  * before the sequencer is taken; one failure fails the whole call
  * (evlog_append_many).  Locks and errors as evlog_append; a NULL element is
- * EV004.
+ * EV004.  Declared STRICT; called with a NULL array all the same (a
+ * declaration changed by hand), raises 22004.
  */
 Datum
 evlog_append_batch(PG_FUNCTION_ARGS)
 {
-	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
-	Oid			elemtype = ARR_ELEMTYPE(arr);
+	ArrayType  *arr;
+	Oid			elemtype;
 	TupleDesc	tupdesc;
 	Datum	   *elems;
 	bool	   *elemnulls;
@@ -166,6 +167,13 @@ evlog_append_batch(PG_FUNCTION_ARGS)
 	ErrorContextCallback errcallback;
 	int			current = 0;
 
+	if (PG_NARGS() != 1 || PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("events must not be null"),
+				 errdetail("evlog_append_batch() takes one array of evlog.new_event.")));
+	arr = PG_GETARG_ARRAYTYPE_P(0);
+	elemtype = ARR_ELEMTYPE(arr);
 	tupdesc = lookup_rowtype_tupdesc(elemtype, -1);
 	if (tupdesc->natts != EVLOG_REQUEST_FIELDS)
 		elog(ERROR, "evlog.new_event has %d fields, expected %d",

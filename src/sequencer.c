@@ -497,9 +497,11 @@ evlog_append_one(AppendContext *ac, EvlogAppendRequest *req)
  *				idempotency_key text, expected_version bigint,
  *				type_version integer) RETURNS bigint
  *
- * Append one event and return its seq (SPEC.md section 3.2).  Takes
+ * Append one event and return its seq (README "Appending").  Takes
  * RowExclusiveLock on evlog.events and the sequencer until the end of the
- * transaction.  Raises EV002, EV003, EV004, 40001 and 25006.
+ * transaction.  Raises EV002, EV003, EV004 (a NULL stream, type, payload,
+ * metadata or type_version included: evlog_check_request names it), 40001
+ * and 25006; XX000 when declared with other than its seven arguments.
  */
 Datum
 evlog_append(PG_FUNCTION_ARGS)
@@ -510,6 +512,10 @@ evlog_append(PG_FUNCTION_ARGS)
 	bool		nulls[EVLOG_REQUEST_FIELDS];
 	int64		seq;
 
+	/* every argument is read below, NULL or not */
+	if (PG_NARGS() != EVLOG_REQUEST_FIELDS)
+		elog(ERROR, "evlog_append() called with %d arguments, expected %d",
+			 PG_NARGS(), EVLOG_REQUEST_FIELDS);
 	for (int i = 0; i < EVLOG_REQUEST_FIELDS; i++)
 	{
 		nulls[i] = PG_ARGISNULL(i);

@@ -15,6 +15,8 @@ command -v pg_prove >/dev/null || need+=(libtap-parser-sourcehandler-pgtap-perl)
 command -v prove >/dev/null || need+=(perl)
 command -v npm >/dev/null || need+=(npm)
 perl -MIPC::Run -e 1 2>/dev/null || need+=(libipc-run-perl)
+# the adversarial layer's fuzz run (test/adversarial/002_sqlsmith.pl)
+command -v sqlsmith >/dev/null || need+=(sqlsmith)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

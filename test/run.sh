@@ -6,6 +6,7 @@
 #   isolation    test/specs + test/expected instance A
 #   pgTAP        test/pgtap                 instance A
 #   TAP          test/t                     PostgreSQL::Test::Cluster's own instances
+#   adversarial  test/adversarial           the same (the NULL sweep, attacks, sqlsmith)
 #   pg_regress   nopreload                  instance B (evlog not preloaded)
 #
 # Counts are per regression test, per isolation spec, and per TAP assertion.
@@ -96,20 +97,29 @@ grep -vE '^\s*ok [0-9]+' "$WORK/pgtap.log"
 tally_tap "$WORK/pgtap.log" "$rc"
 [ "$rc" -eq 0 ] || cat "$WORK/pgtap.log"
 
+# run_tap NAME DIR: prove DIR/*.pl in $WORK/NAME, print all but the passes,
+# count, and show the tail of every server log when something failed
+run_tap() {
+  as_pg mkdir -p "$WORK/$1"
+  (cd "$WORK/$1" && as_pg env PATH="$PG_BINDIR:$PATH" \
+    PERL5LIB="$PGXS_DIR/src/test/perl" TESTDIR="$WORK/$1" \
+    PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
+    EVLOG_SRC="$SRC" EVLOG_CORPUS="$corpus" PGHOST= PGPORT= \
+    prove -v "$2"/*.pl) >"$WORK/$1.log" 2>&1
+  local rc=$?
+  quiet_tap "$WORK/$1.log"
+  tally_tap "$WORK/$1.log" "$rc"
+  if [ "$rc" -ne 0 ]; then
+    for f in "$WORK/$1"/tmp_check/log/*; do echo "--- $f"; tail -n 40 "$f"; done
+  fi
+}
+
 echo "== TAP (PostgreSQL::Test::Cluster)"
-as_pg mkdir -p "$WORK/tap"
 corpus=$(bash "$SRC/examples/github/fetch.sh") || corpus=""
-(cd "$WORK/tap" && as_pg env PATH="$PG_BINDIR:$PATH" \
-  PERL5LIB="$PGXS_DIR/src/test/perl" TESTDIR="$WORK/tap" \
-  PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
-  EVLOG_SRC="$SRC" EVLOG_CORPUS="$corpus" PGHOST= PGPORT= \
-  prove -v "$SRC"/test/t/*.pl) >"$WORK/tap.log" 2>&1
-rc=$?
-quiet_tap "$WORK/tap.log"
-tally_tap "$WORK/tap.log" "$rc"
-if [ "$rc" -ne 0 ]; then
-  for f in "$WORK"/tap/tmp_check/log/*; do echo "--- $f"; tail -n 40 "$f"; done
-fi
+run_tap tap "$SRC/test/t"
+
+echo "== adversarial"
+run_tap adversarial "$SRC/test/adversarial"
 
 echo "== pg_regress (evlog not preloaded)"
 instance_stop "$WORK/a"
