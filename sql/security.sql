@@ -91,6 +91,7 @@ SELECT try($$SELECT public.evlog_resume(NULL)$$);
 SELECT try($$SELECT public.evlog_unregister_projection(NULL)$$);
 SELECT try($$SELECT public.evlog_alter_projection(NULL)$$);
 SELECT try($$SELECT public.evlog_register_projection('x', 'mallory.leaky(evlog.events)', timeout => NULL)$$);
+SELECT try($$SELECT public.evlog_register_projection('x', 'mallory.leaky(evlog.events)', ARRAY[NULL]::regclass[])$$);
 SELECT try($$SELECT public.evlog_wait('leaky', 1, NULL)$$);
 SELECT try($$SELECT public.evlog_wait(NULL, 1)$$);
 SELECT evlog_rebuild(NULL) IS NULL AS strict_rebuild;

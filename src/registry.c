@@ -516,7 +516,9 @@ evlog_register_projection(PG_FUNCTION_ARGS)
 			Oid			relid = DatumGetObjectId(elems[i]);
 
 			if (elemnulls[i])
-				continue;
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("tables must not contain null")));
 			if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_TABLE),
