@@ -15,6 +15,7 @@
 #include "evlog.h"
 #include "commit.h"
 #include "contracts.h"
+#include "event.h"
 #include "guard.h"
 #include "projection.h"
 #include "seqstate.h"
@@ -131,6 +132,7 @@ _PG_init(void)
 								4096, 0, 1024 * 1024,
 								PGC_POSTMASTER, 0,
 								NULL, NULL, NULL);
+	evlog_event_init();
 	MarkGUCPrefixReserved("evlog");
 
 	evlog_sequencer_init();
