@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * chain.c
- *	  The SHA-256 hash chain over the log (SPEC.md G7):
+ *	  The SHA-256 hash chain over the log (README, "The hash chain"):
  *	  digest(n) = sha256(digest(n-1) || canonical bytes of event n), with
  *	  digest(0) 32 zero bytes; and evlog_verify_chain(), which recomputes it.
  *
@@ -31,6 +31,7 @@
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -121,13 +122,16 @@ evlog_chain_digest(const uint8 *prev_digest, const EvlogEvent *ev, uint8 *out)
  * checked is the number of events whose digest matched; first_bad_seq is
  * the first seq that is missing (a hole) or whose digest does not match,
  * NULL when the chain is intact.  Takes AccessShareLock on evlog.events.
- * Raises 22023 when from_seq < 1.
+ * Raises 22004 when from_seq is null (the SQL function is STRICT), 22023
+ * when from_seq < 1, 42501 without SELECT on evlog.events (checked before
+ * the lock is taken).
  */
 Datum
 evlog_verify_chain(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int64		from_seq = PG_GETARG_INT64(0);
+	int64		from_seq;
+	Oid			relid;
 	Relation	rel;
 	Relation	pkey;
 	SysScanDesc scan;
@@ -143,15 +147,26 @@ evlog_verify_chain(PG_FUNCTION_ARGS)
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
 
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"from_seq\" must not be null")));
+	from_seq = PG_GETARG_INT64(0);
 	if (from_seq < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("from_seq must be 1 or more"),
 				 errdetail("from_seq is " INT64_FORMAT ".", from_seq)));
 
+	/* reading the chain is reading the log: SELECT on it, before any lock */
+	relid = evlog_events_relid();
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+		pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ALL) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(relid));
+
 	InitMaterializedSRF(fcinfo, 0);
 
-	rel = table_open(evlog_events_relid(), AccessShareLock);
+	rel = table_open(relid, AccessShareLock);
 	pkey = index_open(evlog_relid(EVLOG_EVENTS_PKEY), AccessShareLock);
 
 	/* Start at from_seq - 1, whose stored digest seeds the check */

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * contracts.c
- *	  Event contracts (SPEC.md section 3.3): versioned, forward-only event
+ *	  Event contracts (README, "Event contracts"): versioned, forward-only event
  *	  type definitions checked at append, evlog.strict_types, and upcasters
  *	  that hand a projection every event at its type's latest version.
  *
@@ -247,15 +247,15 @@ evlog_upcast_row(Datum row, int timeout_ms)
 		ReleaseTupleDesc(rowdesc);
 		return row;
 	}
-	for (int32 v = version; v < target; v++)
+	for (int64 v = version; v < target; v++)
 	{
-		HeapTuple	up = lookup("upcasters", "upcasters_pkey", type, v, &desc);
+		HeapTuple	up = lookup("upcasters", "upcasters_pkey", type, (int32) v, &desc);
 		bool		dummy;
 
 		if (up == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
-					 errmsg("no upcaster for %s from version %d to %d",
+					 errmsg("no upcaster for %s from version " INT64_FORMAT " to " INT64_FORMAT,
 							text_to_cstring(type), v, v + 1),
 					 errhint("Define it with evlog_define_upcaster().")));
 		values[Anum_events_payload - 1] =
@@ -265,7 +265,8 @@ evlog_upcast_row(Datum row, int timeout_ms)
 		if (isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
-					 errmsg("upcaster of %s from version %d returned null", text_to_cstring(type), v)));
+					 errmsg("upcaster of %s from version " INT64_FORMAT " returned null",
+							text_to_cstring(type), v)));
 	}
 	values[Anum_events_type_version - 1] = Int32GetDatum(target);
 	result = heap_copy_tuple_as_datum(heap_form_tuple(rowdesc, values, nulls), rowdesc);
@@ -276,7 +277,8 @@ evlog_upcast_row(Datum row, int timeout_ms)
 /*
  * check_function_signature
  *		Raise EV005 unless fn takes one jsonb and returns rettype, and 42501
- *		unless the current user may execute it.
+ *		unless the current user may execute it; 42883 when there is no
+ *		function fn (a regprocedure given as a number, or 0 for '-').
  */
 static void
 check_function_signature(Oid fn, Oid rettype, const char *what, const char *shape)
@@ -286,7 +288,9 @@ check_function_signature(Oid fn, Oid rettype, const char *what, const char *shap
 	bool		ok;
 
 	if (!HeapTupleIsValid(proctup))
-		elog(ERROR, "cache lookup failed for function %u", fn);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("%s function with OID %u does not exist", what, fn)));
 	proc = (Form_pg_proc) GETSTRUCT(proctup);
 	ok = proc->pronargs == 1 && proc->proargtypes.values[0] == JSONBOID &&
 		proc->prorettype == rettype && !proc->proretset && proc->prokind == PROKIND_FUNCTION;
@@ -368,8 +372,11 @@ evlog_define_event_type(PG_FUNCTION_ARGS)
 					 errmsg("event type %s version %d is in use and cannot be redefined",
 							text_to_cstring(type), version),
 					 errdetail("The log holds events of this version; their meaning must not change."),
+					 version < PG_INT32_MAX ?
 					 errhint("Define version %d instead, with an upcaster from version %d.",
-							 version + 1, version)));
+							 version + 1, version) :
+					 errhint("Define the type under a new name instead: no version is higher than %d.",
+							 version)));
 	}
 	else
 	{
@@ -408,26 +415,45 @@ evlog_define_event_type(PG_FUNCTION_ARGS)
  *
  * Define the upcaster of type from from_version to from_version + 1; both
  * versions must be defined, and an upcaster is never replaced.  Takes the
- * sequencer.  Errors: 22023, 42710, EV005, 42501.
+ * sequencer.  Errors: 22004 a null argument; 22023 from_version outside
+ * 1..PG_INT32_MAX - 1 or a version not defined; 42710; EV005, 42501, 42883
+ * (fn).
  */
 Datum
 evlog_define_upcaster(PG_FUNCTION_ARGS)
 {
-	text	   *type = PG_GETARG_TEXT_PP(0);
-	int32		from = PG_GETARG_INT32(1);
-	Oid			fn = PG_GETARG_OID(2);
+	static const char *const argnames[] = {"type", "from_version", "fn"};
+	text	   *type;
+	int32		from;
+	Oid			fn;
 	Oid			argtypes[4] = {TEXTOID, INT4OID, REGPROCEDUREOID, REGROLEOID};
 	Datum		args[4];
+
+	/* the SQL function is STRICT since 0.1.0; the checks hold without it */
+	for (int i = 0; i < lengthof(argnames); i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument \"%s\" must not be null", argnames[i])));
+	type = PG_GETARG_TEXT_PP(0);
+	from = PG_GETARG_INT32(1);
+	fn = PG_GETARG_OID(2);
+	/* versions are 1..PG_INT32_MAX, and from + 1 must be one of them */
+	if (from < 1 || from == PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("from_version must be between 1 and %d", PG_INT32_MAX - 1),
+				 errdetail("from_version is %d.", from)));
 
 	check_function_signature(fn, JSONBOID, "upcaster", "f(payload jsonb) RETURNS jsonb");
 	evlog_sequencer_lock();
 	SPI_connect();
-	for (int32 v = from; v <= from + 1; v++)
+	for (int32 step = 0; step <= 1; step++)
 		if (count_rows("SELECT count(*) FROM evlog.event_type_definitions WHERE type = $1 AND type_version = $2",
-					   type, v) == 0)
+					   type, from + step) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("event type %s version %d is not defined", text_to_cstring(type), v),
+					 errmsg("event type %s version %d is not defined", text_to_cstring(type), from + step),
 					 errhint("An upcaster joins two defined versions: define both with evlog_define_event_type().")));
 	if (count_rows("SELECT count(*) FROM evlog.upcasters WHERE type = $1 AND from_version = $2",
 				   type, from) > 0)

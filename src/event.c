@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * event.c
- *	  Checks of an event's fields (SPEC.md section 3.1) and conversion
+ *	  Checks of an event's fields (README, "The log") and conversion
  *	  between a row of evlog.events and its in-memory form.
  *
  * Every check here raises EV004 invalid_event with a DETAIL that names the
@@ -14,12 +14,36 @@
 
 #include "access/htup_details.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
 
 #include "evlog.h"
 #include "event.h"
 
+/* evlog.max_metadata_bytes */
+int			evlog_max_metadata_bytes = 64 * 1024;
+
 static void check_text_length(const char *arg, text *value, int maxbytes);
 static void check_object(const char *arg, Jsonb *value);
+static void check_jsonb_size(const char *arg, Jsonb *value, int maxbytes,
+							 const char *guc);
+
+/*
+ * evlog_event_init
+ *		Define the GUCs of this module: evlog.max_metadata_bytes.  Called
+ *		from _PG_init; takes no locks.
+ */
+void
+evlog_event_init(void)
+{
+	DefineCustomIntVariable("evlog.max_metadata_bytes",
+							"Largest metadata, in bytes, that an append accepts.",
+							"Larger metadata fails with EV004.",
+							&evlog_max_metadata_bytes,
+							64 * 1024, 1, MaxAllocSize / 2,
+							PGC_SUSET, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+}
 
 /*
  * evlog_check_type_name
@@ -98,13 +122,31 @@ check_object(const char *arg, Jsonb *value)
 }
 
 /*
+ * check_jsonb_size
+ *		Raise EV004 when value (detoasted) is over maxbytes bytes, the
+ *		setting of the GUC named guc.  arg names the argument.
+ */
+static void
+check_jsonb_size(const char *arg, Jsonb *value, int maxbytes, const char *guc)
+{
+	if (VARSIZE(value) > (Size) maxbytes)
+		ereport(ERROR,
+				(errcode(ERRCODE_EVLOG_INVALID_EVENT),
+				 errmsg("invalid event argument \"%s\"", arg),
+				 errdetail("The %s is %zu bytes, over %s (%d bytes).",
+						   arg, (Size) VARSIZE(value), guc, maxbytes)));
+}
+
+/*
  * evlog_check_request
- *		Check every argument of one append against SPEC.md section 3.1.
+ *		Check every argument of one append against the bounds of README, "The log".
  *
  * The *_null flags say which of the mandatory arguments the caller passed as
  * SQL NULL (their pointers in req are then unset).  A NULL metadata is an
- * error; a NULL idempotency key or expected version means "none".  Raises
- * EV004 naming the first argument at fault.  Takes no locks.
+ * error; a NULL idempotency key or expected version means "none".  payload
+ * and metadata are bounded by evlog.max_payload_bytes and
+ * evlog.max_metadata_bytes.  Raises EV004 naming the first argument at
+ * fault.  Takes no locks.
  */
 void
 evlog_check_request(EvlogAppendRequest *req, bool stream_null, bool type_null,
@@ -132,13 +174,11 @@ evlog_check_request(EvlogAppendRequest *req, bool stream_null, bool type_null,
 	check_text_length("stream", req->stream, EVLOG_MAX_STREAM_BYTES);
 	evlog_check_type_name(VARDATA_ANY(req->type), VARSIZE_ANY_EXHDR(req->type));
 	check_object("payload", req->payload);
-	if (VARSIZE(req->payload) > (Size) evlog_max_payload_bytes)
-		ereport(ERROR,
-				(errcode(ERRCODE_EVLOG_INVALID_EVENT),
-				 errmsg("invalid event argument \"payload\""),
-				 errdetail("The payload is %zu bytes, over evlog.max_payload_bytes (%d bytes).",
-						   (Size) VARSIZE(req->payload), evlog_max_payload_bytes)));
+	check_jsonb_size("payload", req->payload, evlog_max_payload_bytes,
+					 "evlog.max_payload_bytes");
 	check_object("metadata", req->metadata);
+	check_jsonb_size("metadata", req->metadata, evlog_max_metadata_bytes,
+					 "evlog.max_metadata_bytes");
 	if (req->idempotency_key)
 		check_text_length("idempotency_key", req->idempotency_key,
 						  EVLOG_MAX_KEY_BYTES);

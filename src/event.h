@@ -2,7 +2,7 @@
  *
  * event.h
  *	  The in-memory form of one event of evlog.events, what a writer asks
- *	  to append, and the checks of SPEC.md section 3.1 on both.
+ *	  to append, and the checks of README, "The log", on both.
  *
  *-------------------------------------------------------------------------
  */
@@ -44,6 +44,10 @@ typedef struct EvlogAppendRequest
 	int32		type_version;
 } EvlogAppendRequest;
 
+/* evlog.max_metadata_bytes: the largest metadata an append accepts */
+extern int	evlog_max_metadata_bytes;
+
+extern void evlog_event_init(void);
 extern void evlog_check_request(EvlogAppendRequest *req, bool stream_null,
 								bool type_null, bool payload_null,
 								bool metadata_null, bool type_version_null);

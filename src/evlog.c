@@ -15,6 +15,7 @@
 #include "evlog.h"
 #include "commit.h"
 #include "contracts.h"
+#include "event.h"
 #include "guard.h"
 #include "projection.h"
 #include "seqstate.h"
@@ -134,6 +135,7 @@ _PG_init(void)
 	/* the projection workers' settings: only when preloading (worker.c) */
 	if (process_shared_preload_libraries_in_progress)
 		evlog_worker_gucs();
+	evlog_event_init();
 	MarkGUCPrefixReserved("evlog");
 
 	evlog_sequencer_init();

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * guard.h
- *	  The append-only guard (SPEC.md G5): the trigger function evlog.guard()
+ *	  The append-only guard (README, "The guard"): the trigger function evlog.guard()
  *	  and, with the library preloaded, a utility hook that refuses DDL which
  *	  would switch the guard off.
  *

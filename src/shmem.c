@@ -301,8 +301,10 @@ evlog_stop_projection_workers(Oid dboid)
 
 /*
  * evlog_wake_launcher
- *		Set the launcher's latch; with rescan, make it look at every database
- *		again, including those where a worker found no extension.  Takes
+ *		Set the launcher's latch; with rescan (CREATE EXTENSION evlog has
+ *		committed in this database), make it look at every database again,
+ *		including those where a worker found no extension, and end this
+ *		database's eviction by a DROP EXTENSION evlog before it.  Takes
  *		evlog_shared->lock exclusively; a no-op without shared memory.
  */
 void
@@ -313,9 +315,13 @@ evlog_wake_launcher(bool rescan)
 	LWLockAcquire(evlog_shared->lock, LW_EXCLUSIVE);
 	if (rescan)
 	{
+		EvlogWorkerSlot *mine = evlog_slot_for(MyDatabaseId, false);
+
 		evlog_shared->rescan = true;
 		for (int i = 0; i < evlog_shared->nslots; i++)
 			evlog_shared->slots[i].no_extension = false;
+		if (mine)
+			mine->evicted_until = 0;
 	}
 	if (evlog_shared->launcher_latch)
 		SetLatch(evlog_shared->launcher_latch);

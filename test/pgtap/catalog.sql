@@ -1,6 +1,7 @@
 -- Every SQL object of the extension has a COMMENT, every function pins
 -- search_path, and only the functions that write the log or define projections
--- and contracts are withheld from PUBLIC.
+-- and contracts (and evlog.guard(), which only evlog_protect attaches) are
+-- withheld from PUBLIC.
 BEGIN;
 SELECT plan(4);
 
@@ -38,13 +39,14 @@ SELECT is(ARRAY(
   ORDER BY 1),
   ARRAY['evlog.append_queue_insert()',
         'evlog.extension_created()',
+        'evlog.guard()',
         'evlog_alter_projection(text,text,text,interval)',
         'evlog_append(text,text,jsonb,jsonb,text,bigint,integer)',
         'evlog_append_batch(evlog.new_event[])',
         'evlog_define_event_type(text,integer,text,regprocedure,text)',
         'evlog_define_upcaster(text,integer,regprocedure)',
         'evlog_register_projection(text,regprocedure,regclass[],text[],text,text,regprocedure,boolean,interval)'],
-  'only the functions that write the log or define projections and contracts are withheld from PUBLIC');
+  'only the functions that write the log, define projections and contracts, or guard tables are withheld from PUBLIC');
 
 SELECT * FROM finish();
 ROLLBACK;
