@@ -46,7 +46,7 @@ pg_dump -Fc -f "$WORK/restore_plain.dump" -d restore_plain
 # database DB; with SETUP, an SQL file run first (untimed) and a --data-only restore
 restore_seconds() {
   local t0 t1
-  psql -q -X -d postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
+  PGOPTIONS="-c client_min_messages=warning" psql -q -X -d postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
   [ -z "${3:-}" ] || psql -q -X -d "$1" -f "$3" >/dev/null
   t0=$(date +%s.%N)
   pg_restore --exit-on-error ${3:+--data-only} -d "$1" "$2"
