@@ -24,6 +24,7 @@ use EvlogPoll;
 
 our @EXPORT = qw(adversary_node adversary_db mallory_psql crash_watch
   crashes_since no_crash_since wait_accepting log_is_whole poll_until);
+our @EXPORT_OK = qw(grant_execute_sql);
 
 # The unprivileged role: LOGIN, CONNECT on each adversary_db, nothing else
 our $MALLORY = 'mallory';
@@ -159,6 +160,21 @@ sub no_crash_since
 		  split /\n/, $log;
 	}
 	return $ok;
+}
+
+# grant_execute_sql(FUNCTIONS, ROLES): SQL granting EXECUTE on every
+# signature of the named functions (an arrayref of names) to ROLES (a
+# comma-separated list): an update may give a function new arguments
+sub grant_execute_sql
+{
+	my ($functions, $roles) = @_;
+	my $names = join(',', @$functions);
+	return qq{
+  DO \$g\$ DECLARE f regprocedure; BEGIN
+    FOR f IN SELECT oid FROM pg_proc WHERE proname = ANY ('{$names}') LOOP
+      EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO $roles', f);
+    END LOOP; END \$g\$;
+};
 }
 
 # log_is_whole(NODE, DB): assert that DB's log holds seq 1..head with no

@@ -18,6 +18,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use EvlogAdversary qw(grant_execute_sql);
 
 my $node = PostgreSQL::Test::Cluster->new('guc_escape');
 $node->init;
@@ -86,16 +89,9 @@ sub setup_db
 	$node->safe_psql($db, q{
 	  CREATE EXTENSION evlog;
 	  GRANT SELECT ON evlog.events TO mallory, alice;
-	  -- every signature: 0.2.0 may add arguments
-	  DO $g$ DECLARE f regprocedure; BEGIN
-	    FOR f IN SELECT oid FROM pg_proc WHERE proname = ANY ('{evlog_append,evlog_append_batch}') LOOP
-	      EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO mallory, alice', f);
-	    END LOOP; END $g$;
-	  -- every signature: 0.2.0 may add arguments
-	  DO $g$ DECLARE f regprocedure; BEGIN
-	    FOR f IN SELECT oid FROM pg_proc WHERE proname = ANY ('{evlog_register_projection,evlog_define_event_type,evlog_define_upcaster}') LOOP
-	      EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO mallory', f);
-	    END LOOP; END $g$;
+	  } . grant_execute_sql([qw(evlog_append evlog_append_batch)], 'mallory, alice')
+	  . grant_execute_sql([qw(evlog_register_projection evlog_define_event_type evlog_define_upcaster)], 'mallory')
+	  . q{
 	  GRANT INSERT ON evlog.append_queue TO alice;
 	  CREATE SCHEMA attacker AUTHORIZATION mallory;
 	});

@@ -16,6 +16,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use EvlogAdversary qw(grant_execute_sql);
 use Time::HiRes qw(time usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('hung');
@@ -39,11 +42,7 @@ sub setup_db
 	$node->safe_psql($db, q{
 	  CREATE EXTENSION evlog;
 	  GRANT SELECT ON evlog.events TO mallory, alice;
-	  -- every signature: 0.2.0 may add arguments
-	  DO $g$ DECLARE f regprocedure; BEGIN
-	    FOR f IN SELECT oid FROM pg_proc WHERE proname = ANY ('{evlog_append,evlog_register_projection,evlog_alter_projection}') LOOP
-	      EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO mallory, alice', f);
-	    END LOOP; END $g$;
+	  } . grant_execute_sql([qw(evlog_append evlog_register_projection evlog_alter_projection)], 'mallory, alice') . q{
 	  CREATE SCHEMA attacker AUTHORIZATION mallory;
 	  CREATE SCHEMA alice AUTHORIZATION alice;
 	});

@@ -16,6 +16,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use EvlogAdversary qw(grant_execute_sql);
 
 my $node = PostgreSQL::Test::Cluster->new('locks');
 $node->init;
@@ -32,16 +35,7 @@ $node->safe_psql('postgres', q{
 $node->safe_psql('lk', q{
   CREATE EXTENSION evlog;
   GRANT SELECT ON evlog.events TO mallory, eve;
-  -- every signature: 0.2.0 may add arguments
-  DO $g$ DECLARE f regprocedure; BEGIN
-    FOR f IN SELECT oid FROM pg_proc WHERE proname = ANY ('{evlog_register_projection}') LOOP
-      EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO mallory', f);
-    END LOOP; END $g$;
-  -- every signature: 0.2.0 may add arguments
-  DO $g$ DECLARE f regprocedure; BEGIN
-    FOR f IN SELECT oid FROM pg_proc WHERE proname = ANY ('{evlog_alter_projection}') LOOP
-      EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO mallory, eve', f);
-    END LOOP; END $g$;
+  } . grant_execute_sql([qw(evlog_register_projection)], 'mallory') . grant_execute_sql([qw(evlog_alter_projection)], 'mallory, eve') . q{
   CREATE SCHEMA attacker AUTHORIZATION mallory;
 });
 $node->safe_psql('lk', q{

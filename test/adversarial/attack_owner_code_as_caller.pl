@@ -20,6 +20,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use EvlogAdversary qw(grant_execute_sql);
 
 my $node = PostgreSQL::Test::Cluster->new('owner_code');
 $node->init;
@@ -38,11 +41,7 @@ $node->safe_psql('postgres', q{
 $node->safe_psql('oc', q{
   CREATE EXTENSION evlog;
   GRANT SELECT ON evlog.events TO mallory, eve;
-  -- every signature: 0.2.0 may add arguments
-  DO $g$ DECLARE f regprocedure; BEGIN
-    FOR f IN SELECT oid FROM pg_proc WHERE proname = ANY ('{evlog_register_projection}') LOOP
-      EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO mallory', f);
-    END LOOP; END $g$;
+  } . grant_execute_sql([qw(evlog_register_projection)], 'mallory') . q{
   CREATE SCHEMA attacker AUTHORIZATION mallory;
 });
 
