@@ -80,6 +80,16 @@ user_timeout_handler(void)
 }
 
 /*
+ * search_path_is
+ *		Is search_path set to path (as text) already?
+ */
+static bool
+search_path_is(const char *path)
+{
+	return namespace_search_path != NULL && strcmp(namespace_search_path, path) == 0;
+}
+
+/*
  * pin_search_path
  *		Set search_path to path in the current GUC nest level, unless it is
  *		that already.  Raises nothing for these constant paths.
@@ -87,7 +97,7 @@ user_timeout_handler(void)
 static void
 pin_search_path(const char *path)
 {
-	if (namespace_search_path == NULL || strcmp(namespace_search_path, path) != 0)
+	if (!search_path_is(path))
 		(void) set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 }
@@ -325,8 +335,7 @@ evlog_exec_own_sql(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	if (OidIsValid(as_role))
 		SetUserIdAndSecContext(as_role, save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	if (namespace_search_path == NULL ||
-		strcmp(namespace_search_path, EVLOG_OWN_SEARCH_PATH) != 0)
+	if (!search_path_is(EVLOG_OWN_SEARCH_PATH))
 	{
 		nestlevel = NewGUCNestLevel();
 		pin_search_path(EVLOG_OWN_SEARCH_PATH);

@@ -575,16 +575,13 @@ evlog_register_projection(PG_FUNCTION_ARGS)
 	}
 	args[8] = ObjectIdGetDatum(GetUserId());
 	if (PG_NARGS() > 8)
-	{
 		args[9] = PG_GETARG_DATUM(8);
-		evlog_registry_exec("INSERT INTO evlog.projections (name, handler, tables, event_types, mode, on_error, reset, upcast, owner, timeout) "
-							"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-							10, argtypes, args, nulls, 0);
-	}
-	else
-		evlog_registry_exec("INSERT INTO evlog.projections (name, handler, tables, event_types, mode, on_error, reset, upcast, owner) "
-							"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-							9, argtypes, args, nulls, 0);
+	/* a registry not yet updated from 0.1.0 has no timeout column */
+	evlog_registry_exec(psprintf("INSERT INTO evlog.projections (name, handler, tables, event_types, mode, on_error, reset, upcast, owner%s) "
+								 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9%s)",
+								 PG_NARGS() > 8 ? ", timeout" : "",
+								 PG_NARGS() > 8 ? ", $10" : ""),
+						PG_NARGS() > 8 ? 10 : 9, argtypes, args, nulls, 0);
 	SPI_finish();
 
 	if (strcmp(mode, "sync") == 0)
@@ -641,16 +638,12 @@ evlog_alter_projection(PG_FUNCTION_ARGS)
 	nulls[1] = mode ? ' ' : 'n';
 	nulls[2] = on_error ? ' ' : 'n';
 	if (has_timeout)
-	{
 		args[3] = PG_GETARG_DATUM(3);
-		evlog_registry_exec("UPDATE evlog.projections SET mode = coalesce($2, mode), "
-							"on_error = coalesce($3, on_error), timeout = $4, updated_at = now() WHERE name = $1",
-							4, argtypes, args, nulls, 0);
-	}
-	else
-		evlog_registry_exec("UPDATE evlog.projections SET mode = coalesce($2, mode), "
-							"on_error = coalesce($3, on_error), updated_at = now() WHERE name = $1",
-							3, argtypes, args, nulls, 0);
+	/* a registry not yet updated from 0.1.0 has no timeout column */
+	evlog_registry_exec(psprintf("UPDATE evlog.projections SET mode = coalesce($2, mode), "
+								 "on_error = coalesce($3, on_error)%s, updated_at = now() WHERE name = $1",
+								 has_timeout ? ", timeout = $4" : ""),
+						has_timeout ? 4 : 3, argtypes, args, nulls, 0);
 	SPI_finish();
 	if (mode && strcmp(mode, "async") == 0)
 		warn_if_no_worker(name);
