@@ -14,6 +14,10 @@ MODULE_big = evlog
 OBJS = src/evlog.o src/event.o src/chain.o src/sequencer.o src/commit.o src/appendcache.o src/seqstate.o src/bulk.o src/copy.o src/guard.o \
        src/shmem.o src/registry.o src/fold.o src/logscan.o src/rebuild.o src/contracts.o src/oidcache.o src/subxact.o src/handler.o src/launcher.o src/worker.o \
        src/restore.o
+# consumer groups
+# projection versions, snapshots and progress
+# statistics
+# followers
 DATA = sql/evlog--0.1.0.sql sql/evlog--0.1.0--0.2.0.sql
 PG_CFLAGS = -Wall -Werror -Wmissing-prototypes
 # no LLVM bitcode: it would need clang, and evlog gains nothing from JIT inlining

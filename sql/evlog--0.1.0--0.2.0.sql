@@ -195,3 +195,11 @@ COMMENT ON FUNCTION evlog_verify_chain(bigint) IS
   'evlog_verify_chain(from_seq bigint = 1) RETURNS TABLE(checked bigint, first_bad_seq bigint): recompute the SHA-256 hash chain from from_seq to the head, trusting the stored digest of from_seq - 1. checked counts the events that matched; first_bad_seq is the first seq missing or not matching, NULL when intact. Reads the whole range (one row per event, in seq order). Needs SELECT on evlog.events. Errors: 22023 when from_seq < 1; 42501 without SELECT on evlog.events.';
 COMMENT ON FUNCTION evlog_define_upcaster(text, integer, regprocedure) IS
   'evlog_define_upcaster(type text, from_version integer, fn regprocedure) RETURNS void: fn(jsonb) RETURNS jsonb turns a payload of from_version into one of from_version + 1; projections registered with upcast => true receive every event of the type at its latest defined version, through the chain. Both versions must be defined. Forward-only: an upcaster is never replaced (42710). Errors: 22023 from_version outside 1..2147483646 or a version not defined; EV005 wrong signature; 42501 no EXECUTE on fn; 42883 no such function. Not granted to PUBLIC.';
+
+-- Consumer groups (README "Consumer groups").
+
+-- Projection versions, snapshots and progress (README "Projection versions").
+
+-- Statistics (README "Statistics and monitoring").
+
+-- Followers (README "Followers and change data capture").

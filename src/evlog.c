@@ -142,6 +142,10 @@ _PG_init(void)
 	evlog_commit_init();
 	evlog_rebuild_init();
 	evlog_guard_init();
+	/* consumer groups */
+	/* projection versions, snapshots and progress */
+	/* statistics */
+	/* followers */
 	if (process_shared_preload_libraries_in_progress)
 	{
 		evlog_shmem_init();

@@ -17,6 +17,13 @@ command -v npm >/dev/null || need+=(npm)
 perl -MIPC::Run -e 1 2>/dev/null || need+=(libipc-run-perl)
 # the adversarial layer's fuzz run (test/adversarial/002_sqlsmith.pl)
 command -v sqlsmith >/dev/null || need+=(sqlsmith)
+# consumer groups through a transaction-pooling pgbouncer, and the example consumer
+command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
+python3 -c 'import psycopg' 2>/dev/null || need+=(python3-psycopg)
+# metrics: Debian's Prometheus exporter reading monitoring/postgres_exporter.yaml
+[ -x /usr/bin/prometheus-postgres-exporter ] || need+=(prometheus-postgres-exporter)
+# change data capture through logical decoding with wal2json
+[ -f /usr/lib/postgresql/15/lib/wal2json.so ] || need+=(postgresql-15-wal2json)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -11,6 +11,8 @@
 #
 # Counts are per regression test, per isolation spec, and per TAP assertion.
 # KEEP=1 keeps the work directory. Exits non-zero when anything failed.
+# While working on one thing: LAYERS="regress iso pgtap tap adversarial
+# nopreload" (the default) picks layers, TAP_GLOB='011_*' picks TAP files.
 set -uo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -65,9 +67,16 @@ show_failure() {
   return 0
 }
 
+LAYERS=${LAYERS:-regress iso pgtap tap adversarial nopreload}
+TAP_GLOB=${TAP_GLOB:-*}
+corpus=""
+# layer NAME: is NAME among the layers to run?
+layer() { case " $LAYERS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
 instance_start "$WORK/a" "$PORT_A" yes || { echo "0 passed, 1 failed"; exit 1; }
 export PGHOST="$WORK/a/sock" PGPORT="$PORT_A"
 
+if layer regress; then
 echo "== pg_regress (evlog preloaded)"
 regress_schedule="$SRC/test/schedule"
 mkdir -p "$WORK/regress"
@@ -77,7 +86,9 @@ mkdir -p "$WORK/regress"
 rc=${PIPESTATUS[0]}
 tally_regress "$WORK/regress.log" "$rc"
 [ "$rc" -eq 0 ] || show_failure "$WORK/regress"
+fi
 
+if layer iso; then
 echo "== isolation tester"
 specs=$(cd "$SRC/test/specs" && ls ./*.spec | sed 's|^\./||; s|\.spec$||' | sort)
 mkdir -p "$WORK/iso"
@@ -87,7 +98,9 @@ mkdir -p "$WORK/iso"
 rc=${PIPESTATUS[0]}
 tally_regress "$WORK/iso.log" "$rc"
 [ "$rc" -eq 0 ] || show_failure "$WORK/iso"
+fi
 
+if layer pgtap; then
 echo "== pgTAP"
 psql -q -X -d postgres -c "CREATE DATABASE evlog_pgtap" >/dev/null
 psql -q -X -d evlog_pgtap -c "CREATE EXTENSION pgtap; CREATE EXTENSION evlog" >/dev/null
@@ -96,6 +109,7 @@ rc=$?
 grep -vE '^\s*ok [0-9]+' "$WORK/pgtap.log"
 tally_tap "$WORK/pgtap.log" "$rc"
 [ "$rc" -eq 0 ] || cat "$WORK/pgtap.log"
+fi
 
 # run_tap NAME DIR: prove DIR/*.pl in $WORK/NAME, print all but the passes,
 # count, and show the tail of every server log when something failed
@@ -105,7 +119,7 @@ run_tap() {
     PERL5LIB="$PGXS_DIR/src/test/perl" TESTDIR="$WORK/$1" \
     PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
     EVLOG_SRC="$SRC" EVLOG_CORPUS="$corpus" PGHOST= PGPORT= \
-    prove -v "$2"/*.pl) >"$WORK/$1.log" 2>&1
+    prove -v "$2"/$TAP_GLOB.pl) >"$WORK/$1.log" 2>&1
   local rc=$?
   quiet_tap "$WORK/$1.log"
   tally_tap "$WORK/$1.log" "$rc"
@@ -114,13 +128,18 @@ run_tap() {
   fi
 }
 
+if layer tap; then
 echo "== TAP (PostgreSQL::Test::Cluster)"
 corpus=$(bash "$SRC/examples/github/fetch.sh") || corpus=""
 run_tap tap "$SRC/test/t"
+fi
 
+if layer adversarial; then
 echo "== adversarial"
 run_tap adversarial "$SRC/test/adversarial"
+fi
 
+if layer nopreload; then
 echo "== pg_regress (evlog not preloaded)"
 instance_stop "$WORK/a"
 instance_start "$WORK/b" "$PORT_B" no || { failed=$((failed + 1)); echo "$passed passed, $failed failed"; exit 1; }
@@ -132,6 +151,7 @@ mkdir -p "$WORK/regress_b"
 rc=${PIPESTATUS[0]}
 tally_regress "$WORK/regress_b.log" "$rc"
 [ "$rc" -eq 0 ] || show_failure "$WORK/regress_b"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
