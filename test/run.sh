@@ -2,7 +2,7 @@
 # Run every test layer of evlog against the installed build, on throwaway
 # instances, and end with one line "N passed, N failed".
 #
-#   pg_regress   sql/ + expected/          instance A (evlog preloaded)
+#   pg_regress   test/sql + test/expected  instance A (evlog preloaded)
 #   isolation    test/specs + test/expected instance A
 #   pgTAP        test/pgtap                 instance A
 #   TAP          test/t                     PostgreSQL::Test::Cluster's own instances
@@ -81,7 +81,7 @@ echo "== pg_regress (evlog preloaded)"
 regress_schedule="$SRC/test/schedule"
 mkdir -p "$WORK/regress"
 "$PGXS_DIR/src/test/regress/pg_regress" --bindir="$PG_BINDIR" \
-  --inputdir="$SRC" --outputdir="$WORK/regress" --dbname=evlog_regress \
+  --inputdir="$SRC/test" --outputdir="$WORK/regress" --dbname=evlog_regress \
   --schedule="$regress_schedule" 2>&1 | tee "$WORK/regress.log" | quiet_regress
 rc=${PIPESTATUS[0]}
 tally_regress "$WORK/regress.log" "$rc"
@@ -146,7 +146,7 @@ instance_start "$WORK/b" "$PORT_B" no || { failed=$((failed + 1)); echo "$passed
 export PGHOST="$WORK/b/sock" PGPORT="$PORT_B"
 mkdir -p "$WORK/regress_b"
 "$PGXS_DIR/src/test/regress/pg_regress" --bindir="$PG_BINDIR" \
-  --inputdir="$SRC" --outputdir="$WORK/regress_b" --dbname=evlog_nopreload \
+  --inputdir="$SRC/test" --outputdir="$WORK/regress_b" --dbname=evlog_nopreload \
   nopreload 2>&1 | tee "$WORK/regress_b.log" | quiet_regress
 rc=${PIPESTATUS[0]}
 tally_regress "$WORK/regress_b.log" "$rc"
