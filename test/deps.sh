@@ -19,7 +19,7 @@ perl -MIPC::Run -e 1 2>/dev/null || need+=(libipc-run-perl)
 command -v sqlsmith >/dev/null || need+=(sqlsmith)
 # consumer groups through a transaction-pooling pgbouncer, and the example consumer
 command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
-python3 -c 'import psycopg' 2>/dev/null || need+=(python3-psycopg)
+/usr/bin/python3 -c 'import psycopg' 2>/dev/null || need+=(python3-psycopg)
 # metrics: Debian's Prometheus exporter reading monitoring/postgres_exporter.yaml
 [ -x /usr/bin/prometheus-postgres-exporter ] || need+=(prometheus-postgres-exporter)
 # change data capture through logical decoding with wal2json
