@@ -1,4 +1,6 @@
 -- evlog_append: seq, stream_version, idempotency, expected_version, reads
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/fresh_log.psql
 
 -- the first events of an empty log
 SELECT evlog_head();

@@ -1,6 +1,8 @@
 -- What an appending transaction remembers of the head and of its streams'
 -- versions (appendcache.c) must never outlive what it describes: a rolled
 -- back savepoint, a caught error, a direct INSERT, many rows of one COPY.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/fresh_log.psql
 SELECT evlog_head() AS h0 \gset
 
 -- a savepoint rolled back takes its events, its versions and its head along

@@ -1,4 +1,6 @@
 -- The bulk paths: evlog_append_batch and evlog.append_queue (INSERT and COPY)
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/fresh_log.psql
 SELECT evlog_head() AS head_before \gset
 SELECT evlog_append_batch(ARRAY[
   ROW('order-1', 'order.placed', '{"total": 10}', '{}', 'o-1', 0, 1),

@@ -1,4 +1,6 @@
 -- Event contracts: definitions, forward-only refusals, checks at append, strict mode, upcasters
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/fresh_log.psql
 SELECT evlog_define_event_type('invoice.issued', 1, '$.amount >= 0 && exists($.customer)',
                                description => 'an invoice was sent to a customer');
 -- a bad definition is refused

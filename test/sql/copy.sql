@@ -5,6 +5,8 @@
 -- trigger's calls (track_functions = all; read twice in one transaction, as
 -- the count may include earlier transactions not yet reported), so each case
 -- shows which path ran.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/fresh_log.psql
 SELECT evlog_head() AS h0 \gset
 SET track_functions = 'all';
 CREATE FUNCTION trigger_calls() RETURNS bigint LANGUAGE sql AS

@@ -1,5 +1,8 @@
--- DROP EXTENSION: runs last. Refused while the log holds events, unless a
+-- DROP EXTENSION: refused while the log holds events, unless a
 -- superuser allows it for the transaction: losing the log is deliberate.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/fresh_log.psql
+SELECT evlog_append('ticket-7', 'ticket.opened', '{}') AS seq;
 SELECT evlog_head() > 0 AS log_has_events;
 SELECT try($$DROP EXTENSION evlog$$);
 CREATE ROLE evlog_dropper;

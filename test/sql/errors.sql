@@ -1,4 +1,8 @@
 -- Bad input: each case is a clear error with its SQLSTATE, and the log is unchanged
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/fresh_log.psql
+-- one event, for the sync registrations below to fold
+SELECT evlog_append('ticket-1', 'ticket.opened', '{"title": "first"}') AS seq;
 SELECT evlog_head() AS head_before \gset
 
 -- stream

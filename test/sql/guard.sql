@@ -1,4 +1,10 @@
 -- The append-only guard (G5): refused for every role, in every replication role
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/fresh_log.psql
+-- a log with events, ticket-1's among them
+SELECT evlog_append('ticket-1', 'ticket.opened', '{"title": "first"}') AS seq;
+SELECT evlog_append('ticket-1', 'ticket.transitioned', '{"to": "doing"}') AS seq;
+SELECT evlog_append('ticket-2', 'ticket.opened', '{"title": "second"}') AS seq;
 SELECT evlog_head() AS head_before \gset
 SELECT try($$UPDATE evlog.events SET payload = '{}' WHERE seq = 1$$);
 SELECT try($$DELETE FROM evlog.events WHERE seq = 1$$);

@@ -3,12 +3,16 @@
 -- the extension or re-indexes under a new name the log or its indexes;
 -- evlog.guard() is attached only by a table's owner; evlog_verify_chain needs
 -- SELECT; metadata is bounded; version arithmetic does not overflow; no NULL
--- crashes a function.  Runs after drop: it makes its own log and drops it.
+-- crashes a function.  It makes its own log, at 0.1.0, and drops it.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/fresh_log.psql
 -- try() pins search_path = pg_catalog, so the statements it runs qualify
 -- every name.
+ALTER FUNCTION public.try(text) SET search_path = pg_catalog;
 -- A database made with 0.1.0, whose evlog_protect is PL/pgSQL and whose
 -- evlog.guard() PUBLIC may execute: the hook already keeps the guard to
 -- tables' owners, and ALTER EXTENSION UPDATE keeps every guard firing.
+DROP EXTENSION evlog;
 CREATE EXTENSION evlog VERSION '0.1.0';
 CREATE ROLE evlog_owner;
 CREATE ROLE evlog_other;

@@ -1,4 +1,6 @@
 -- Projections: registry, sync folds (P3), async folds by the worker, errors (P5), privileges (P6)
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/fresh_log.psql
 CREATE SCHEMA kanban;
 CREATE TABLE kanban.cards (ticket text PRIMARY KEY, title text, col text NOT NULL, moves int NOT NULL, last_seq bigint NOT NULL);
 CREATE FUNCTION kanban.fold(e evlog.events) RETURNS void LANGUAGE plpgsql AS $$

@@ -1,4 +1,6 @@
 -- evlog_rebuild and evlog_verify (P7, P8) on a small kanban projection
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/fresh_log.psql
 CREATE TABLE cards (ticket text PRIMARY KEY, title text NOT NULL, col text NOT NULL,
                     moves int NOT NULL, last_seq bigint NOT NULL);
 CREATE TABLE card_labels (ticket text NOT NULL REFERENCES cards, label text NOT NULL,

@@ -2,7 +2,8 @@
 -- are admitted whatever their order and proven whole when the statement ends:
 -- seqs from head + 1 without a hole, chained digests, recorded_at not
 -- decreasing, each stream's versions without a hole in seq order.
-CREATE EXTENSION evlog;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/fresh_log.psql
 
 -- restore_digest(prev, e): the chain's digest of e after prev, in plain SQL
 -- (README "The hash chain"); rechained(t): the rows of table t in seq order

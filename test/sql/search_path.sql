@@ -1,5 +1,7 @@
 -- A hostile search_path, with functions, an aggregate and an operator that
 -- shadow pg_catalog's, changes nothing evlog does: every function pins its own.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/fresh_log.psql
 CREATE SCHEMA hostile;
 CREATE FUNCTION hostile.sha256(bytea) RETURNS bytea LANGUAGE sql AS $$ SELECT '\x00'::bytea $$;
 CREATE FUNCTION hostile.jsonb_typeof(jsonb) RETURNS text LANGUAGE sql AS $$ SELECT 'object' $$;
@@ -10,6 +12,10 @@ CREATE OPERATOR hostile.> (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = hosti
 CREATE AGGREGATE hostile.max(bigint) (SFUNC = int8smaller, STYPE = bigint);
 CREATE FUNCTION hostile.evlog_head() RETURNS bigint LANGUAGE sql AS $$ SELECT -1::bigint $$;
 
+-- a log with events, a stream's among them, to read back
+SELECT evlog_append('order-1', 'order.placed', '{"total": 10}') AS seq;
+SELECT evlog_append('order-1', 'order.paid', '{"total": 10}') AS seq;
+SELECT evlog_append('order-2', 'order.placed', '{"total": 5}') AS seq;
 SELECT evlog_head() AS head, (SELECT count(*) FROM evlog.events WHERE stream = 'order-1') AS order_1 \gset
 -- (the test helper pins its own search_path too)
 ALTER FUNCTION public.try(text) SET search_path = pg_catalog;

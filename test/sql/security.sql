@@ -1,6 +1,8 @@
 -- Security model (README "Security model"): user code runs as its owner, in
 -- a security-restricted operation, inside a GUC nest level of its own, under
 -- its projection's timeout; privileges are checked before any lock.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/fresh_log.psql
 CREATE ROLE evlog_mallory;
 CREATE ROLE evlog_eve;
 GRANT SELECT ON evlog.events TO evlog_mallory, evlog_eve;
