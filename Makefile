@@ -3,6 +3,8 @@
 #   make demo    the main job on real input (examples/); SCALE=N loads N re-keyed copies
 #   make demo-psql / make demo-stop   psql into the demo's instance / stop it
 #   make bench   benchmarks against plain PostgreSQL (bench/)
+#   make installcheck   the regression tests against your running server
+#                (evlog installed, preloaded, a superuser; README "Tests")
 #
 # pg_config may not exist before `make deps` has installed it, so PGXS is
 # included only when it is there, and the entry points re-enter make.
@@ -22,6 +24,11 @@ DATA = sql/evlog--0.1.0.sql sql/evlog--0.1.0--0.2.0.sql
 PG_CFLAGS = -Wall -Werror -Wmissing-prototypes
 # no LLVM bitcode: it would need clang, and evlog gains nothing from JIT inlining
 override with_llvm = no
+# make installcheck runs the tests test/schedule lists (each independent of
+# the others), with inputs in test/sql and test/expected; nopreload, which
+# needs a server without evlog preloaded, runs with REGRESS=nopreload
+REGRESS = $(shell sed -n 's/^test: *//p' test/schedule)
+REGRESS_OPTS = --inputdir=test
 EXTRA_CLEAN = results regression.diffs regression.out tmp_check tmp_check_iso output_iso log
 
 ifneq ($(wildcard $(PG_CONFIG)),)

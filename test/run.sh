@@ -3,6 +3,7 @@
 # instances, and end with one line "N passed, N failed".
 #
 #   pg_regress   test/sql + test/expected  instance A (evlog preloaded)
+#   installcheck the same tests, by `make installcheck`, in a random order
 #   isolation    test/specs + test/expected instance A
 #   pgTAP        test/pgtap                 instance A
 #   TAP          test/t                     PostgreSQL::Test::Cluster's own instances
@@ -11,8 +12,8 @@
 #
 # Counts are per regression test, per isolation spec, and per TAP assertion.
 # KEEP=1 keeps the work directory. Exits non-zero when anything failed.
-# While working on one thing: LAYERS="regress iso pgtap tap adversarial
-# nopreload" (the default) picks layers, TAP_GLOB='011_*' picks TAP files.
+# While working on one thing: LAYERS="regress installcheck iso pgtap tap
+# adversarial nopreload" (the default) picks layers, TAP_GLOB='011_*' picks TAP files.
 set -uo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -67,7 +68,7 @@ show_failure() {
   return 0
 }
 
-LAYERS=${LAYERS:-regress iso pgtap tap adversarial nopreload}
+LAYERS=${LAYERS:-regress installcheck iso pgtap tap adversarial nopreload}
 TAP_GLOB=${TAP_GLOB:-*}
 corpus=""
 # layer NAME: is NAME among the layers to run?
@@ -86,6 +87,27 @@ mkdir -p "$WORK/regress"
 rc=${PIPESTATUS[0]}
 tally_regress "$WORK/regress.log" "$rc"
 [ "$rc" -eq 0 ] || show_failure "$WORK/regress"
+fi
+
+# the schedule's tests once more, through the Makefile's REGRESS wiring as a
+# user runs it against a server, in a random order: each test must pass
+# whatever ran before it in the database (test/sql/fresh_log.psql)
+if layer installcheck; then
+shuffled=$(sed -n 's/^test: *//p' "$SRC/test/schedule" | tr ' ' '\n' | shuf | tr '\n' ' ')
+echo "== make installcheck (evlog preloaded), in the order: $shuffled"
+mkdir -p "$WORK/installcheck"
+make -s -C "$SRC" installcheck PG_CONFIG="$PG_CONFIG" REGRESS="$shuffled" \
+  EXTRA_REGRESS_OPTS="--outputdir=$WORK/installcheck" 2>&1 \
+  | tee "$WORK/installcheck.log" | quiet_regress
+rc=${PIPESTATUS[0]}
+tally_regress "$WORK/installcheck.log" "$rc"
+[ "$rc" -eq 0 ] || show_failure "$WORK/installcheck"
+# every test listed must have run
+ran=$(grep -cE '\.\.\. (ok|FAILED|failed)' "$WORK/installcheck.log")
+if [ "$ran" -ne "$(echo $shuffled | wc -w)" ]; then
+  echo "make installcheck ran $ran of the $(echo $shuffled | wc -w) tests:"; cat "$WORK/installcheck.log"
+  failed=$((failed + 1))
+fi
 fi
 
 if layer iso; then
