@@ -203,3 +203,26 @@ COMMENT ON FUNCTION evlog_define_upcaster(text, integer, regprocedure) IS
 -- Statistics (README "Statistics and monitoring").
 
 -- Followers (README "Followers and change data capture").
+CREATE FUNCTION evlog.read_stats(OUT appends bigint, OUT retries bigint, OUT conflicts bigint,
+                                 OUT version_conflicts bigint, OUT rejected bigint,
+                                 OUT aborted_appends bigint, OUT sequencer_wait_ms double precision,
+                                 OUT sequencer_wait_max_ms double precision, OUT folds bigint,
+                                 OUT fold_failures bigint, OUT dead_letters bigint, OUT polls bigint,
+                                 OUT deliveries bigint, OUT stats_reset timestamptz)
+  RETURNS SETOF record
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_read_stats';
+COMMENT ON FUNCTION evlog.read_stats() IS
+  'evlog.read_stats() RETURNS SETOF record: the row of evlog.stats (this database''s counters since stats_reset, from shared memory); no row when evlog is not in shared_preload_libraries or more than 256 databases have counters. Counts of transactions in progress are not included. Errors: 42501 without SELECT on evlog.events.';
+
+CREATE VIEW evlog.stats AS SELECT * FROM evlog.read_stats();
+COMMENT ON VIEW evlog.stats IS
+  'This database''s evlog counters since stats_reset, kept in shared memory (zero again after a restart; one row, none without evlog in shared_preload_libraries): appends bigint (events appended by committed transactions), retries bigint (appends whose idempotency key held the same event: no-ops returning the original seq), conflicts bigint (EV002), version_conflicts bigint (EV003), rejected bigint (appends, batches or COPYs refused with EV004), aborted_appends bigint (events appended by transactions or savepoints that rolled back), sequencer_wait_ms double precision (milliseconds appenders waited for the sequencer in total), sequencer_wait_max_ms double precision (the longest single wait), folds bigint (events a handler folded in a committed transaction: workers, evlog_catch_up, sync appends, rebuilds), fold_failures bigint (handler errors recorded by a worker or evlog_catch_up: on_error = stop or skip), dead_letters bigint (dead letters written), polls bigint (evlog_poll calls), deliveries bigint (events evlog_poll handed out), stats_reset timestamptz (last evlog_stats_reset(), or the first count since the server started). Counts are added when their transaction ends. Needs SELECT on evlog.events (42501).';
+GRANT SELECT ON evlog.stats TO PUBLIC;
+
+CREATE FUNCTION evlog_stats_reset() RETURNS void
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_stats_reset';
+COMMENT ON FUNCTION evlog_stats_reset() IS
+  'evlog_stats_reset() RETURNS void: set this database''s evlog.stats counters to zero and stats_reset to now (counts added at the same moment may survive). A no-op without evlog in shared_preload_libraries. Not granted to PUBLIC; raises nothing.';
+REVOKE EXECUTE ON FUNCTION evlog_stats_reset() FROM PUBLIC;

@@ -21,6 +21,7 @@
 #include "seqstate.h"
 #include "sequencer.h"
 #include "shmem.h"
+#include "stats.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -145,6 +146,7 @@ _PG_init(void)
 	/* consumer groups */
 	/* projection versions, snapshots and progress */
 	/* statistics */
+	evlog_stats_init();
 	/* followers */
 	if (process_shared_preload_libraries_in_progress)
 	{
