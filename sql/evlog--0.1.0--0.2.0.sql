@@ -226,3 +226,31 @@ CREATE FUNCTION evlog_stats_reset() RETURNS void
 COMMENT ON FUNCTION evlog_stats_reset() IS
   'evlog_stats_reset() RETURNS void: set this database''s evlog.stats counters to zero and stats_reset to now (counts added at the same moment may survive). A no-op without evlog in shared_preload_libraries. Not granted to PUBLIC; raises nothing.';
 REVOKE EXECUTE ON FUNCTION evlog_stats_reset() FROM PUBLIC;
+
+-- Worker slots (README "Statistics and monitoring", "Worker slots"): evlog.projection_status
+-- says when a worker could not start because no background worker slot was
+-- free.
+CREATE FUNCTION evlog.no_worker_slot(projection text) RETURNS boolean
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_no_worker_slot';
+COMMENT ON FUNCTION evlog.no_worker_slot(text) IS
+  'evlog.no_worker_slot(projection text) RETURNS boolean: whether, in this database, the projection worker of the named projection (with NULL: the database''s worker) could not start because every max_worker_processes slot was taken, and has not started since. false without evlog in shared_preload_libraries. Raises nothing.';
+
+CREATE OR REPLACE VIEW evlog.projection_status AS
+  SELECT p.name, p.mode, p.state, p.checkpoint, h.head,
+         h.head - p.checkpoint AS lag_events,
+         coalesce(extract(epoch FROM now() - (SELECT e.recorded_at FROM evlog.events e
+                                            WHERE e.seq = p.checkpoint + 1)), 0)::double precision AS lag_seconds,
+         p.last_error, p.last_error_seq, p.updated_at,
+         CASE WHEN p.mode = 'sync' THEN 'not needed (sync)'
+              WHEN evlog.worker_pid() IS NOT NULL THEN
+                CASE WHEN p.state = 'active' AND evlog.no_worker_slot(p.name)
+                     THEN 'database worker (max_worker_processes)' ELSE 'running' END
+              WHEN evlog.no_worker_slot(NULL) THEN 'no worker (max_worker_processes)'
+              ELSE 'not running' END AS worker,
+         CASE WHEN p.mode = 'async' AND p.state = 'active'
+              THEN coalesce(evlog.projection_worker_pid(p.name), evlog.worker_pid()) END AS worker_pid
+  FROM evlog.projections p,
+       LATERAL (SELECT coalesce(max(e.seq), 0) AS head FROM evlog.events e) h;
+COMMENT ON VIEW evlog.projection_status IS
+  'One row per projection: name, mode, state, checkpoint bigint, head bigint, lag_events bigint (head - checkpoint), lag_seconds double precision (age of the oldest unfolded event, 0 when caught up), last_error, last_error_seq, updated_at, worker text (''running''; ''not needed (sync)''; ''no worker (max_worker_processes)'': the database''s worker could not start because no background worker slot is free, so nothing folds this async projection until one frees up (the launcher retries every second); ''database worker (max_worker_processes)'': no slot was free for a projection worker of its own, so the database''s worker folds it in turn with others; ''not running'': async projections then need evlog_catch_up or evlog in shared_preload_libraries), and worker_pid integer (the process that folds an active async projection: its projection worker, else the database''s worker; NULL otherwise). Needs SELECT on evlog.events.';

@@ -21,6 +21,7 @@
 #include "seqstate.h"
 #include "sequencer.h"
 #include "shmem.h"
+#include "slots.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -147,6 +148,8 @@ _PG_init(void)
 	/* projection versions, snapshots and progress */
 	/* statistics */
 	evlog_stats_init();
+	if (process_shared_preload_libraries_in_progress)
+		evlog_slots_init();
 	/* followers */
 	if (process_shared_preload_libraries_in_progress)
 	{
