@@ -178,6 +178,7 @@ start_missing_workers(List **dbs, MemoryContext cxt)
 	TimestampTz now = GetCurrentTimestamp();
 	bool		rescan;
 
+	evlog_slots_prune(oids);
 	LWLockAcquire(evlog_shared->lock, LW_EXCLUSIVE);
 	rescan = evlog_shared->rescan;
 	evlog_shared->rescan = false;

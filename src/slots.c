@@ -221,6 +221,44 @@ evlog_slots_forget_database(Oid dboid)
 }
 
 /*
+ * evlog_slots_prune
+ *		Forget the notes of databases not in databases (OIDs: those that
+ *		exist), so that a database dropped while it waited for a slot does
+ *		not keep the launcher retrying.  Takes the spinlock.
+ */
+void
+evlog_slots_prune(List *databases)
+{
+	Oid			noted[EVLOG_SLOT_NOTES];
+	bool		stale[EVLOG_SLOT_NOTES];
+
+	if (slot_notes == NULL)
+		return;
+	/* the spinlock is held only to copy and to clear, not to search */
+	SpinLockAcquire(&slot_notes->mutex);
+	for (int i = 0; i < EVLOG_SLOT_NOTES; i++)
+		noted[i] = slot_notes->notes[i].dboid;
+	SpinLockRelease(&slot_notes->mutex);
+	for (int i = 0; i < EVLOG_SLOT_NOTES; i++)
+		stale[i] = OidIsValid(noted[i]) && !list_member_oid(databases, noted[i]);
+
+	SpinLockAcquire(&slot_notes->mutex);
+	for (int i = 0; i < EVLOG_SLOT_NOTES; i++)
+	{
+		SlotNote   *n = &slot_notes->notes[i];
+
+		if (stale[i] && n->dboid == noted[i])
+		{
+			if (n->projection[0] == '\0')
+				slot_notes->databases_short--;
+			n->dboid = InvalidOid;
+			n->projection[0] = '\0';
+		}
+	}
+	SpinLockRelease(&slot_notes->mutex);
+}
+
+/*
  * evlog_slots_retry_ms
  *		How long the launcher may sleep, in milliseconds: naptime_ms, or a
  *		second while a database's worker waits for a slot.

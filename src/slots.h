@@ -11,10 +11,13 @@
 #ifndef EVLOG_SLOTS_H
 #define EVLOG_SLOTS_H
 
+#include "nodes/pg_list.h"
+
 extern void evlog_slots_init(void);
 extern bool evlog_slots_short(Oid dboid, const char *projection);
 extern void evlog_slots_got(Oid dboid, const char *projection);
 extern void evlog_slots_forget_database(Oid dboid);
+extern void evlog_slots_prune(List *databases);
 extern long evlog_slots_retry_ms(long naptime_ms);
 
 #endif							/* EVLOG_SLOTS_H */
