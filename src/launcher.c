@@ -12,7 +12,8 @@
  * leaves; that database is looked at again only after five minutes or when
  * CREATE EXTENSION evlog wakes the launcher with a rescan.  A database whose
  * worker was evicted (DROP DATABASE and the like, guard.c) gets none until
- * the eviction ends.
+ * the eviction ends.  While a worker waits for a free background worker
+ * slot, the launcher looks every second (slots.c).
  *
  *-------------------------------------------------------------------------
  */

@@ -166,7 +166,7 @@ evlog_slots_short(Oid dboid, const char *projection)
 	if (begins && projection == NULL)
 		ereport(LOG,
 				(errmsg("evlog launcher could not start a worker for database %u: no background worker slot is free", dboid),
-				 errdetail("All max_worker_processes (%d) slots are taken; the async projections of this database are not folded until a slot frees up.",
+				 errdetail("All max_worker_processes (%d) slots are taken; if the database has evlog, its async projections are not folded until a slot frees up.",
 						   max_worker_processes),
 				 errhint("Raise max_worker_processes: one slot per database with evlog, plus one per async projection up to evlog.max_projection_workers, plus the launcher and other background workers. The launcher tries again every second.")));
 	return begins;
