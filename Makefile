@@ -19,6 +19,7 @@ OBJS = src/evlog.o src/event.o src/chain.o src/sequencer.o src/commit.o src/appe
 # consumer groups
 # projection versions, snapshots and progress
 # statistics
+OBJS += src/stats.o src/slots.o
 # followers
 DATA = sql/evlog--0.1.0.sql sql/evlog--0.1.0--0.2.0.sql
 PG_CFLAGS = -Wall -Werror -Wmissing-prototypes

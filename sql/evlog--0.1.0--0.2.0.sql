@@ -203,3 +203,54 @@ COMMENT ON FUNCTION evlog_define_upcaster(text, integer, regprocedure) IS
 -- Statistics (README "Statistics and monitoring").
 
 -- Followers (README "Followers and change data capture").
+CREATE FUNCTION evlog.read_stats(OUT appends bigint, OUT retries bigint, OUT conflicts bigint,
+                                 OUT version_conflicts bigint, OUT rejected bigint,
+                                 OUT aborted_appends bigint, OUT sequencer_wait_ms double precision,
+                                 OUT sequencer_wait_max_ms double precision, OUT folds bigint,
+                                 OUT fold_failures bigint, OUT dead_letters bigint, OUT polls bigint,
+                                 OUT deliveries bigint, OUT stats_reset timestamptz)
+  RETURNS SETOF record
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_read_stats';
+COMMENT ON FUNCTION evlog.read_stats() IS
+  'evlog.read_stats() RETURNS SETOF record: the row of evlog.stats (this database''s counters since stats_reset, from shared memory); no row when evlog is not in shared_preload_libraries or more than 256 databases have counters. Counts of transactions in progress are not included. Errors: 42501 without SELECT on evlog.events.';
+
+CREATE VIEW evlog.stats AS SELECT * FROM evlog.read_stats();
+COMMENT ON VIEW evlog.stats IS
+  'This database''s evlog counters since stats_reset, kept in shared memory (zero again after a restart; one row, none without evlog in shared_preload_libraries): appends bigint (events appended by committed transactions), retries bigint (appends whose idempotency key held the same event: no-ops returning the original seq), conflicts bigint (EV002), version_conflicts bigint (EV003), rejected bigint (appends, batches or COPYs refused with EV004), aborted_appends bigint (events appended by transactions or savepoints that rolled back), sequencer_wait_ms double precision (milliseconds appenders waited for the sequencer in total), sequencer_wait_max_ms double precision (the longest single wait), folds bigint (events a handler folded in a committed transaction: workers, evlog_catch_up, sync appends, rebuilds), fold_failures bigint (handler errors recorded by a worker or evlog_catch_up: on_error = stop or skip), dead_letters bigint (dead letters written), polls bigint (evlog_poll calls), deliveries bigint (events evlog_poll handed out), stats_reset timestamptz (last evlog_stats_reset(), or the first count since the server started). Counts are added when their transaction ends. Needs SELECT on evlog.events (42501).';
+GRANT SELECT ON evlog.stats TO PUBLIC;
+
+CREATE FUNCTION evlog_stats_reset() RETURNS void
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_stats_reset';
+COMMENT ON FUNCTION evlog_stats_reset() IS
+  'evlog_stats_reset() RETURNS void: set this database''s evlog.stats counters to zero and stats_reset to now (counts added at the same moment may survive). A no-op without evlog in shared_preload_libraries. Not granted to PUBLIC; raises nothing.';
+REVOKE EXECUTE ON FUNCTION evlog_stats_reset() FROM PUBLIC;
+
+-- Worker slots (README "Statistics and monitoring", "Worker slots"): evlog.projection_status
+-- says when a worker could not start because no background worker slot was
+-- free.
+CREATE FUNCTION evlog.no_worker_slot(projection text) RETURNS boolean
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_no_worker_slot';
+COMMENT ON FUNCTION evlog.no_worker_slot(text) IS
+  'evlog.no_worker_slot(projection text) RETURNS boolean: whether, in this database, the projection worker of the named projection (with NULL: the database''s worker) could not start because every max_worker_processes slot was taken, and has not started since. false without evlog in shared_preload_libraries. Raises nothing.';
+
+CREATE OR REPLACE VIEW evlog.projection_status AS
+  SELECT p.name, p.mode, p.state, p.checkpoint, h.head,
+         h.head - p.checkpoint AS lag_events,
+         coalesce(extract(epoch FROM now() - (SELECT e.recorded_at FROM evlog.events e
+                                            WHERE e.seq = p.checkpoint + 1)), 0)::double precision AS lag_seconds,
+         p.last_error, p.last_error_seq, p.updated_at,
+         CASE WHEN p.mode = 'sync' THEN 'not needed (sync)'
+              WHEN evlog.worker_pid() IS NOT NULL THEN
+                CASE WHEN p.state = 'active' AND evlog.no_worker_slot(p.name)
+                     THEN 'database worker (max_worker_processes)' ELSE 'running' END
+              WHEN evlog.no_worker_slot(NULL) THEN 'no worker (max_worker_processes)'
+              ELSE 'not running' END AS worker,
+         CASE WHEN p.mode = 'async' AND p.state = 'active'
+              THEN coalesce(evlog.projection_worker_pid(p.name), evlog.worker_pid()) END AS worker_pid
+  FROM evlog.projections p,
+       LATERAL (SELECT coalesce(max(e.seq), 0) AS head FROM evlog.events e) h;
+COMMENT ON VIEW evlog.projection_status IS
+  'One row per projection: name, mode, state, checkpoint bigint, head bigint, lag_events bigint (head - checkpoint), lag_seconds double precision (age of the oldest unfolded event, 0 when caught up), last_error, last_error_seq, updated_at, worker text (''running''; ''not needed (sync)''; ''no worker (max_worker_processes)'': the database''s worker could not start because no background worker slot is free, so nothing folds this async projection until one frees up (the launcher retries every second); ''database worker (max_worker_processes)'': no slot was free for a projection worker of its own, so the database''s worker folds it in turn with others; ''not running'': async projections then need evlog_catch_up or evlog in shared_preload_libraries), and worker_pid integer (the process that folds an active async projection: its projection worker, else the database''s worker; NULL otherwise). Needs SELECT on evlog.events.';

@@ -22,6 +22,7 @@
 
 #include "evlog.h"
 #include "sequencer.h"
+#include "stats.h"
 #include "subxact.h"
 
 PG_FUNCTION_INFO_V1(evlog_append_batch);
@@ -105,6 +106,7 @@ append_all_optimistic(AppendContext *ac, EvlogAppendRequest *reqs, int n,
 	AppendWork	w = {ac, reqs, n, seqs, eventcxt, current};
 	ErrorData  *edata;
 	bool		any_key = false;
+	EvlogStatsMark mark;
 
 	for (int i = 0; i < n && !any_key; i++)
 		any_key = reqs[i].idempotency_key != NULL;
@@ -112,11 +114,13 @@ append_all_optimistic(AppendContext *ac, EvlogAppendRequest *reqs, int n,
 		return false;
 
 	ac->skip_key_probe = true;
+	evlog_stats_mark(&mark);
 	edata = evlog_try_in_subxact(append_work, &w, true);
 	ac->skip_key_probe = false;
 	if (edata == NULL)
 		return true;
 	FreeErrorData(edata);
+	evlog_stats_undo(&mark);	/* the careful append counts it all */
 	MemoryContextReset(eventcxt);
 	/* what the rolled-back appends taught the context is void */
 	ac->have_head = false;
@@ -194,10 +198,13 @@ evlog_append_batch(PG_FUNCTION_ARGS)
 		bool		nulls[EVLOG_REQUEST_FIELDS];
 
 		if (elemnulls[i])
+		{
+			evlog_stats_add(EVLOG_STAT_REJECTED, 1);
 			ereport(ERROR,
 					(errcode(ERRCODE_EVLOG_INVALID_EVENT),
 					 errmsg("invalid event argument \"events\""),
 					 errdetail("Element %d of the array is null.", i + 1)));
+		}
 		current = i;
 		tmp.t_len = HeapTupleHeaderGetDatumLength(DatumGetHeapTupleHeader(elems[i]));
 		tmp.t_data = DatumGetHeapTupleHeader(elems[i]);

@@ -21,6 +21,8 @@
 #include "seqstate.h"
 #include "sequencer.h"
 #include "shmem.h"
+#include "slots.h"
+#include "stats.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -145,6 +147,9 @@ _PG_init(void)
 	/* consumer groups */
 	/* projection versions, snapshots and progress */
 	/* statistics */
+	evlog_stats_init();
+	if (process_shared_preload_libraries_in_progress)
+		evlog_slots_init();
 	/* followers */
 	if (process_shared_preload_libraries_in_progress)
 	{

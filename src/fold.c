@@ -28,6 +28,7 @@
 #include "logscan.h"
 #include "projection.h"
 #include "sequencer.h"
+#include "stats.h"
 #include "subxact.h"
 
 PG_FUNCTION_INFO_V1(evlog_catch_up);
@@ -97,6 +98,7 @@ evlog_call_handler(EvlogProjection *p, Datum row)
 	if (p->upcast)
 		row = evlog_upcast_row(row, p->timeout_ms);
 	(void) evlog_call_user(&code, &p->flinfo, 1, row, &isnull);
+	evlog_stats_count_fold();
 }
 
 /*
@@ -257,6 +259,7 @@ record_failure(EvlogProjection *p, int64 seq, const char *message)
 	Oid			argtypes[3] = {TEXTOID, INT8OID, TEXTOID};
 	Datum		args[3];
 
+	evlog_stats_add(EVLOG_STAT_FOLD_FAILURES, 1);
 	if (!p->skip_on_error)
 	{
 		evlog_mark_failed(p->name, seq, message);
@@ -268,6 +271,7 @@ record_failure(EvlogProjection *p, int64 seq, const char *message)
 	evlog_registry_exec("INSERT INTO evlog.dead_letters (projection, seq, error) VALUES ($1, $2, $3) "
 						"ON CONFLICT (projection, seq) DO UPDATE SET error = excluded.error, failed_at = now()",
 						3, argtypes, args, NULL, 0);
+	evlog_stats_add(EVLOG_STAT_DEAD_LETTERS, 1);
 }
 
 /*

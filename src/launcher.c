@@ -12,7 +12,8 @@
  * leaves; that database is looked at again only after five minutes or when
  * CREATE EXTENSION evlog wakes the launcher with a rescan.  A database whose
  * worker was evicted (DROP DATABASE and the like, guard.c) gets none until
- * the eviction ends.
+ * the eviction ends.  While a worker waits for a free background worker
+ * slot, the launcher looks every second (slots.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -37,6 +38,7 @@
 
 #include "evlog.h"
 #include "shmem.h"
+#include "slots.h"
 #include "worker.h"
 
 /* What the launcher remembers of one database */
@@ -177,6 +179,7 @@ start_missing_workers(List **dbs, MemoryContext cxt)
 	TimestampTz now = GetCurrentTimestamp();
 	bool		rescan;
 
+	evlog_slots_prune(oids);
 	LWLockAcquire(evlog_shared->lock, LW_EXCLUSIVE);
 	rescan = evlog_shared->rescan;
 	evlog_shared->rescan = false;
@@ -216,10 +219,10 @@ start_missing_workers(List **dbs, MemoryContext cxt)
 			continue;
 		if (no_extension)
 			db->next_check = TimestampTzPlusMilliseconds(now, NO_EXTENSION_RECHECK_MS);
-		if (!evlog_start_worker(dboid, (void **) &db->handle))
-			ereport(WARNING,
-					(errmsg("evlog launcher could not start a worker for database %u", dboid),
-					 errhint("Raise max_worker_processes.")));
+		if (evlog_start_worker(dboid, (void **) &db->handle))
+			evlog_slots_got(dboid, NULL);
+		else
+			(void) evlog_slots_short(dboid, NULL);	/* logs once, retries */
 	}
 	MemoryContextReset(cxt);
 }
@@ -258,6 +261,7 @@ evlog_launcher_main(Datum arg)
 		}
 		start_missing_workers(&dbs, cxt);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 evlog_launcher_naptime * 1000L, PG_WAIT_EXTENSION);
+						 evlog_slots_retry_ms(evlog_launcher_naptime * 1000L),
+						 PG_WAIT_EXTENSION);
 	}
 }

@@ -65,6 +65,7 @@
 #include "seqstate.h"
 #include "sequencer.h"
 #include "shmem.h"
+#include "stats.h"
 
 PG_FUNCTION_INFO_V1(evlog_append);
 PG_FUNCTION_INFO_V1(evlog_extension_created);
@@ -100,7 +101,14 @@ evlog_sequencer_lock(void)
 	LOCKTAG		tag;
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, 0, EVLOG_SEQUENCER_LOCK_CLASS);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	/* try first: only a wait is timed (evlog.stats' sequencer_wait_ms) */
+	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+	{
+		instr_time	start = evlog_stats_wait_begin();
+
+		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+		evlog_stats_wait_end(start);
+	}
 }
 
 /*
@@ -142,8 +150,10 @@ evlog_fill_request(EvlogAppendRequest *req, Datum *values, bool *nulls)
 	if (!nulls[6])
 		req->type_version = DatumGetInt32(values[6]);
 
+	evlog_stats_checking(true);
 	evlog_check_request(req, nulls[0], nulls[1], nulls[2], nulls[3], nulls[6]);
 	evlog_check_contract(req);
+	evlog_stats_checking(false);
 }
 
 /*
@@ -403,6 +413,7 @@ check_retry(AppendContext *ac, HeapTuple existing, EvlogAppendRequest *req)
 											   JsonbPGetDatum(req->payload))))
 		differs = "payload";
 
+	evlog_stats_add(differs ? EVLOG_STAT_CONFLICTS : EVLOG_STAT_RETRIES, 1);
 	if (differs)
 		ereport(ERROR,
 				(errcode(ERRCODE_EVLOG_IDEMPOTENCY_CONFLICT),
@@ -445,6 +456,8 @@ evlog_append_one(AppendContext *ac, EvlogAppendRequest *req)
 
 	current = stream_version(ac, req->stream);
 	if (req->has_expected_version && req->expected_version != current)
+	{
+		evlog_stats_add(EVLOG_STAT_VERSION_CONFLICTS, 1);
 		ereport(ERROR,
 				(errcode(ERRCODE_EVLOG_WRONG_EXPECTED_VERSION),
 				 errmsg("wrong expected version for stream \"%s\"",
@@ -452,6 +465,7 @@ evlog_append_one(AppendContext *ac, EvlogAppendRequest *req)
 				 errdetail("Expected version " INT64_FORMAT ", current version is " INT64_FORMAT ".",
 						   req->expected_version, current),
 				 errhint("Read the stream again and decide on its current state.")));
+	}
 
 	now = GetCurrentTimestamp();
 	ev.seq = ac->head.seq + 1;
@@ -473,6 +487,7 @@ evlog_append_one(AppendContext *ac, EvlogAppendRequest *req)
 	(void) ExecInsertIndexTuples(ac->rri, ac->slot, ac->estate,
 								 false, false, NULL, NIL);
 	evlog_appendcache_inserting(false);
+	evlog_stats_count_append();
 	ExecClearTuple(ac->slot);
 	ResetPerTupleExprContext(ac->estate);
 

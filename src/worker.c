@@ -54,6 +54,7 @@
 #include "oidcache.h"
 #include "projection.h"
 #include "shmem.h"
+#include "slots.h"
 #include "worker.h"
 
 /* evlog.max_projection_workers: projection workers per database */
@@ -195,6 +196,7 @@ worker_detach(int code, Datum arg)
 	}
 	LWLockRelease(evlog_shared->lock);
 	evlog_stop_projection_workers(DatumGetObjectId(arg));
+	evlog_slots_forget_database(DatumGetObjectId(arg));
 }
 
 /*
@@ -400,6 +402,7 @@ forget_fallback(List *entries)
 		}
 		if (!keep)
 		{
+			evlog_slots_got(MyDatabaseId, name);
 			fallback_noted = list_delete_nth_cell(fallback_noted, i);
 			pfree(name);
 		}
@@ -551,6 +554,8 @@ dispatch(Oid dboid, MemoryContext cxt, bool force)
 			e->has_worker = true;
 		else
 		{
+			if (!limit_reached)
+				(void) evlog_slots_short(dboid, e->name);
 			note_fallback(e->name, limit_reached);
 			here = lappend(here, e->name);
 		}

@@ -45,8 +45,9 @@ SELECT is(ARRAY(
         'evlog_append_batch(evlog.new_event[])',
         'evlog_define_event_type(text,integer,text,regprocedure,text)',
         'evlog_define_upcaster(text,integer,regprocedure)',
-        'evlog_register_projection(text,regprocedure,regclass[],text[],text,text,regprocedure,boolean,interval)'],
-  'only the functions that write the log, define projections and contracts, or guard tables are withheld from PUBLIC');
+        'evlog_register_projection(text,regprocedure,regclass[],text[],text,text,regprocedure,boolean,interval)',
+        'evlog_stats_reset()'],
+  'only the functions that write the log, define projections and contracts, reset statistics, or guard tables are withheld from PUBLIC');
 
 SELECT * FROM finish();
 ROLLBACK;
