@@ -932,7 +932,8 @@ evict_for(Node *parsetree)
 /*
  * evlog_ProcessUtility
  *		ProcessUtility_hook: check the statement, then run it as usual; a
- *		COPY FROM STDIN into evlog.append_queue runs in copy.c instead.
+ *		COPY FROM STDIN into evlog.append_queue runs in copy.c instead when
+ *		no hook was installed before evlog's (else it goes down the chain).
  *
  * Statements run by evlog's own extension scripts (CREATE or ALTER
  * EXTENSION evlog) are not checked.  Raises EV001 (or 42501) through the
@@ -1011,8 +1012,16 @@ evlog_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		}
 	}
 
-	/* a loader's COPY into evlog.append_queue, without a trigger per row */
-	if (IsA(parsetree, CopyStmt) &&
+	/*
+	 * A loader's COPY into evlog.append_queue, without a trigger per row.
+	 * Only when no ProcessUtility hook was installed before evlog's: such a
+	 * hook (pg_stat_statements) wraps the statement's execution and must see
+	 * it, so the COPY then goes down the chain and through the view's
+	 * trigger, with the same result (README, "SQL API", "Appending").  Loaded before
+	 * those libraries, evlog's hook is the innermost and keeps the fast path
+	 * under theirs.
+	 */
+	if (prev_ProcessUtility == NULL && IsA(parsetree, CopyStmt) &&
 		evlog_copy_append_queue((CopyStmt *) parsetree, queryString, queryEnv, qc))
 		return;
 
