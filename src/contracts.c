@@ -300,7 +300,7 @@ check_function_signature(Oid fn, Oid rettype, const char *what, const char *shap
 				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
 				 errmsg("%s %s has the wrong signature", what, format_procedure(fn)),
 				 errhint("Declare it as %s.", shape)));
-	if (pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
+	if (evlog_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to use %s as a %s", format_procedure(fn), what),

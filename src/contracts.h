@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * contracts.h
- *	  Event contracts (SPEC.md section 3.3): definitions checked at append,
+ *	  Event contracts (README, "Event contracts"): definitions checked at append,
  *	  evlog.strict_types, and upcasters for projections.
  *
  *-------------------------------------------------------------------------

@@ -4,7 +4,7 @@
  *	  Declarations shared by every subsystem of evlog: the SQLSTATE class
  *	  EV, the names of the log's catalog objects, and the GUC variables.
  *
- * The contract these names implement is ../shared/SPEC.md.
+ * The README's "SQL API" documents what these names implement.
  *
  *-------------------------------------------------------------------------
  */
@@ -16,8 +16,10 @@
 #include "access/xact.h"
 #include "fmgr.h"
 
+#include "compat.h"
+
 /*
- * evlog's own SQLSTATE class "EV" (SPEC.md section 5).
+ * evlog's own SQLSTATE class "EV" (README, "Errors").
  */
 #define ERRCODE_EVLOG_APPEND_ONLY_VIOLATION		MAKE_SQLSTATE('E','V','0','0','1')
 #define ERRCODE_EVLOG_IDEMPOTENCY_CONFLICT		MAKE_SQLSTATE('E','V','0','0','2')
@@ -32,7 +34,7 @@
 #define EVLOG_EVENTS_STREAM_IDX	"events_stream_version_key"
 #define EVLOG_EVENTS_KEY_IDX	"events_idempotency_key_key"
 
-/* Column numbers of evlog.events (SPEC.md section 3.1) */
+/* Column numbers of evlog.events (README, "The log: evlog.events") */
 #define Anum_events_seq				1
 #define Anum_events_stream			2
 #define Anum_events_stream_version	3
@@ -46,7 +48,7 @@
 #define Anum_events_digest			11
 #define Natts_events				11
 
-/* Bounds of SPEC.md section 3.1, in bytes */
+/* Bounds of the README's "The log: evlog.events", in bytes */
 #define EVLOG_MAX_STREAM_BYTES	512
 #define EVLOG_MAX_TYPE_BYTES	128
 #define EVLOG_MAX_KEY_BYTES		256

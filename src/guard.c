@@ -195,7 +195,7 @@ evlog_protect(PG_FUNCTION_ARGS)
 				 errdetail("%s is not a table.",
 						   DatumGetCString(DirectFunctionCall1(regclassout,
 															   ObjectIdGetDatum(relid))))));
-	if (!pg_class_ownercheck(relid, GetUserId()))
+	if (!evlog_rel_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(kind),
 					   get_rel_name(relid));
 	if (has_guard(relid, "evlog_guard_statement"))
@@ -786,7 +786,7 @@ check_create_trigger(CreateTrigStmt *stmt)
 		refuse(relid, psprintf("replace guard trigger \"%s\"", stmt->trigname));
 	if (OidIsValid(guard) &&
 		LookupFuncName(stmt->funcname, 0, NULL, true) == guard &&
-		!pg_class_ownercheck(relid, GetUserId()))
+		!evlog_rel_ownercheck(relid, GetUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s to make it append-only",

@@ -236,7 +236,7 @@ evlog_prepare_user_function(Oid fn, Oid owner, const char *what, FmgrInfo *flinf
 				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
 				 errmsg("%s no longer exists", what),
 				 errhint("Unregister the projection, or register it again with a new handler.")));
-	if (pg_proc_aclcheck(fn, owner, ACL_EXECUTE) != ACLCHECK_OK)
+	if (evlog_proc_aclcheck(fn, owner, ACL_EXECUTE) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("the owner of the %s may no longer execute it", what)));

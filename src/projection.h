@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * projection.h
- *	  Projections (SPEC.md section 3.2, P1-P6): the registry evlog.projections,
+ *	  Projections (P1-P6; README, "Projections"): the registry evlog.projections,
  *	  and folding events into a projection's read model.
  *
  *-------------------------------------------------------------------------

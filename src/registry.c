@@ -424,7 +424,7 @@ check_function(Oid fn, const char *what, int nargs, Oid argtype)
 				 nargs == 1 ?
 				 errhint("Declare it as CREATE FUNCTION f(e evlog.events) RETURNS void.") :
 				 errhint("Declare it as CREATE FUNCTION f() RETURNS void.")));
-	if (pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
+	if (evlog_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to use %s as a %s", format_procedure(fn), what),
@@ -523,7 +523,7 @@ evlog_register_projection(PG_FUNCTION_ARGS)
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_TABLE),
 						 errmsg("relation with OID %u does not exist", relid)));
-			if (!pg_class_ownercheck(relid, GetUserId()))
+			if (!evlog_rel_ownercheck(relid, GetUserId()))
 				ereport(ERROR,
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						 errmsg("must be owner of table %s to make it part of projection \"%s\"",

@@ -3,7 +3,7 @@
  * sequencer.c
  *	  evlog_append and its bulk forms: the only way events enter the log.
  *
- * How the guarantees of SPEC.md section 4 are kept:
+ * How the log's guarantees (README, "How it works") are kept:
  *
  * - G1 gapless and G2 prefix visibility.  An appending transaction takes the
  *	 sequencer, a transaction-scoped heavyweight lock, at its first append
@@ -15,7 +15,7 @@
  * - The head, stream versions and idempotency keys are read with SnapshotSelf
  *	 while the sequencer is held: that sees every committed event and this
  *	 transaction's own, whatever the statement's snapshot (the READ COMMITTED
- *	 trap of SPEC.md section 4).  Under REPEATABLE READ or SERIALIZABLE an
+ *	 trap the README's "How it works" describes).  Under REPEATABLE READ or SERIALIZABLE an
  *	 append whose snapshot does not see the head fails with 40001, because
  *	 it would otherwise see its own event n + 1 without n.
  * - G6: recorded_at is the clock at sequencing, raised to the head's when the

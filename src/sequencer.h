@@ -2,7 +2,7 @@
  *
  * sequencer.h
  *	  The sequencer: gapless, commit-ordered seq for every appended event
- *	  (SPEC.md G1-G4, G6, G7) and the lookups of the log it needs.
+ *	  (G1-G4, G6, G7; README, "How it works") and the lookups of the log it needs.
  *
  *-------------------------------------------------------------------------
  */
