@@ -24,11 +24,19 @@
 #include "utils/syscache.h"
 
 #include "evlog.h"
+#include "handler.h"
+#include "locks.h"
 #include "contracts.h"
 #include "logscan.h"
 #include "projection.h"
 #include "sequencer.h"
 #include "subxact.h"
+
+/* evlog.progress_events: a rebuild reports progress every this many events */
+static int	evlog_progress_events = 100000;
+
+/* evlog.batch_size: events a worker or evlog_catch_up reads per batch */
+static int	evlog_batch_size = 1000;
 
 PG_FUNCTION_INFO_V1(evlog_catch_up);
 PG_FUNCTION_INFO_V1(evlog_appended_here);
@@ -514,4 +522,28 @@ evlog_appended_here(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	PG_RETURN_BOOL(here);
+}
+
+/*
+ * evlog_fold_init
+ *		Define the GUCs of this module; called from _PG_init before the
+ *		"evlog" prefix is reserved.  Takes no locks.
+ */
+void
+evlog_fold_init(void)
+{
+	DefineCustomIntVariable("evlog.batch_size",
+							"Events an evlog worker or evlog_catch_up folds per batch (and, for the worker, per transaction).",
+							NULL,
+							&evlog_batch_size,
+							1000, 1, 1000000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("evlog.progress_events",
+							"evlog_rebuild sends a NOTICE with its progress every this many events.",
+							NULL,
+							&evlog_progress_events,
+							100000, 1, INT_MAX,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
 }

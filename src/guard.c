@@ -26,6 +26,8 @@
  */
 #include "postgres.h"
 
+#include "utils/guc.h"
+
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
@@ -60,12 +62,16 @@
 #include "utils/snapmgr.h"
 
 #include "evlog.h"
+#include "handler.h"
 #include "copy.h"
 #include "guard.h"
 #include "restore.h"
 #include "projection.h"
 #include "sequencer.h"
 #include "shmem.h"
+
+/* evlog.allow_drop: let DROP EXTENSION evlog drop a log that holds events */
+static bool evlog_allow_drop = false;
 
 PG_FUNCTION_INFO_V1(evlog_guard);
 PG_FUNCTION_INFO_V1(evlog_protect);
@@ -1045,4 +1051,11 @@ evlog_guard_init(void)
 {
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = evlog_ProcessUtility;
+	DefineCustomBoolVariable("evlog.allow_drop",
+							 "Let DROP EXTENSION evlog drop a log that holds events.",
+							 "Set it with SET LOCAL in the dropping transaction; losing the log must be deliberate.",
+							 &evlog_allow_drop,
+							 false,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
 }

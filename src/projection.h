@@ -57,8 +57,6 @@ extern void evlog_mark_failed(const char *name, int64 seq, const char *message);
 extern EvlogProjection *evlog_lock_projection(const char *name, bool check_owner,
 											  bool skip_locked);
 extern List *evlog_load_projections(Snapshot snapshot);
-extern int	evlog_registry_exec(const char *sql, int nargs, Oid *argtypes,
-								Datum *values, const char *nulls, long count);
 
 /* fold.c */
 extern void evlog_prepare_handler(EvlogProjection *p);
@@ -78,8 +76,7 @@ extern void evlog_sync_fold(List *projections, HeapTuple tuple, TupleDesc desc,
 extern void evlog_sync_checkpoint(List *projections, int64 seq);
 
 /* rebuild.c */
-extern bool evlog_rebuild_lock_shared(const char *name);
-extern void evlog_rebuild_lock_exclusive(const char *name);
 extern void evlog_rebuild_init(void);
+extern void evlog_fold_init(void);
 
 #endif							/* EVLOG_PROJECTION_H */

@@ -35,6 +35,7 @@
 #include "utils/syscache.h"
 
 #include "evlog.h"
+#include "locks.h"
 #include "event.h"
 #include "handler.h"
 #include "projection.h"
@@ -188,29 +189,6 @@ evlog_load_projections(Snapshot snapshot)
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return result;
-}
-
-/*
- * evlog_registry_exec
- *		Run evlog's own sql through SPI as the owner of evlog.projections,
- *		with evlog's search_path (evlog_exec_own_sql).  The caller is
- *		SPI-connected and has checked the current user's rights.  Returns
- *		SPI's result code; errors propagate.
- */
-int
-evlog_registry_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
-					const char *nulls, long count)
-{
-	Oid			relid = evlog_relid("projections");
-	HeapTuple	classtup;
-	Oid			owner;
-
-	classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(classtup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(classtup))->relowner;
-	ReleaseSysCache(classtup);
-	return evlog_exec_own_sql(sql, nargs, argtypes, values, nulls, count, owner);
 }
 
 /*

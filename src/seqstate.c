@@ -34,6 +34,8 @@
  */
 #include "postgres.h"
 
+#include "utils/guc.h"
+
 #include "common/hashfn.h"
 #include "miscadmin.h"
 #include "storage/lwlock.h"
@@ -44,7 +46,7 @@
 #include "shmem.h"
 
 /* evlog.shared_streams: stream versions kept per database */
-int			evlog_shared_streams = 4096;
+static int	evlog_shared_streams = 4096;
 
 typedef struct SharedStream
 {
@@ -253,4 +255,23 @@ evlog_seqstate_invalidate(void)
 		return;
 	s->head_valid = false;
 	s->generation++;
+}
+
+/*
+ * evlog_seqstate_init
+ *		Define the GUCs of this module (evlog.shared_streams, which sizes
+ *		shared memory: only while preloading); called from _PG_init before
+ *		the "evlog" prefix is reserved.  Takes no locks.
+ */
+void
+evlog_seqstate_init(void)
+{
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("evlog.shared_streams",
+								"Stream versions per database the sequencer keeps in shared memory.",
+								"Appends to a stream whose version is kept skip an index probe; 0 keeps only the head.",
+								&evlog_shared_streams,
+								4096, 0, 1024 * 1024,
+								PGC_POSTMASTER, 0,
+								NULL, NULL, NULL);
 }

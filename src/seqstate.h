@@ -17,7 +17,7 @@
 /* Longest stream, in bytes, whose version is kept */
 #define EVLOG_SEQSTATE_STREAM_BYTES 64
 
-extern int	evlog_shared_streams;
+extern void evlog_seqstate_init(void);
 
 extern Size evlog_seqstate_size(void);
 extern void evlog_seqstate_attach(void);

@@ -29,6 +29,8 @@
  */
 #include "postgres.h"
 
+#include "utils/guc.h"
+
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
@@ -56,6 +58,7 @@
 #include "utils/typcache.h"
 
 #include "evlog.h"
+#include "locks.h"
 #include "chain.h"
 #include "commit.h"
 #include "contracts.h"
@@ -66,11 +69,12 @@
 #include "sequencer.h"
 #include "shmem.h"
 
+/* evlog.notify: NOTIFY evlog, '<head>' when an appending transaction commits */
+static bool evlog_notify = true;
+
 PG_FUNCTION_INFO_V1(evlog_append);
 PG_FUNCTION_INFO_V1(evlog_extension_created);
 
-/* Lock tag field that tells the sequencer from user advisory locks (1, 2) */
-#define EVLOG_SEQUENCER_LOCK_CLASS 0x6576	/* "ev" */
 
 
 /* Wake this database's worker, or the launcher, when this transaction commits */
@@ -83,38 +87,6 @@ static int64 stream_version(AppendContext *ac, text *stream);
 static int64 check_retry(AppendContext *ac, HeapTuple existing,
 						 EvlogAppendRequest *req);
 static void sequencer_xact_callback(XactEvent event, void *arg);
-
-/*
- * evlog_sequencer_lock
- *		Take the sequencer of this database for the rest of the transaction.
- *
- * An ExclusiveLock on an advisory lock tag that the pg_advisory_* functions
- * cannot name (field 4 is EVLOG_SEQUENCER_LOCK_CLASS).  Appearing in
- * pg_locks as locktype "advisory" with objsubid 25974.  Waits as a
- * heavyweight lock waits: cancellable, with deadlock detection and
- * lock_timeout.  Taken again by the same transaction it is a no-op.
- */
-void
-evlog_sequencer_lock(void)
-{
-	LOCKTAG		tag;
-
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, 0, EVLOG_SEQUENCER_LOCK_CLASS);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-}
-
-/*
- * evlog_sequencer_held
- *		Does this transaction hold the sequencer?  Takes no locks.
- */
-bool
-evlog_sequencer_held(void)
-{
-	LOCKTAG		tag;
-
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, 0, EVLOG_SEQUENCER_LOCK_CLASS);
-	return LockHeldByMe(&tag, ExclusiveLock);
-}
 
 /*
  * evlog_fill_request
@@ -660,6 +632,13 @@ evlog_sequencer_init(void)
 	RegisterXactCallback(sequencer_xact_callback, NULL);
 	evlog_restore_init();
 	evlog_oidcache_init();
+	DefineCustomBoolVariable("evlog.notify",
+							 "Send NOTIFY evlog, '<head>' when an appending transaction commits.",
+							 "PostgreSQL serialises committing notifiers and writes its notification queue; turn this off when nothing LISTENs.",
+							 &evlog_notify,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 }
 
 /*
