@@ -53,28 +53,6 @@ evlog_prepare_handler(EvlogProjection *p)
 }
 
 /*
- * evlog_projection_wants
- *		Does p fold events of this type?
- */
-bool
-evlog_projection_wants(EvlogProjection *p, text *type)
-{
-	ListCell   *lc;
-	int			len = VARSIZE_ANY_EXHDR(type);
-
-	if (p->event_types == NIL)
-		return true;
-	foreach(lc, p->event_types)
-	{
-		const char *t = lfirst(lc);
-
-		if ((int) strlen(t) == len && memcmp(t, VARDATA_ANY(type), len) == 0)
-			return true;
-	}
-	return false;
-}
-
-/*
  * evlog_user_code_of
  *		How p's handler and reset function run: as p's owner, under p's
  *		timeout (handler.c).
@@ -95,7 +73,7 @@ evlog_user_code_of(EvlogProjection *p, EvlogUserCode *code)
  *		the row at its type's latest version, each upcaster under the same
  *		timeout.  Errors propagate.
  */
-void
+static void
 evlog_call_handler(EvlogProjection *p, Datum row)
 {
 	EvlogUserCode code;
@@ -373,7 +351,7 @@ evlog_fold_range(EvlogProjection *p, int64 after, int64 upto, bool strict,
  *		The bigint that sql (one row, one column, not null) returns, read
  *		with a new snapshot under READ COMMITTED.  SPI-connected caller.
  */
-int64
+static int64
 evlog_spi_bigint(const char *sql)
 {
 	bool		isnull;
@@ -398,7 +376,7 @@ evlog_head_spi(void)
  * evlog_set_checkpoint
  *		Write p's checkpoint.  SPI-connected caller.
  */
-void
+static void
 evlog_set_checkpoint(const char *name, int64 checkpoint)
 {
 	Oid			argtypes[2] = {TEXTOID, INT8OID};

@@ -79,7 +79,7 @@ interval_ms(const Interval *iv)
  * evlog_interval_ms
  *		An interval as whole milliseconds, clamped to 1..INT_MAX.
  */
-int
+static int
 evlog_interval_ms(const Interval *iv)
 {
 	double		ms = interval_ms(iv);
@@ -98,7 +98,7 @@ evlog_interval_ms(const Interval *iv)
  *		nothing).  A registry not yet updated from 0.1.0 has no timeout
  *		column: the default applies.
  */
-void
+static void
 evlog_projection_from_tuple(EvlogProjection *p, HeapTuple tuple, TupleDesc desc)
 {
 	Datum		v[NUM_COLS];

@@ -123,7 +123,7 @@ evlog_shmem_startup(void)
 		evlog_shared->projslots = (EvlogProjectionSlot *)
 			((char *) evlog_shared + slots_size());
 	}
-	evlog_seqstate_attach();
+	evlog_seqstate_attach(evlog_shared->lock);
 	LWLockRelease(AddinShmemInitLock);
 }
 
