@@ -37,6 +37,7 @@
 #include "utils/memutils.h"
 
 #include "evlog.h"
+#include "locks.h"
 #include "appendcache.h"
 #include "seqstate.h"
 #include "sequencer.h"

@@ -32,6 +32,8 @@
  */
 #include "postgres.h"
 
+#include "utils/guc.h"
+
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "replication/syncrep.h"
@@ -40,7 +42,7 @@
 #include "commit.h"
 
 /* evlog.group_commit: flush after releasing the sequencer */
-bool		evlog_group_commit = false;
+static bool evlog_group_commit = false;
 
 /* synchronous_commit of the transaction whose flush is deferred, or -1 */
 static int	deferred_sync_commit = -1;
@@ -108,4 +110,11 @@ void
 evlog_commit_init(void)
 {
 	RegisterResourceReleaseCallback(commit_release_callback, NULL);
+	DefineCustomBoolVariable("evlog.group_commit",
+							 "Flush an appending transaction's commit after releasing the sequencer, so that concurrent appenders share WAL flushes.",
+							 "The append is still acknowledged only once durable; other sessions may see its events before the flush, and a crash in between loses them.",
+							 &evlog_group_commit,
+							 false,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 }

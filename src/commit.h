@@ -9,7 +9,6 @@
 #ifndef EVLOG_COMMIT_H
 #define EVLOG_COMMIT_H
 
-extern bool evlog_group_commit;
 
 extern void evlog_commit_init(void);
 extern void evlog_commit_defer_flush(void);

@@ -16,6 +16,8 @@
  */
 #include "postgres.h"
 
+#include "utils/guc.h"
+
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
@@ -39,6 +41,7 @@
 #include "utils/typcache.h"
 
 #include "evlog.h"
+#include "locks.h"
 #include "contracts.h"
 #include "handler.h"
 #include "projection.h"
@@ -48,7 +51,7 @@ PG_FUNCTION_INFO_V1(evlog_define_event_type);
 PG_FUNCTION_INFO_V1(evlog_define_upcaster);
 
 /* evlog.strict_types */
-bool		evlog_strict_types = false;
+static bool evlog_strict_types = false;
 
 /* Column numbers of evlog.event_type_definitions and evlog.upcasters */
 #define Anum_defs_check			3
@@ -300,7 +303,7 @@ check_function_signature(Oid fn, Oid rettype, const char *what, const char *shap
 				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
 				 errmsg("%s %s has the wrong signature", what, format_procedure(fn)),
 				 errhint("Declare it as %s.", shape)));
-	if (pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
+	if (evlog_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to use %s as a %s", format_procedure(fn), what),
@@ -469,4 +472,21 @@ evlog_define_upcaster(PG_FUNCTION_ARGS)
 						4, argtypes, args, NULL, 0);
 	SPI_finish();
 	PG_RETURN_VOID();
+}
+
+/*
+ * evlog_contracts_init
+ *		Define the GUCs of this module; called from _PG_init before the
+ *		"evlog" prefix is reserved.  Takes no locks.
+ */
+void
+evlog_contracts_init(void)
+{
+	DefineCustomBoolVariable("evlog.strict_types",
+							 "Refuse to append an event type and version that is not defined.",
+							 "Appends of an undefined (type, type_version) fail with EV004.",
+							 &evlog_strict_types,
+							 false,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
 }

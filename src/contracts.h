@@ -11,7 +11,7 @@
 
 #include "event.h"
 
-extern bool evlog_strict_types;
+extern void evlog_contracts_init(void);
 
 extern void evlog_check_contract(EvlogAppendRequest *req);
 extern Datum evlog_upcast_row(Datum row, int timeout_ms);

@@ -28,7 +28,6 @@
 
 #include "access/table.h"
 #include "commands/copy.h"
-#include "commands/copyfrom_internal.h"
 #include "commands/progress.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_trigger.h"
@@ -44,6 +43,8 @@
 #include "utils/rel.h"
 
 #include "evlog.h"
+#define EVLOG_COMPAT_COPYFROM
+#include "compat.h"
 #include "copy.h"
 #include "oidcache.h"
 #include "sequencer.h"
@@ -170,12 +171,8 @@ evlog_copy_append_queue(CopyStmt *stmt, const char *queryString,
 	pstate->p_queryEnv = queryEnv;
 	nsitem = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock,
 										   NULL, false, false);
-	nsitem->p_rte->requiredPerms = ACL_INSERT;
-	foreach(lc, CopyGetAttnums(RelationGetDescr(rel), rel, stmt->attlist))
-		nsitem->p_rte->insertedCols =
-			bms_add_member(nsitem->p_rte->insertedCols,
-						   lfirst_int(lc) - FirstLowInvalidHeapAttributeNumber);
-	ExecCheckRTPerms(pstate->p_rtable, true);
+	evlog_copy_check_insert(pstate, nsitem,
+							CopyGetAttnums(RelationGetDescr(rel), rel, stmt->attlist));
 
 	/* as the trigger function would run: with evlog's search_path */
 	nestlevel = NewGUCNestLevel();
@@ -217,9 +214,8 @@ evlog_copy_append_queue(CopyStmt *stmt, const char *queryString,
 			CHECK_FOR_INTERRUPTS();
 			/* column 1 is seq, which the append sets; the request follows */
 			evlog_fill_request(&reqs[n], values + 1, nulls + 1);
-			chunk->linenos[n] = cstate->cur_lineno;
-			chunk->lines[n] = cstate->opts.binary ? NULL :
-				pstrdup(cstate->line_buf.data);
+			chunk->linenos[n] = evlog_copy_lineno(cstate);
+			chunk->lines[n] = evlog_copy_line(cstate);
 			n++;
 		}
 		MemoryContextSwitchTo(oldcxt);

@@ -20,6 +20,9 @@
 #include "evlog.h"
 #include "event.h"
 
+/* evlog.max_payload_bytes: the largest payload evlog_append accepts */
+static int	evlog_max_payload_bytes = 1024 * 1024;
+
 /* evlog.max_metadata_bytes */
 int			evlog_max_metadata_bytes = 64 * 1024;
 
@@ -41,6 +44,13 @@ evlog_event_init(void)
 							"Larger metadata fails with EV004.",
 							&evlog_max_metadata_bytes,
 							64 * 1024, 1, MaxAllocSize / 2,
+							PGC_SUSET, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("evlog.max_payload_bytes",
+							"Largest payload, in bytes, that evlog_append accepts.",
+							"A larger payload fails with EV004.",
+							&evlog_max_payload_bytes,
+							1024 * 1024, 1, MaxAllocSize / 2,
 							PGC_SUSET, GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
 }

@@ -16,6 +16,8 @@
 #include "access/xact.h"
 #include "fmgr.h"
 
+#include "compat.h"
+
 /*
  * evlog's own SQLSTATE class "EV" (README, "Errors").
  */
@@ -50,15 +52,6 @@
 #define EVLOG_MAX_STREAM_BYTES	512
 #define EVLOG_MAX_TYPE_BYTES	128
 #define EVLOG_MAX_KEY_BYTES		256
-
-/* GUC variables, defined in evlog.c */
-extern int	evlog_max_payload_bytes;
-extern bool evlog_notify;
-extern bool evlog_allow_drop;
-extern int	evlog_batch_size;
-extern int	evlog_progress_events;
-extern int	evlog_worker_naptime;
-extern int	evlog_launcher_naptime;
 
 /*
  * evlog_xact_ended

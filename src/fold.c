@@ -24,12 +24,20 @@
 #include "utils/syscache.h"
 
 #include "evlog.h"
+#include "handler.h"
+#include "locks.h"
 #include "contracts.h"
 #include "logscan.h"
 #include "projection.h"
 #include "sequencer.h"
 #include "stats.h"
 #include "subxact.h"
+
+/* evlog.progress_events: a rebuild reports progress every this many events */
+static int	evlog_progress_events = 100000;
+
+/* evlog.batch_size: events a worker or evlog_catch_up reads per batch */
+static int	evlog_batch_size = 1000;
 
 PG_FUNCTION_INFO_V1(evlog_catch_up);
 PG_FUNCTION_INFO_V1(evlog_appended_here);
@@ -43,28 +51,6 @@ void
 evlog_prepare_handler(EvlogProjection *p)
 {
 	evlog_prepare_user_function(p->handler, p->owner, p->what, &p->flinfo);
-}
-
-/*
- * evlog_projection_wants
- *		Does p fold events of this type?
- */
-bool
-evlog_projection_wants(EvlogProjection *p, text *type)
-{
-	ListCell   *lc;
-	int			len = VARSIZE_ANY_EXHDR(type);
-
-	if (p->event_types == NIL)
-		return true;
-	foreach(lc, p->event_types)
-	{
-		const char *t = lfirst(lc);
-
-		if ((int) strlen(t) == len && memcmp(t, VARDATA_ANY(type), len) == 0)
-			return true;
-	}
-	return false;
 }
 
 /*
@@ -88,7 +74,7 @@ evlog_user_code_of(EvlogProjection *p, EvlogUserCode *code)
  *		the row at its type's latest version, each upcaster under the same
  *		timeout.  Errors propagate.
  */
-void
+static void
 evlog_call_handler(EvlogProjection *p, Datum row)
 {
 	EvlogUserCode code;
@@ -369,7 +355,7 @@ evlog_fold_range(EvlogProjection *p, int64 after, int64 upto, bool strict,
  *		The bigint that sql (one row, one column, not null) returns, read
  *		with a new snapshot under READ COMMITTED.  SPI-connected caller.
  */
-int64
+static int64
 evlog_spi_bigint(const char *sql)
 {
 	bool		isnull;
@@ -394,7 +380,7 @@ evlog_head_spi(void)
  * evlog_set_checkpoint
  *		Write p's checkpoint.  SPI-connected caller.
  */
-void
+static void
 evlog_set_checkpoint(const char *name, int64 checkpoint)
 {
 	Oid			argtypes[2] = {TEXTOID, INT8OID};
@@ -518,4 +504,28 @@ evlog_appended_here(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	PG_RETURN_BOOL(here);
+}
+
+/*
+ * evlog_fold_init
+ *		Define the GUCs of this module; called from _PG_init before the
+ *		"evlog" prefix is reserved.  Takes no locks.
+ */
+void
+evlog_fold_init(void)
+{
+	DefineCustomIntVariable("evlog.batch_size",
+							"Events an evlog worker or evlog_catch_up folds per batch (and, for the worker, per transaction).",
+							NULL,
+							&evlog_batch_size,
+							1000, 1, 1000000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("evlog.progress_events",
+							"evlog_rebuild sends a NOTICE with its progress every this many events.",
+							NULL,
+							&evlog_progress_events,
+							100000, 1, INT_MAX,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
 }

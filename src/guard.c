@@ -26,6 +26,8 @@
  */
 #include "postgres.h"
 
+#include "utils/guc.h"
+
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
@@ -60,12 +62,16 @@
 #include "utils/snapmgr.h"
 
 #include "evlog.h"
+#include "handler.h"
 #include "copy.h"
 #include "guard.h"
 #include "restore.h"
 #include "projection.h"
 #include "sequencer.h"
 #include "shmem.h"
+
+/* evlog.allow_drop: let DROP EXTENSION evlog drop a log that holds events */
+static bool evlog_allow_drop = false;
 
 PG_FUNCTION_INFO_V1(evlog_guard);
 PG_FUNCTION_INFO_V1(evlog_protect);
@@ -195,7 +201,7 @@ evlog_protect(PG_FUNCTION_ARGS)
 				 errdetail("%s is not a table.",
 						   DatumGetCString(DirectFunctionCall1(regclassout,
 															   ObjectIdGetDatum(relid))))));
-	if (!pg_class_ownercheck(relid, GetUserId()))
+	if (!evlog_rel_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(kind),
 					   get_rel_name(relid));
 	if (has_guard(relid, "evlog_guard_statement"))
@@ -786,7 +792,7 @@ check_create_trigger(CreateTrigStmt *stmt)
 		refuse(relid, psprintf("replace guard trigger \"%s\"", stmt->trigname));
 	if (OidIsValid(guard) &&
 		LookupFuncName(stmt->funcname, 0, NULL, true) == guard &&
-		!pg_class_ownercheck(relid, GetUserId()))
+		!evlog_rel_ownercheck(relid, GetUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s to make it append-only",
@@ -932,7 +938,8 @@ evict_for(Node *parsetree)
 /*
  * evlog_ProcessUtility
  *		ProcessUtility_hook: check the statement, then run it as usual; a
- *		COPY FROM STDIN into evlog.append_queue runs in copy.c instead.
+ *		COPY FROM STDIN into evlog.append_queue runs in copy.c instead when
+ *		no hook was installed before evlog's (else it goes down the chain).
  *
  * Statements run by evlog's own extension scripts (CREATE or ALTER
  * EXTENSION evlog) are not checked.  Raises EV001 (or 42501) through the
@@ -1011,8 +1018,16 @@ evlog_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		}
 	}
 
-	/* a loader's COPY into evlog.append_queue, without a trigger per row */
-	if (IsA(parsetree, CopyStmt) &&
+	/*
+	 * A loader's COPY into evlog.append_queue, without a trigger per row.
+	 * Only when no ProcessUtility hook was installed before evlog's: such a
+	 * hook (pg_stat_statements) wraps the statement's execution and must see
+	 * it, so the COPY then goes down the chain and through the view's
+	 * trigger, with the same result (README, "SQL API", "Appending").  Loaded before
+	 * those libraries, evlog's hook is the innermost and keeps the fast path
+	 * under theirs.
+	 */
+	if (prev_ProcessUtility == NULL && IsA(parsetree, CopyStmt) &&
 		evlog_copy_append_queue((CopyStmt *) parsetree, queryString, queryEnv, qc))
 		return;
 
@@ -1036,4 +1051,11 @@ evlog_guard_init(void)
 {
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = evlog_ProcessUtility;
+	DefineCustomBoolVariable("evlog.allow_drop",
+							 "Let DROP EXTENSION evlog drop a log that holds events.",
+							 "Set it with SET LOCAL in the dropping transaction; losing the log must be deliberate.",
+							 &evlog_allow_drop,
+							 false,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
 }

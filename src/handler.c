@@ -34,7 +34,9 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
@@ -45,6 +47,7 @@
 
 #include "evlog.h"
 #include "handler.h"
+#include "oidcache.h"
 #include "subxact.h"
 
 /* Set while user code runs: it may not append */
@@ -236,7 +239,7 @@ evlog_prepare_user_function(Oid fn, Oid owner, const char *what, FmgrInfo *flinf
 				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
 				 errmsg("%s no longer exists", what),
 				 errhint("Unregister the projection, or register it again with a new handler.")));
-	if (pg_proc_aclcheck(fn, owner, ACL_EXECUTE) != ACLCHECK_OK)
+	if (evlog_proc_aclcheck(fn, owner, ACL_EXECUTE) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("the owner of the %s may no longer execute it", what)));
@@ -356,4 +359,27 @@ evlog_exec_own_sql(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
 	return rc;
+}
+
+/*
+ * evlog_registry_exec
+ *		Run evlog's own sql through SPI as the owner of evlog.projections,
+ *		with evlog's search_path (evlog_exec_own_sql).  The caller is
+ *		SPI-connected and has checked the current user's rights.  Returns
+ *		SPI's result code; errors propagate.
+ */
+int
+evlog_registry_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
+					const char *nulls, long count)
+{
+	Oid			relid = evlog_relid("projections");
+	HeapTuple	classtup;
+	Oid			owner;
+
+	classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(classtup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(classtup))->relowner;
+	ReleaseSysCache(classtup);
+	return evlog_exec_own_sql(sql, nargs, argtypes, values, nulls, count, owner);
 }

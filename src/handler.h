@@ -43,4 +43,7 @@ extern int	evlog_exec_own_sql(const char *sql, int nargs, Oid *argtypes,
 							   Datum *values, const char *nulls, long count,
 							   Oid as_role);
 
+extern int	evlog_registry_exec(const char *sql, int nargs, Oid *argtypes,
+								Datum *values, const char *nulls, long count);
+
 #endif							/* EVLOG_HANDLER_H */

@@ -41,6 +41,9 @@
 #include "slots.h"
 #include "worker.h"
 
+/* evlog.launcher_naptime: seconds between the launcher's looks at databases */
+static int	evlog_launcher_naptime = 30;
+
 /* What the launcher remembers of one database */
 typedef struct LauncherDb
 {
@@ -264,4 +267,21 @@ evlog_launcher_main(Datum arg)
 						 evlog_slots_retry_ms(evlog_launcher_naptime * 1000L),
 						 PG_WAIT_EXTENSION);
 	}
+}
+
+/*
+ * evlog_launcher_init
+ *		Define the GUCs of this module; called from _PG_init before the
+ *		"evlog" prefix is reserved.  Takes no locks.
+ */
+void
+evlog_launcher_init(void)
+{
+	DefineCustomIntVariable("evlog.launcher_naptime",
+							"Time between the evlog launcher's looks for databases that need a worker.",
+							"CREATE EXTENSION evlog wakes the launcher at once; this catches new databases.",
+							&evlog_launcher_naptime,
+							30, 1, 3600,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
 }

@@ -94,3 +94,25 @@ evlog_read_batch(EvlogProjection *p, int64 after, int64 upto, int max,
 	index_close(pkey, NoLock);
 	table_close(rel, NoLock);
 }
+
+/*
+ * evlog_projection_wants
+ *		Does p fold events of this type?
+ */
+bool
+evlog_projection_wants(EvlogProjection *p, text *type)
+{
+	ListCell   *lc;
+	int			len = VARSIZE_ANY_EXHDR(type);
+
+	if (p->event_types == NIL)
+		return true;
+	foreach(lc, p->event_types)
+	{
+		const char *t = lfirst(lc);
+
+		if ((int) strlen(t) == len && memcmp(t, VARDATA_ANY(type), len) == 0)
+			return true;
+	}
+	return false;
+}

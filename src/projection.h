@@ -48,29 +48,23 @@ typedef enum EvlogFoldMode
 } EvlogFoldMode;
 
 /* registry.c */
-extern int	evlog_interval_ms(const Interval *iv);
-extern void evlog_projection_from_tuple(EvlogProjection *p, HeapTuple tuple,
-										TupleDesc desc);
 extern bool evlog_check_projection_owner(const char *name);
 extern void evlog_check_table_kind(Oid relid, const char *name);
 extern void evlog_mark_failed(const char *name, int64 seq, const char *message);
 extern EvlogProjection *evlog_lock_projection(const char *name, bool check_owner,
 											  bool skip_locked);
 extern List *evlog_load_projections(Snapshot snapshot);
-extern int	evlog_registry_exec(const char *sql, int nargs, Oid *argtypes,
-								Datum *values, const char *nulls, long count);
+
+/* logscan.c */
+extern bool evlog_projection_wants(EvlogProjection *p, text *type);
 
 /* fold.c */
 extern void evlog_prepare_handler(EvlogProjection *p);
-extern bool evlog_projection_wants(EvlogProjection *p, text *type);
 extern void evlog_user_code_of(EvlogProjection *p, EvlogUserCode *code);
-extern void evlog_call_handler(EvlogProjection *p, Datum row);
 extern bool evlog_fold_range(EvlogProjection *p, int64 after, int64 upto,
 							 bool strict, int64 limit, bool progress,
 							 int64 *handed, int64 *last);
-extern int64 evlog_spi_bigint(const char *sql);
 extern int64 evlog_head_spi(void);
-extern void evlog_set_checkpoint(const char *name, int64 checkpoint);
 extern int64 evlog_fold(const char *name, EvlogFoldMode mode, bool *more);
 extern void evlog_sync_prepare(List *projections);
 extern void evlog_sync_fold(List *projections, HeapTuple tuple, TupleDesc desc,
@@ -78,8 +72,7 @@ extern void evlog_sync_fold(List *projections, HeapTuple tuple, TupleDesc desc,
 extern void evlog_sync_checkpoint(List *projections, int64 seq);
 
 /* rebuild.c */
-extern bool evlog_rebuild_lock_shared(const char *name);
-extern void evlog_rebuild_lock_exclusive(const char *name);
 extern void evlog_rebuild_init(void);
+extern void evlog_fold_init(void);
 
 #endif							/* EVLOG_PROJECTION_H */

@@ -39,6 +39,8 @@
 #include "access/tupdesc.h"
 
 #include "evlog.h"
+#include "handler.h"
+#include "locks.h"
 #include "projection.h"
 #include "subxact.h"
 #include "sequencer.h"
@@ -46,8 +48,6 @@
 PG_FUNCTION_INFO_V1(evlog_rebuild);
 PG_FUNCTION_INFO_V1(evlog_verify);
 
-/* Lock tag field 4 of the rebuild locks (the sequencer's is 0x6576) */
-#define EVLOG_REBUILD_LOCK_CLASS 0x6577
 
 /*
  * The rebuild locks this backend holds at session level, each with the
@@ -64,52 +64,6 @@ static HeldRebuildLock held_locks[EVLOG_MAX_REBUILDS_PER_XACT];
 static int	n_held_locks = 0;
 
 /*
- * rebuild_locktag
- *		The lock tag of projection name's rebuild lock: an advisory tag with
- *		a 64-bit hash of the name, which the pg_advisory_* functions cannot
- *		name.
- */
-static void
-rebuild_locktag(LOCKTAG *tag, const char *name)
-{
-	uint64		h = hash_bytes_extended((const unsigned char *) name, strlen(name), 0);
-
-	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h,
-						 EVLOG_REBUILD_LOCK_CLASS);
-}
-
-/*
- * evlog_rebuild_lock_shared
- *		Try to take projection name's rebuild lock in share mode until the
- *		end of the transaction, without waiting.  False when a rebuild holds
- *		or awaits it.  Called by appenders, which hold the sequencer.
- */
-bool
-evlog_rebuild_lock_shared(const char *name)
-{
-	LOCKTAG		tag;
-
-	rebuild_locktag(&tag, name);
-	return LockAcquire(&tag, ShareLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
-}
-
-/*
- * evlog_rebuild_lock_exclusive
- *		Take projection name's rebuild lock exclusively until the end of the
- *		transaction, waiting for a rebuild in progress and for appenders
- *		folding it.  Registry changes take it before the sequencer, which
- *		keeps them out of a lock cycle with a rebuild.
- */
-void
-evlog_rebuild_lock_exclusive(const char *name)
-{
-	LOCKTAG		tag;
-
-	rebuild_locktag(&tag, name);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-}
-
-/*
  * hold_rebuild_lock
  *		Take projection name's rebuild lock exclusively at session level,
  *		waiting, unless this transaction holds it already; the callbacks
@@ -122,7 +76,7 @@ hold_rebuild_lock(const char *name)
 {
 	LOCKTAG		tag;
 
-	rebuild_locktag(&tag, name);
+	evlog_rebuild_locktag(&tag, name);
 	for (int i = 0; i < n_held_locks; i++)
 		if (memcmp(&held_locks[i].tag, &tag, sizeof(tag)) == 0)
 			return;

@@ -35,6 +35,7 @@
 #include "utils/syscache.h"
 
 #include "evlog.h"
+#include "locks.h"
 #include "event.h"
 #include "handler.h"
 #include "projection.h"
@@ -78,7 +79,7 @@ interval_ms(const Interval *iv)
  * evlog_interval_ms
  *		An interval as whole milliseconds, clamped to 1..INT_MAX.
  */
-int
+static int
 evlog_interval_ms(const Interval *iv)
 {
 	double		ms = interval_ms(iv);
@@ -97,7 +98,7 @@ evlog_interval_ms(const Interval *iv)
  *		nothing).  A registry not yet updated from 0.1.0 has no timeout
  *		column: the default applies.
  */
-void
+static void
 evlog_projection_from_tuple(EvlogProjection *p, HeapTuple tuple, TupleDesc desc)
 {
 	Datum		v[NUM_COLS];
@@ -188,29 +189,6 @@ evlog_load_projections(Snapshot snapshot)
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return result;
-}
-
-/*
- * evlog_registry_exec
- *		Run evlog's own sql through SPI as the owner of evlog.projections,
- *		with evlog's search_path (evlog_exec_own_sql).  The caller is
- *		SPI-connected and has checked the current user's rights.  Returns
- *		SPI's result code; errors propagate.
- */
-int
-evlog_registry_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
-					const char *nulls, long count)
-{
-	Oid			relid = evlog_relid("projections");
-	HeapTuple	classtup;
-	Oid			owner;
-
-	classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(classtup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(classtup))->relowner;
-	ReleaseSysCache(classtup);
-	return evlog_exec_own_sql(sql, nargs, argtypes, values, nulls, count, owner);
 }
 
 /*
@@ -424,7 +402,7 @@ check_function(Oid fn, const char *what, int nargs, Oid argtype)
 				 nargs == 1 ?
 				 errhint("Declare it as CREATE FUNCTION f(e evlog.events) RETURNS void.") :
 				 errhint("Declare it as CREATE FUNCTION f() RETURNS void.")));
-	if (pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
+	if (evlog_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to use %s as a %s", format_procedure(fn), what),
@@ -523,7 +501,7 @@ evlog_register_projection(PG_FUNCTION_ARGS)
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_TABLE),
 						 errmsg("relation with OID %u does not exist", relid)));
-			if (!pg_class_ownercheck(relid, GetUserId()))
+			if (!evlog_rel_ownercheck(relid, GetUserId()))
 				ereport(ERROR,
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						 errmsg("must be owner of table %s to make it part of projection \"%s\"",

@@ -34,6 +34,8 @@
  */
 #include "postgres.h"
 
+#include "utils/guc.h"
+
 #include "common/hashfn.h"
 #include "miscadmin.h"
 #include "storage/lwlock.h"
@@ -41,10 +43,9 @@
 
 #include "evlog.h"
 #include "seqstate.h"
-#include "shmem.h"
 
 /* evlog.shared_streams: stream versions kept per database */
-int			evlog_shared_streams = 4096;
+static int	evlog_shared_streams = 4096;
 
 typedef struct SharedStream
 {
@@ -70,6 +71,9 @@ static char *states = NULL;
 /* This backend's database's entry, once found or assigned */
 static SeqState *my_state = NULL;
 
+/* The lock that guards the assignment of entries to databases (shmem.c) */
+static LWLock *assign_lock = NULL;
+
 /*
  * state_size
  *		Bytes of one database's entry.
@@ -94,12 +98,16 @@ evlog_seqstate_size(void)
 /*
  * evlog_seqstate_attach
  *		Attach to the state (zeroing it the first time), from
- *		shmem_startup_hook, which holds AddinShmemInitLock.
+ *		shmem_startup_hook, which holds AddinShmemInitLock.  lock is the
+ *		LWLock that guards the assignment of entries to databases (shmem.c
+ *		owns it).
  */
 void
-evlog_seqstate_attach(void)
+evlog_seqstate_attach(LWLock *lock)
 {
 	bool		found;
+
+	assign_lock = lock;
 
 	states = ShmemInitStruct("evlog sequencer state", evlog_seqstate_size(),
 							 &found);
@@ -112,16 +120,16 @@ evlog_seqstate_attach(void)
  *		This database's entry, assigned on first use; NULL without the
  *		preloaded library, or when every entry belongs to another database
  *		(entries are not given back before the server restarts).  Takes
- *		evlog_shared->lock the first time.
+ *		the assignment lock (evlog_shared->lock) the first time.
  */
 static SeqState *
 state_for_my_database(void)
 {
 	if (my_state != NULL)
 		return my_state;
-	if (states == NULL || evlog_shared == NULL)
+	if (states == NULL || assign_lock == NULL)
 		return NULL;
-	LWLockAcquire(evlog_shared->lock, LW_EXCLUSIVE);
+	LWLockAcquire(assign_lock, LW_EXCLUSIVE);
 	for (int i = 0; i < EVLOG_SEQSTATE_DATABASES && my_state == NULL; i++)
 	{
 		SeqState   *s = (SeqState *) (states + i * state_size());
@@ -136,7 +144,7 @@ state_for_my_database(void)
 			my_state = s;
 		}
 	}
-	LWLockRelease(evlog_shared->lock);
+	LWLockRelease(assign_lock);
 	return my_state;
 }
 
@@ -253,4 +261,23 @@ evlog_seqstate_invalidate(void)
 		return;
 	s->head_valid = false;
 	s->generation++;
+}
+
+/*
+ * evlog_seqstate_init
+ *		Define the GUCs of this module (evlog.shared_streams, which sizes
+ *		shared memory: only while preloading); called from _PG_init before
+ *		the "evlog" prefix is reserved.  Takes no locks.
+ */
+void
+evlog_seqstate_init(void)
+{
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("evlog.shared_streams",
+								"Stream versions per database the sequencer keeps in shared memory.",
+								"Appends to a stream whose version is kept skip an index probe; 0 keeps only the head.",
+								&evlog_shared_streams,
+								4096, 0, 1024 * 1024,
+								PGC_POSTMASTER, 0,
+								NULL, NULL, NULL);
 }

@@ -9,6 +9,8 @@
 #ifndef EVLOG_SEQSTATE_H
 #define EVLOG_SEQSTATE_H
 
+#include "storage/lwlock.h"
+
 #include "appendcache.h"
 
 /* Databases whose state is kept; others look everything up in the log */
@@ -17,10 +19,10 @@
 /* Longest stream, in bytes, whose version is kept */
 #define EVLOG_SEQSTATE_STREAM_BYTES 64
 
-extern int	evlog_shared_streams;
+extern void evlog_seqstate_init(void);
 
 extern Size evlog_seqstate_size(void);
-extern void evlog_seqstate_attach(void);
+extern void evlog_seqstate_attach(LWLock *lock);
 extern bool evlog_shared_head(Oid relid, EvlogHead *head);
 extern bool evlog_shared_stream_version(Oid relid, text *stream, int64 *version);
 extern bool evlog_publish_head(Oid relid, const EvlogHead *head);

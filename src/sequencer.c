@@ -3,7 +3,7 @@
  * sequencer.c
  *	  evlog_append and its bulk forms: the only way events enter the log.
  *
- * How the guarantees of docs/guarantees.md are kept:
+ * How the log's guarantees (README, "How it works") are kept:
  *
  * - G1 gapless and G2 prefix visibility.  An appending transaction takes the
  *	 sequencer, a transaction-scoped heavyweight lock, at its first append
@@ -15,7 +15,7 @@
  * - The head, stream versions and idempotency keys are read with SnapshotSelf
  *	 while the sequencer is held: that sees every committed event and this
  *	 transaction's own, whatever the statement's snapshot (the READ COMMITTED
- *	 trap, docs/guarantees.md G4).  Under REPEATABLE READ or SERIALIZABLE an
+ *	 trap the README's "How it works" describes).  Under REPEATABLE READ or SERIALIZABLE an
  *	 append whose snapshot does not see the head fails with 40001, because
  *	 it would otherwise see its own event n + 1 without n.
  * - G6: recorded_at is the clock at sequencing, raised to the head's when the
@@ -28,6 +28,8 @@
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include "utils/guc.h"
 
 #include "access/genam.h"
 #include "access/heapam.h"
@@ -56,6 +58,7 @@
 #include "utils/typcache.h"
 
 #include "evlog.h"
+#include "locks.h"
 #include "chain.h"
 #include "commit.h"
 #include "contracts.h"
@@ -67,11 +70,12 @@
 #include "shmem.h"
 #include "stats.h"
 
+/* evlog.notify: NOTIFY evlog, '<head>' when an appending transaction commits */
+static bool evlog_notify = true;
+
 PG_FUNCTION_INFO_V1(evlog_append);
 PG_FUNCTION_INFO_V1(evlog_extension_created);
 
-/* Lock tag field that tells the sequencer from user advisory locks (1, 2) */
-#define EVLOG_SEQUENCER_LOCK_CLASS 0x6576	/* "ev" */
 
 
 /* Wake this database's worker, or the launcher, when this transaction commits */
@@ -84,45 +88,6 @@ static int64 stream_version(AppendContext *ac, text *stream);
 static int64 check_retry(AppendContext *ac, HeapTuple existing,
 						 EvlogAppendRequest *req);
 static void sequencer_xact_callback(XactEvent event, void *arg);
-
-/*
- * evlog_sequencer_lock
- *		Take the sequencer of this database for the rest of the transaction.
- *
- * An ExclusiveLock on an advisory lock tag that the pg_advisory_* functions
- * cannot name (field 4 is EVLOG_SEQUENCER_LOCK_CLASS).  Appearing in
- * pg_locks as locktype "advisory" with objsubid 25974.  Waits as a
- * heavyweight lock waits: cancellable, with deadlock detection and
- * lock_timeout.  Taken again by the same transaction it is a no-op.
- */
-void
-evlog_sequencer_lock(void)
-{
-	LOCKTAG		tag;
-
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, 0, EVLOG_SEQUENCER_LOCK_CLASS);
-	/* try first: only a wait is timed (evlog.stats' sequencer_wait_ms) */
-	if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
-	{
-		instr_time	start = evlog_stats_wait_begin();
-
-		(void) LockAcquire(&tag, ExclusiveLock, false, false);
-		evlog_stats_wait_end(start);
-	}
-}
-
-/*
- * evlog_sequencer_held
- *		Does this transaction hold the sequencer?  Takes no locks.
- */
-bool
-evlog_sequencer_held(void)
-{
-	LOCKTAG		tag;
-
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0, 0, EVLOG_SEQUENCER_LOCK_CLASS);
-	return LockHeldByMe(&tag, ExclusiveLock);
-}
 
 /*
  * evlog_fill_request
@@ -195,7 +160,14 @@ evlog_append_begin(AppendContext *ac, Relation rel, bool for_insert)
 		ac->actor = cstring_to_text(GetUserNameFromId(GetUserId(), false));
 	}
 
-	evlog_sequencer_lock();
+	/* try first: only a real wait reads the clock (evlog.stats) */
+	if (!evlog_sequencer_try_lock())
+	{
+		instr_time	start = evlog_stats_wait_begin();
+
+		evlog_sequencer_lock();
+		evlog_stats_wait_end(start);
+	}
 
 	/*
 	 * The sync projections, as committed: registry changes take the
@@ -675,6 +647,13 @@ evlog_sequencer_init(void)
 	RegisterXactCallback(sequencer_xact_callback, NULL);
 	evlog_restore_init();
 	evlog_oidcache_init();
+	DefineCustomBoolVariable("evlog.notify",
+							 "Send NOTIFY evlog, '<head>' when an appending transaction commits.",
+							 "PostgreSQL serialises committing notifiers and writes its notification queue; turn this off when nothing LISTENs.",
+							 &evlog_notify,
+							 true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 }
 
 /*

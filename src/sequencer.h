@@ -42,8 +42,6 @@ typedef struct AppendContext
 	bool		skip_key_probe; /* leave duplicate keys to the unique index */
 } AppendContext;
 
-extern void evlog_sequencer_lock(void);
-extern bool evlog_sequencer_held(void);
 extern void evlog_check_direct_insert(Relation rel, HeapTuple tuple);
 extern void evlog_sequencer_init(void);
 extern void evlog_registry_changed(void);

@@ -9,6 +9,9 @@
  */
 #include "postgres.h"
 
+#include "postmaster/postmaster.h"
+#include "utils/guc.h"
+
 #include <signal.h>
 
 #include "fmgr.h"
@@ -22,6 +25,9 @@
 #include "seqstate.h"
 #include "shmem.h"
 #include "worker.h"
+
+/* evlog.max_projection_workers: projection workers per database */
+int			evlog_max_projection_workers = 4;
 
 EvlogShared *evlog_shared = NULL;
 
@@ -117,7 +123,7 @@ evlog_shmem_startup(void)
 		evlog_shared->projslots = (EvlogProjectionSlot *)
 			((char *) evlog_shared + slots_size());
 	}
-	evlog_seqstate_attach();
+	evlog_seqstate_attach(evlog_shared->lock);
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -407,4 +413,22 @@ evlog_projection_worker_pid(PG_FUNCTION_ARGS)
 	if (pid == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_INT32(pid);
+}
+
+/*
+ * evlog_shmem_gucs
+ *		Define the settings that size shared memory: evlog.max_projection_workers
+ *		(projection worker slots per database).  Called from _PG_init while
+ *		preloading, before the "evlog" prefix is reserved; takes no locks.
+ */
+void
+evlog_shmem_gucs(void)
+{
+	DefineCustomIntVariable("evlog.max_projection_workers",
+							"Projection workers per database: each folds one async projection, so that a slow or hung handler holds up no other projection.",
+							"0: the database's worker folds every projection itself, one batch each in turn. Each projection worker takes one of max_worker_processes.",
+							&evlog_max_projection_workers,
+							4, 0, MAX_BACKENDS,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
 }

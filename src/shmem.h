@@ -52,6 +52,8 @@ typedef struct EvlogShared
 extern EvlogShared *evlog_shared;
 
 extern void evlog_shmem_init(void);
+extern void evlog_shmem_gucs(void);
+extern int	evlog_max_projection_workers;
 extern EvlogWorkerSlot *evlog_slot_for(Oid dboid, bool create);
 extern void evlog_wake_worker(Oid dboid);
 extern void evlog_wake_launcher(bool rescan);

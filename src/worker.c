@@ -57,8 +57,8 @@
 #include "slots.h"
 #include "worker.h"
 
-/* evlog.max_projection_workers: projection workers per database */
-int			evlog_max_projection_workers = 4;
+/* evlog.worker_naptime: fallback nap of a worker, in milliseconds */
+static int	evlog_worker_naptime = 10000;
 
 /*
  * evlog.projection_worker_idle_timeout: a projection worker no commit woke
@@ -125,25 +125,27 @@ registry_invalidated(Datum arg, Oid relid)
 }
 
 /*
- * evlog_worker_gucs
- *		Define the settings of the projection workers; called from _PG_init
- *		while preloading, before the "evlog" prefix is reserved.
+ * evlog_worker_init
+ *		Define the settings of the workers: evlog.worker_naptime, and while
+ *		preloading evlog.projection_worker_idle_timeout.  Called from
+ *		_PG_init before the "evlog" prefix is reserved; takes no locks.
  */
 void
-evlog_worker_gucs(void)
+evlog_worker_init(void)
 {
-	DefineCustomIntVariable("evlog.max_projection_workers",
-							"Projection workers per database: each folds one async projection, so that a slow or hung handler holds up no other projection.",
-							"0: the database's worker folds every projection itself, one batch each in turn. Each projection worker takes one of max_worker_processes.",
-							&evlog_max_projection_workers,
-							4, 0, MAX_BACKENDS,
-							PGC_POSTMASTER, 0,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("evlog.projection_worker_idle_timeout",
-							"A projection worker that no commit woke for this long leaves, giving its background worker slot back.",
-							"The database's worker starts another when events arrive.",
-							&evlog_projection_worker_idle_timeout,
-							60000, 100, 24 * 3600 * 1000,
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("evlog.projection_worker_idle_timeout",
+								"A projection worker that no commit woke for this long leaves, giving its background worker slot back.",
+								"The database's worker starts another when events arrive.",
+								&evlog_projection_worker_idle_timeout,
+								60000, 100, 24 * 3600 * 1000,
+								PGC_SIGHUP, GUC_UNIT_MS,
+								NULL, NULL, NULL);
+	DefineCustomIntVariable("evlog.worker_naptime",
+							"Longest time an evlog worker sleeps when no append wakes it.",
+							"Appends wake the worker at commit; this is only the fallback.",
+							&evlog_worker_naptime,
+							10000, 10, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 }

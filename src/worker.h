@@ -13,11 +13,11 @@
 
 #include "postmaster/bgworker.h"
 
-extern int	evlog_max_projection_workers;
 extern int	evlog_projection_worker_idle_timeout;
 
-extern void evlog_worker_gucs(void);
+extern void evlog_worker_init(void);
 extern void evlog_launcher_register(void);
+extern void evlog_launcher_init(void);
 extern void evlog_dynamic_worker(BackgroundWorker *bgw, const char *function,
 								 const char *type, Datum main_arg);
 extern bool evlog_start_worker(Oid dboid, void **handle);

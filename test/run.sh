@@ -2,6 +2,7 @@
 # Run every test layer of evlog against the installed build, on throwaway
 # instances, and end with one line "N passed, N failed".
 #
+#   layers       test/layers.sh             no instance: docs/layers.md against nm src/*.o
 #   pg_regress   test/sql + test/expected  instance A (evlog preloaded)
 #   installcheck the same tests, by `make installcheck`, in a random order
 #   isolation    test/specs + test/expected instance A
@@ -12,7 +13,7 @@
 #
 # Counts are per regression test, per isolation spec, and per TAP assertion.
 # KEEP=1 keeps the work directory. Exits non-zero when anything failed.
-# While working on one thing: LAYERS="regress installcheck iso pgtap tap
+# While working on one thing: LAYERS="layers regress installcheck iso pgtap tap
 # adversarial nopreload" (the default) picks layers, TAP_GLOB='011_*' picks TAP files.
 set -uo pipefail
 
@@ -68,7 +69,7 @@ show_failure() {
   return 0
 }
 
-LAYERS=${LAYERS:-regress installcheck iso pgtap tap adversarial nopreload}
+LAYERS=${LAYERS:-layers regress installcheck iso pgtap tap adversarial nopreload}
 TAP_GLOB=${TAP_GLOB:-*}
 corpus=""
 # layer NAME: is NAME among the layers to run?
@@ -76,6 +77,16 @@ layer() { case " $LAYERS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 instance_start "$WORK/a" "$PORT_A" yes || { echo "0 passed, 1 failed"; exit 1; }
 export PGHOST="$WORK/a/sock" PGPORT="$PORT_A"
+
+# the layering check (docs/layers.md): one counted check, from the built objects
+if layer layers; then
+echo "== layers (docs/layers.md, nm src/*.o)"
+if bash "$SRC/test/layers.sh" >"$WORK/layers.log" 2>&1; then
+  passed=$((passed + 1)); grep -v tolerated "$WORK/layers.log"
+else
+  failed=$((failed + 1)); cat "$WORK/layers.log"
+fi
+fi
 
 if layer regress; then
 echo "== pg_regress (evlog preloaded)"

@@ -1,0 +1,72 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *		The one place for what evlog takes from PostgreSQL 15's internals:
+ *		the server versions it builds against, the permission checks that
+ *		PostgreSQL 16 renamed (pg_class_ownercheck, pg_proc_aclcheck become
+ *		object_ownercheck, object_aclcheck), and copy.c's use of COPY FROM's
+ *		internal state (commands/copyfrom_internal.h) and of the range
+ *		table's permission fields (RTEPermissionInfo in 16).  A port to
+ *		another major version changes this file (docs/layers.md).
+ *
+ *		copy.c defines EVLOG_COMPAT_COPYFROM before including this file to
+ *		get the COPY FROM pieces; nobody else needs them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EVLOG_COMPAT_H
+#define EVLOG_COMPAT_H
+
+#if PG_VERSION_NUM < 150000 || PG_VERSION_NUM >= 160000
+#error "evlog builds against PostgreSQL 15 only: see src/compat.h for what a port changes"
+#endif
+
+#include "utils/acl.h"
+
+/* does roleid own relation relid (or have its owner's privileges)? */
+#define evlog_rel_ownercheck(relid, roleid) pg_class_ownercheck((relid), (roleid))
+
+/* may roleid use function fn with mode (ACL_EXECUTE)? */
+#define evlog_proc_aclcheck(fn, roleid, mode) pg_proc_aclcheck((fn), (roleid), (mode))
+
+#endif							/* EVLOG_COMPAT_H */
+
+#if defined(EVLOG_COMPAT_COPYFROM) && !defined(EVLOG_COMPAT_COPYFROM_H)
+#define EVLOG_COMPAT_COPYFROM_H
+#include "commands/copyfrom_internal.h"
+#include "executor/executor.h"
+#include "parser/parse_relation.h"
+
+/* the input line number COPY FROM has reached (1-based) */
+static inline uint64
+evlog_copy_lineno(CopyFromState cstate)
+{
+	return cstate->cur_lineno;
+}
+
+/* a copy of the current input line, or NULL in binary format */
+static inline char *
+evlog_copy_line(CopyFromState cstate)
+{
+	return cstate->opts.binary ? NULL : pstrdup(cstate->line_buf.data);
+}
+
+/*
+ * evlog_copy_check_insert
+ *		The privileges COPY FROM checks for nsitem's relation: INSERT on it
+ *		or on each of attnums (attribute numbers, 1-based).  Raises 42501.
+ */
+static inline void
+evlog_copy_check_insert(ParseState *pstate, ParseNamespaceItem *nsitem,
+						List *attnums)
+{
+	ListCell   *lc;
+
+	nsitem->p_rte->requiredPerms = ACL_INSERT;
+	foreach(lc, attnums)
+		nsitem->p_rte->insertedCols =
+			bms_add_member(nsitem->p_rte->insertedCols,
+						   lfirst_int(lc) - FirstLowInvalidHeapAttributeNumber);
+	ExecCheckRTPerms(pstate->p_rtable, true);
+}
+#endif							/* EVLOG_COMPAT_COPYFROM */
