@@ -9,8 +9,9 @@
  *		table's permission fields (RTEPermissionInfo in 16).  A port to
  *		another major version changes this file (docs/layers.md).
  *
- *		copy.c defines EVLOG_COMPAT_COPYFROM before including this file to
- *		get the COPY FROM pieces; nobody else needs them.
+ *		copy.c and restorecopy.c define EVLOG_COMPAT_COPYFROM before
+ *		including this file to get the COPY FROM pieces; nobody else needs
+ *		them.
  *
  *-------------------------------------------------------------------------
  */

@@ -66,6 +66,7 @@
 #include "copy.h"
 #include "guard.h"
 #include "restore.h"
+#include "restorecopy.h"
 #include "projection.h"
 #include "sequencer.h"
 #include "shmem.h"
@@ -1029,6 +1030,10 @@ evlog_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	 */
 	if (prev_ProcessUtility == NULL && IsA(parsetree, CopyStmt) &&
 		evlog_copy_append_queue((CopyStmt *) parsetree, queryString, queryEnv, qc))
+		return;
+	/* a restore's COPY into an empty log, in bulk; under the same rule */
+	if (prev_ProcessUtility == NULL && IsA(parsetree, CopyStmt) &&
+		evlog_restore_copy((CopyStmt *) parsetree, queryString, queryEnv, qc))
 		return;
 
 	if (prev_ProcessUtility)

@@ -519,16 +519,18 @@ evlog_append(PG_FUNCTION_ARGS)
 
 /*
  * evlog_check_direct_insert
- *		Admit a row inserted into evlog.events other than by the sequencer
+ *		Admit rows inserted into evlog.events other than by the sequencer
  *		(COPY in pg_restore, a superuser's INSERT, a subscription): any row
  *		whose seq is above the head, to be proven with the rows around it
  *		when the statement ends (restore.c).
  *
- * Called from the BEFORE INSERT guard trigger with the relation it fired on.
- * At the transaction's first direct row, takes the sequencer and reads the
- * head; every row makes what the sequencer remembers of the log invalid,
- * and wakes the worker at commit.  Raises EV001 when the seq is already in
- * the log; a NULL or non-positive seq is left to the table's constraints.
+ * Called from the BEFORE INSERT guard trigger with the relation it fired on
+ * and the row; and with tuple NULL by restorecopy.c before a COPY into an
+ * empty log, whose rows it then proves all together.  At the transaction's
+ * first call, takes the sequencer and reads the head; every call makes what
+ * the sequencer remembers of the log invalid, and wakes the worker at
+ * commit.  Raises EV001 when the row's seq is already in the log; a NULL or
+ * non-positive seq is left to the table's constraints.
  */
 void
 evlog_check_direct_insert(Relation rel, HeapTuple tuple)
@@ -551,6 +553,11 @@ evlog_check_direct_insert(Relation rel, HeapTuple tuple)
 	}
 	evlog_seqstate_invalidate();
 	wake_worker_at_commit = true;
+	if (tuple == NULL)
+	{
+		evlog_restore_note_row();
+		return;
+	}
 
 	seq = DatumGetInt64(heap_getattr(tuple, Anum_events_seq,
 									 RelationGetDescr(rel), &isnull));
