@@ -69,7 +69,35 @@ typedef struct SeenStream
 {
 	char		stream[STREAM_KEY_BYTES + 1];	/* hash key: NUL-terminated */
 	int64		version;
+	int64		seq;			/* the seq of that version */
 } SeenStream;
+
+/*
+ * A load proof defers at most DEFERRED_MAX checks of each kind to its end;
+ * beyond that it gives up and the whole run is proven in seq order.
+ */
+#define DEFERRED_MAX		65536
+
+/*
+ * The proof made while a COPY loads rows into an empty log (restorecopy.c),
+ * in the order they come.  Each row is checked against the row loaded just
+ * before it when that is its predecessor in seq; other links, and stream
+ * versions whose predecessor was not just seen, are deferred to the end.
+ */
+struct EvlogLoadProof
+{
+	int64		rows;			/* rows loaded */
+	int64		min_seq;
+	EvlogHead	last;			/* the row with the highest seq */
+	EvlogHead	prev;			/* the row loaded before this one */
+	bool		have_prev;
+	bool		doubt;			/* a check failed or too much was deferred */
+	HTAB	   *seen;			/* streams' last versions loaded */
+	int64	   *links;			/* seqs whose link to seq - 1 is deferred */
+	int			nlinks;
+	int64	   *versions;		/* seqs whose stream predecessor is deferred */
+	int			nversions;
+};
 
 /*
  * What this transaction knows of the rows it inserted directly.  verified
@@ -215,11 +243,11 @@ stream_key(text *stream, char *key)
 
 /*
  * seen_version
- *		Set *version to the last version of stream this proof saw and
- *		return true, or return false.
+ *		Set *version and *seq to the last version of stream this proof saw
+ *		and its seq, and return true; or return false.
  */
 static bool
-seen_version(HTAB *seen, text *stream, int64 *version)
+seen_version(HTAB *seen, text *stream, int64 *version, int64 *seq)
 {
 	char		key[STREAM_KEY_BYTES + 1];
 	SeenStream *entry;
@@ -230,16 +258,18 @@ seen_version(HTAB *seen, text *stream, int64 *version)
 	if (entry == NULL)
 		return false;
 	*version = entry->version;
+	*seq = entry->seq;
 	return true;
 }
 
 /*
  * remember_version
- *		Remember that this proof saw version of stream, unless the stream is
- *		too long or STREAMS_KEPT others are kept.  Raises out-of-memory only.
+ *		Remember that this proof saw version of stream at seq, unless the
+ *		stream is too long or STREAMS_KEPT others are kept.  Raises
+ *		out-of-memory only.
  */
 static void
-remember_version(HTAB *seen, text *stream, int64 version)
+remember_version(HTAB *seen, text *stream, int64 version, int64 seq)
 {
 	char		key[STREAM_KEY_BYTES + 1];
 	SeenStream *entry;
@@ -254,6 +284,75 @@ remember_version(HTAB *seen, text *stream, int64 version)
 		entry = hash_search(seen, key, HASH_ENTER, NULL);
 	}
 	entry->version = version;
+	entry->seq = seq;
+}
+
+/*
+ * follows_seen
+ *		Is ev's stream_version 1, or the one after the version of its stream
+ *		this proof last saw, at a lower seq?  (With the unique (stream,
+ *		stream_version) index that version is the only one.)
+ */
+static bool
+follows_seen(HTAB *seen, const EvlogEvent *ev)
+{
+	int64		version;
+	int64		seq;
+
+	return ev->stream_version == 1 ||
+		(seen_version(seen, ev->stream, &version, &seq) &&
+		 version == ev->stream_version - 1 && seq < ev->seq);
+}
+
+/*
+ * create_seen
+ *		A hash table for seen_version and remember_version, in the current
+ *		memory context.
+ */
+static HTAB *
+create_seen(void)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = STREAM_KEY_BYTES + 1;
+	ctl.entrysize = sizeof(SeenStream);
+	ctl.hcxt = CurrentMemoryContext;
+	return hash_create("evlog restore streams", 1024, &ctl,
+					   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+}
+
+/*
+ * link_fault
+ *		Does ev continue prev, its predecessor in seq: recorded_at not
+ *		before prev's, and ev's digest chained to prev's?  Returns NULL, or
+ *		a sentence naming the seqs for evlog_restore_refuse.
+ */
+static char *
+link_fault(const EvlogHead *prev, const EvlogEvent *ev)
+{
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+
+	if (ev->recorded_at < prev->recorded_at)
+		return psprintf("The recorded_at of seq " INT64_FORMAT " (%s) is before that of seq " INT64_FORMAT " (%s).",
+						ev->seq, pstrdup(timestamptz_to_str(ev->recorded_at)),
+						prev->seq, pstrdup(timestamptz_to_str(prev->recorded_at)));
+	evlog_chain_digest(prev->digest, ev, digest);
+	if (memcmp(digest, ev->digest, PG_SHA256_DIGEST_LENGTH) != 0)
+		return psprintf("The digest of seq " INT64_FORMAT " does not continue the hash chain from seq " INT64_FORMAT ".",
+						ev->seq, prev->seq);
+	return NULL;
+}
+
+/*
+ * head_of
+ *		Set *head to ev's seq, recorded_at and digest.
+ */
+static void
+head_of(const EvlogEvent *ev, EvlogHead *head)
+{
+	head->seq = ev->seq;
+	head->recorded_at = ev->recorded_at;
+	memcpy(head->digest, ev->digest, PG_SHA256_DIGEST_LENGTH);
 }
 
 /*
@@ -281,9 +380,7 @@ evlog_restore_verify(void)
 	MemoryContext oldcxt;
 	EvlogHead	prev;
 	bool		pushed = false;
-	HASHCTL		ctl;
 	HTAB	   *seen;
-	int64		known;
 
 	if (!state.active || !state.pending)
 		return;
@@ -309,15 +406,11 @@ evlog_restore_verify(void)
 	scan = systable_beginscan_ordered(rel, pkey, SnapshotSelf, 1, &key);
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "evlog restore check",
 								   ALLOCSET_DEFAULT_SIZES);
-	ctl.keysize = STREAM_KEY_BYTES + 1;
-	ctl.entrysize = sizeof(SeenStream);
-	ctl.hcxt = CurrentMemoryContext;
-	seen = hash_create("evlog restore streams", 1024, &ctl,
-					   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	seen = create_seen();
 	while ((tuple = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
 	{
 		EvlogEvent	ev;
-		uint8		digest[PG_SHA256_DIGEST_LENGTH];
+		char	   *fault;
 
 		CHECK_FOR_INTERRUPTS();
 		oldcxt = MemoryContextSwitchTo(rowcxt);
@@ -326,26 +419,16 @@ evlog_restore_verify(void)
 		if (ev.seq != prev.seq + 1)
 			evlog_restore_refuse(psprintf("Seq " INT64_FORMAT " is missing: the next seq the log holds is " INT64_FORMAT ".",
 										  prev.seq + 1, ev.seq));
-		if (ev.recorded_at < prev.recorded_at)
-			evlog_restore_refuse(psprintf("The recorded_at of seq " INT64_FORMAT " (%s) is before that of seq " INT64_FORMAT " (%s).",
-										  ev.seq, pstrdup(timestamptz_to_str(ev.recorded_at)),
-										  prev.seq, pstrdup(timestamptz_to_str(prev.recorded_at))));
-		evlog_chain_digest(prev.digest, &ev, digest);
-		if (memcmp(digest, ev.digest, PG_SHA256_DIGEST_LENGTH) != 0)
-			evlog_restore_refuse(psprintf("The digest of seq " INT64_FORMAT " does not continue the hash chain from seq " INT64_FORMAT ".",
-										  ev.seq, prev.seq));
-		if (ev.stream_version > 1 &&
-			!(seen_version(seen, ev.stream, &known) && known == ev.stream_version - 1) &&
-			!earlier_version(rel, stream_idx, &ev))
+		if ((fault = link_fault(&prev, &ev)) != NULL)
+			evlog_restore_refuse(fault);
+		if (!follows_seen(seen, &ev) && !earlier_version(rel, stream_idx, &ev))
 			evlog_restore_refuse(psprintf("Seq " INT64_FORMAT " has stream_version " INT64_FORMAT " of stream \"%s\", whose version " INT64_FORMAT " is not at an earlier seq.",
 										  ev.seq, ev.stream_version,
 										  text_to_cstring(ev.stream),
 										  ev.stream_version - 1));
 
-		remember_version(seen, ev.stream, ev.stream_version);
-		prev.seq = ev.seq;
-		prev.recorded_at = ev.recorded_at;
-		memcpy(prev.digest, ev.digest, PG_SHA256_DIGEST_LENGTH);
+		remember_version(seen, ev.stream, ev.stream_version, ev.seq);
+		head_of(&ev, &prev);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(rowcxt);
 	}
@@ -361,6 +444,193 @@ evlog_restore_verify(void)
 	state.verified = prev;
 	state.verified_subid = GetCurrentSubTransactionId();
 	state.pending = false;
+}
+
+/*
+ * evlog_restore_load_begin
+ *		Start the proof of the rows a COPY is about to load into the log,
+ *		which is empty (restorecopy.c, after evlog_check_direct_insert).
+ *		Allocates in the current memory context, for the whole COPY.
+ */
+EvlogLoadProof *
+evlog_restore_load_begin(void)
+{
+	EvlogLoadProof *lp = palloc0_object(EvlogLoadProof);
+
+	Assert(state.active && state.verified.seq == 0);
+	lp->prev = state.verified;
+	lp->last = state.verified;
+	lp->seen = create_seen();
+	lp->links = palloc_array(int64, DEFERRED_MAX);
+	lp->versions = palloc_array(int64, DEFERRED_MAX);
+	return lp;
+}
+
+/*
+ * defer
+ *		Add seq to the n deferred checks in seqs, or doubt the whole load
+ *		when DEFERRED_MAX are deferred already.
+ */
+static void
+defer(EvlogLoadProof *lp, int64 *seqs, int *n, int64 seq)
+{
+	if (*n >= DEFERRED_MAX)
+		lp->doubt = true;
+	else
+		seqs[(*n)++] = seq;
+}
+
+/*
+ * evlog_restore_load_row
+ *		Check a row of evlog.events as it is loaded, before it is inserted:
+ *		its link to the row loaded before it, when that is its predecessor
+ *		in seq (or to the empty log, for seq 1), and its stream version,
+ *		when the stream's previous version was just seen; defer the rest.
+ *		Allocates in the current memory context (the caller's per-row one).
+ *		Raises nothing: a failed check makes the load doubtful, and
+ *		evlog_restore_load_end then names it.
+ */
+void
+evlog_restore_load_row(EvlogLoadProof *lp, HeapTuple tuple, TupleDesc desc)
+{
+	EvlogEvent	ev;
+
+	lp->rows++;
+	if (lp->doubt)
+		return;
+	evlog_event_from_tuple(tuple, desc, &ev);
+	if (lp->rows == 1 || ev.seq < lp->min_seq)
+		lp->min_seq = ev.seq;
+	if (ev.seq > lp->last.seq)
+		head_of(&ev, &lp->last);
+
+	if (ev.seq == state.verified.seq + 1)
+	{
+		if (link_fault(&state.verified, &ev) != NULL)
+			lp->doubt = true;
+	}
+	else if (lp->have_prev && lp->prev.seq == ev.seq - 1)
+	{
+		if (link_fault(&lp->prev, &ev) != NULL)
+			lp->doubt = true;
+	}
+	else
+		defer(lp, lp->links, &lp->nlinks, ev.seq);
+	if (!follows_seen(lp->seen, &ev))
+		defer(lp, lp->versions, &lp->nversions, ev.seq);
+
+	remember_version(lp->seen, ev.stream, ev.stream_version, ev.seq);
+	head_of(&ev, &lp->prev);
+	lp->have_prev = true;
+}
+
+/*
+ * fetch_event
+ *		Read the event seq of rel into *ev (allocated in the current memory
+ *		context) through the primary key, with SnapshotSelf; return false
+ *		when there is none.  The caller holds rel and pkey open.
+ */
+static bool
+fetch_event(Relation rel, Relation pkey, int64 seq, EvlogEvent *ev)
+{
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	bool		found;
+
+	ScanKeyInit(&key, Anum_events_seq, BTEqualStrategyNumber,
+				F_INT8EQ, Int64GetDatum(seq));
+	scan = systable_beginscan_ordered(rel, pkey, SnapshotSelf, 1, &key);
+	tuple = systable_getnext_ordered(scan, ForwardScanDirection);
+	found = (tuple != NULL);
+	if (found)
+		evlog_event_from_tuple(tuple, RelationGetDescr(rel), ev);
+	systable_endscan_ordered(scan);
+	return found;
+}
+
+/*
+ * load_is_whole
+ *		With the log's unique indexes built over the loaded rows: are their
+ *		seqs 1 .. rows (distinct, so without a hole), and does every
+ *		deferred check hold?  One or two probes of an index per deferred
+ *		check, in a per-check memory context.
+ */
+static bool
+load_is_whole(EvlogLoadProof *lp, Relation rel)
+{
+	Relation	pkey;
+	Relation	stream_idx;
+	MemoryContext cxt;
+	MemoryContext oldcxt;
+	bool		whole = true;
+
+	if (lp->doubt || lp->min_seq != state.verified.seq + 1 ||
+		lp->last.seq != state.verified.seq + lp->rows)
+		return false;
+	pkey = index_open(evlog_relid(EVLOG_EVENTS_PKEY), AccessShareLock);
+	stream_idx = index_open(evlog_relid(EVLOG_EVENTS_STREAM_IDX), AccessShareLock);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "evlog restore check",
+								ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
+	for (int i = 0; whole && i < lp->nlinks; i++)
+	{
+		EvlogEvent	ev;
+		EvlogEvent	before;
+		EvlogHead	prev;
+
+		CHECK_FOR_INTERRUPTS();
+		whole = fetch_event(rel, pkey, lp->links[i], &ev) &&
+			fetch_event(rel, pkey, lp->links[i] - 1, &before);
+		if (whole)
+		{
+			head_of(&before, &prev);
+			whole = (link_fault(&prev, &ev) == NULL);
+		}
+		MemoryContextReset(cxt);
+	}
+	for (int i = 0; whole && i < lp->nversions; i++)
+	{
+		EvlogEvent	ev;
+
+		CHECK_FOR_INTERRUPTS();
+		whole = fetch_event(rel, pkey, lp->versions[i], &ev) &&
+			earlier_version(rel, stream_idx, &ev);
+		MemoryContextReset(cxt);
+	}
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(cxt);
+	index_close(stream_idx, AccessShareLock);
+	index_close(pkey, AccessShareLock);
+	return whole;
+}
+
+/*
+ * evlog_restore_load_end
+ *		After the COPY loaded its rows into rel and the log's indexes were
+ *		built over them: when every check held, the rows are proven (the
+ *		highest becomes the last event proven); otherwise prove them again
+ *		in seq order with evlog_restore_verify, which raises EV001 naming the
+ *		first seq that fails (or proves them, when the load proof only gave
+ *		up).  Frees lp.  Takes AccessShareLock on the log's indexes.
+ */
+void
+evlog_restore_load_end(EvlogLoadProof *lp, Relation rel)
+{
+	if (lp->rows > 0 && load_is_whole(lp, rel))
+	{
+		state.verified.seq = lp->last.seq;
+		state.verified.recorded_at = lp->last.recorded_at;
+		memcpy(state.verified.digest, lp->last.digest, PG_SHA256_DIGEST_LENGTH);
+		state.verified_subid = GetCurrentSubTransactionId();
+		state.pending = false;
+	}
+	else
+		evlog_restore_verify();
+	hash_destroy(lp->seen);
+	pfree(lp->links);
+	pfree(lp->versions);
+	pfree(lp);
 }
 
 /*

@@ -6,9 +6,11 @@
 # registrations, checkpoints, dead letters and event types are identical, the
 # next append is head + 1, the projection verifies without drift and the
 # worker goes on. A tampered dump (a payload changed, a row removed, two
-# rows' seqs swapped) is refused naming the seq, and the log stays empty. A
-# logical follower's initial copy of the busy log is admitted the same way,
-# and then the apply worker's rows one by one.
+# rows' seqs swapped) is refused naming the seq, and the log stays empty.
+# Into an empty log the COPY loads in bulk (indexes built after the rows, no
+# trigger call per row), and an append meanwhile waits for the restore, then
+# continues it. A logical follower's initial copy of the busy log is admitted
+# through the guard triggers, and then the apply worker's rows one by one.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -24,6 +26,7 @@ $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'evlog'
 max_connections = 40
 max_worker_processes = 32
+track_functions = 'all'
 });
 $node->start;
 
@@ -105,12 +108,22 @@ my %same = (
 	'read model' => q{SELECT md5(string_agg(s::text, ',' ORDER BY stream)) FROM seen s});
 my %want = map { $_ => $node->safe_psql('app', $same{$_}) } keys %same;
 
+# into an empty log, COPY loads the rows in bulk (restorecopy.c): each of the
+# log's four indexes is built again after the rows (a new relfilenode) and
+# valid, and evlog.guard() is not called per row
+my $bulk_loaded = q{
+  SELECT (SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+          WHERE i.indrelid = 'evlog.events'::regclass AND i.indisvalid AND c.relfilenode <> c.oid),
+         (SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions
+          WHERE schemaname = 'evlog' AND funcname = 'guard')};
+
 # check_restored DB, NAME: the restored database holds the same; appends and
 # the worker go on
 sub check_restored
 {
 	my ($db, $name) = @_;
 	is($node->safe_psql($db, $invariants), '2004|2004|0|0|2004/intact', "$name: the log is whole");
+	is($node->safe_psql($db, $bulk_loaded), '4|0', "$name: loaded in bulk, indexes built after the rows, no trigger call per row");
 	for my $what (sort keys %same)
 	{
 		is($node->safe_psql($db, $same{$what}), $want{$what}, "$name: the same $what");
@@ -190,6 +203,28 @@ tampered('swapped', 'The digest of seq 1000 does not continue the hash chain fro
 	$r->[ $at{1000} ] =~ s/^1000\t/1001\t/ or die;
 	$r->[ $at{1001} ] =~ s/^1001\t/1000\t/ or die;
 });
+
+# an append while a restore's COPY into the empty log is open waits for it
+# (the log's ShareLock), then continues the restored log
+$node->safe_psql('postgres', 'CREATE DATABASE r_wait');
+$node->safe_psql('r_wait', 'CREATE EXTENSION evlog');
+my $restorer = $node->background_psql('r_wait');
+# the first ten events, a log of their own, in the dump's order (a statement
+# follows the data: psql stops at a lone ";" right after a COPY)
+my $first_ten = join '', map { "$_\n" } grep { /^(\d+)\t/ && $1 <= 10 } @rows;
+$restorer->query_safe("BEGIN;\n$head$first_ten${tail}SELECT 1");
+my $appender = $node->background_psql('r_wait');
+$appender->query_until(qr/appending/, qq{\\echo appending\nSELECT evlog_append('waited', 'thing.happened', '{}');\n});
+ok(poll_until($node, 'r_wait', q{
+  SELECT count(*) FROM pg_stat_activity
+  WHERE datname = 'r_wait' AND wait_event_type = 'Lock' AND query LIKE '%evlog_append%'}, '1'),
+  'an append waits for the open restore');
+$restorer->query_safe('COMMIT');
+$restorer->quit;
+$appender->quit;
+is($node->safe_psql('r_wait', q{SELECT seq FROM evlog.events WHERE stream = 'waited'}), '11',
+	'the append then gets head + 1 of the restored log');
+is($node->safe_psql('r_wait', $invariants), '11|11|0|0|11/intact', 'and the log is whole');
 
 # a logical follower: the initial copy of the busy log, then the apply
 # worker's rows one at a time; its log is the primary's
