@@ -38,8 +38,10 @@
  * and the proof's bounded state.
  *
  * Anything else runs as PostgreSQL runs it, through the guard triggers: a
- * log that is not empty, a file or program, a WHERE clause, FREEZE, row
- * level security, a trigger on the log that is not evlog's.
+ * log that is not empty, a role that does not own the log (whose INSERT
+ * privilege must not let it take the locks above), a file or program, a
+ * WHERE clause, FREEZE, row level security, a trigger on the log that is
+ * not evlog's.
  *
  *-------------------------------------------------------------------------
  */
@@ -50,15 +52,12 @@
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "commands/copy.h"
-#include "commands/trigger.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
-#include "nodes/makefuncs.h"
-#include "parser/parse_relation.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "tcop/utility.h"
-#include "utils/guc.h"
+#include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -259,7 +258,8 @@ evlog_restore_copy(CopyStmt *stmt, const char *queryString,
 	if (!OidIsValid(relid))
 		return false;
 	rel = table_open(relid, RowExclusiveLock);
-	if (!only_guard_triggers(rel) ||
+	if (!evlog_rel_ownercheck(relid, GetUserId()) ||
+		!only_guard_triggers(rel) ||
 		check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED ||
 		RelationGetNumberOfBlocks(rel) != 0)
 	{
