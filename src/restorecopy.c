@@ -149,15 +149,22 @@ lock_for_build(Relation rel, List *indexes)
 /*
  * insert_batch
  *		Insert the n rows in slots into rel with one table_multi_insert,
- *		without index entries, and clear the slots.
+ *		without index entries, in batchcxt, which is then reset; clear the
+ *		slots.
  */
 static void
 insert_batch(Relation rel, TupleTableSlot **slots, int n, CommandId cid,
-			 BulkInsertState bistate)
+			 BulkInsertState bistate, MemoryContext batchcxt)
 {
+	MemoryContext oldcxt;
+
 	if (n == 0)
 		return;
+	/* what the insert allocates (its array of tuples) goes with the batch */
+	oldcxt = MemoryContextSwitchTo(batchcxt);
 	table_multi_insert(rel, slots, n, cid, 0, bistate);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(batchcxt);
 	for (int i = 0; i < n; i++)
 		ExecClearTuple(slots[i]);
 }
@@ -179,6 +186,9 @@ load_rows(CopyFromState cstate, EState *estate, ResultRelInfo *rri,
 	BulkInsertState bistate = GetBulkInsertState();
 	CommandId	cid = GetCurrentCommandId(true);
 	MemoryContext oldcxt = CurrentMemoryContext;
+	MemoryContext batchcxt = AllocSetContextCreate(CurrentMemoryContext,
+												   "evlog restore batch",
+												   ALLOCSET_DEFAULT_SIZES);
 	uint64		processed = 0;
 	int			n = 0;
 	int			bytes = 0;
@@ -208,14 +218,15 @@ load_rows(CopyFromState cstate, EState *estate, ResultRelInfo *rri,
 		processed++;
 		if (n == RESTORE_BATCH_ROWS || bytes >= RESTORE_BATCH_BYTES)
 		{
-			insert_batch(rel, slots, n, cid, bistate);
+			insert_batch(rel, slots, n, cid, bistate, batchcxt);
 			n = bytes = 0;
 		}
 	}
 	MemoryContextSwitchTo(oldcxt);
-	insert_batch(rel, slots, n, cid, bistate);
+	insert_batch(rel, slots, n, cid, bistate, batchcxt);
 	table_finish_bulk_insert(rel, 0);
 	FreeBulkInsertState(bistate);
+	MemoryContextDelete(batchcxt);
 	for (int i = 0; i < RESTORE_BATCH_ROWS; i++)
 		ExecDropSingleTupleTableSlot(slots[i]);
 	pfree(slots);
