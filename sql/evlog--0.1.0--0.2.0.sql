@@ -291,8 +291,7 @@ CREATE FUNCTION evlog.consumer_member_rows()
                 last_seen timestamptz, expired boolean)
   LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'evlog_consumer_member_rows';
 COMMENT ON FUNCTION evlog.consumer_member_rows() IS
-  'evlog.consumer_member_rows() RETURNS TABLE(group_id bigint, member text, partitions integer[], generation bigint, last_seen timestamptz, expired boolean): the members of this database''s consumer groups in shared memory, for evlog.consumer_members. No rows without evlog in shared_preload_libraries.';
-REVOKE EXECUTE ON FUNCTION evlog.consumer_member_rows() FROM PUBLIC;
+  'evlog.consumer_member_rows() RETURNS TABLE(group_id bigint, member text, partitions integer[], generation bigint, last_seen timestamptz, expired boolean): the members of this database''s consumer groups in shared memory, for evlog.consumer_members and evlog.consumer_groups (which show only the groups of roles the current user is a member of). No rows without evlog in shared_preload_libraries.';
 
 CREATE VIEW evlog.consumer_members AS
   SELECT r.group_name, m.member, m.partitions, m.generation, m.last_seen

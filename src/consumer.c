@@ -91,6 +91,7 @@ typedef enum PendingKind
 typedef struct PendingChange
 {
 	PendingKind kind;
+	Oid			relid;			/* evlog.consumer_group_registry */
 	int64		group_id;
 	int64		seq;			/* ack: up to; seek: after */
 	char	   *member;			/* ack */
@@ -188,6 +189,7 @@ load_group(const char *name, bool check_owner)
 	MemoryContextSwitchTo(cxt);
 	g = palloc0(sizeof(ConsumerGroup));
 	g->key.name = pstrdup(name);
+	g->key.relid = evlog_relid("consumer_group_registry");
 	g->key.group_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 	g->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
 	d = SPI_getbinval(tup, desc, 3, &isnull);
@@ -269,7 +271,7 @@ prove_durable(void)
 		XLogFlush(lsn);
 		SyncRepWaitForLSN(lsn, false);
 	}
-	evlog_lease_publish_durable(head);
+	evlog_lease_publish_durable(evlog_events_relid(), head);
 	return head;
 }
 
@@ -415,7 +417,7 @@ ensure_loaded(const ConsumerGroup *g)
 	Datum		values[1] = {Int64GetDatum(g->key.group_id)};
 	int64	   *committed;
 
-	if (evlog_lease_group_loaded(g->key.group_id))
+	if (evlog_lease_group_loaded(g->key.relid, g->key.group_id))
 		return;
 	committed = palloc0(sizeof(int64) * g->key.partitions);
 	own_sql("SELECT \"partition\", committed FROM evlog.consumer_offsets WHERE group_id = $1",
@@ -484,7 +486,7 @@ evlog_poll(PG_FUNCTION_ARGS)
 	loopcxt = AllocSetContextCreate(CurrentMemoryContext, "evlog_poll", ALLOCSET_DEFAULT_SIZES);
 	for (;;)
 	{
-		int64		durable = evlog_lease_durable_head();
+		int64		durable = evlog_lease_durable_head(evlog_events_relid());
 		PollScan	s;
 		bool	   *keep;
 		int			kept;
@@ -529,7 +531,7 @@ evlog_poll(PG_FUNCTION_ARGS)
 		InvalidateCatalogSnapshot();
 		if (!IsolationUsesXactSnapshot())
 			MyProc->xmin = InvalidTransactionId;
-		evlog_lease_wait(durable, Min((deadline - now + 999) / 1000, POLL_SLICE_MS));
+		evlog_lease_wait(evlog_events_relid(), durable, Min((deadline - now + 999) / 1000, POLL_SLICE_MS));
 	}
 	MemoryContextSwitchTo(outer);
 	MemoryContextDelete(loopcxt);
@@ -549,6 +551,7 @@ remember_change(PendingKind kind, int64 group_id, const char *member, int64 seq)
 	PendingChange *c = palloc(sizeof(PendingChange));
 
 	c->kind = kind;
+	c->relid = evlog_relid("consumer_group_registry");
 	c->group_id = group_id;
 	c->member = member ? pstrdup(member) : NULL;
 	c->seq = seq;
@@ -894,11 +897,11 @@ consumer_xact_callback(XactEvent event, void *arg)
 			PendingChange *c = lfirst(lc);
 
 			if (c->kind == PENDING_DROP)
-				evlog_lease_forget_group(c->group_id);
+				evlog_lease_forget_group(c->relid, c->group_id);
 			else if (c->kind == PENDING_SEEK)
-				evlog_lease_seek(c->group_id, c->seq);
+				evlog_lease_seek(c->relid, c->group_id, c->seq);
 			else
-				evlog_lease_ack_commit(c->group_id, c->member, c->seq);
+				evlog_lease_ack_commit(c->relid, c->group_id, c->member, c->seq);
 		}
 	if (evlog_xact_ended(event))
 		pending_changes = NIL;

@@ -79,6 +79,7 @@ typedef struct LeasePartition
 typedef struct LeaseGroup
 {
 	Oid			dboid;			/* InvalidOid: free */
+	Oid			relid;			/* evlog.consumer_group_registry it is from */
 	int64		group_id;
 	int			partitions;
 	int64		lease_us;
@@ -98,6 +99,7 @@ typedef struct LeaseMember
 typedef struct LeaseDb
 {
 	Oid			dboid;
+	Oid			relid;			/* the log (evlog.events) */
 	pg_atomic_uint64 durable;	/* durable head + 1; 0: not known */
 } LeaseDb;
 
@@ -121,6 +123,7 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /* seq this transaction appended up to, to publish when durable; 0: none */
 static int64 commit_seq = 0;
+static Oid	commit_relid = InvalidOid;
 static bool commit_pending = false;
 
 /*
@@ -198,22 +201,27 @@ lease_shmem_startup(void)
 
 /*
  * lease_db
- *		This database's durable-head entry; with claim, take a free one
- *		when there is none (evlog.consumer_groups' lock held exclusively).
- *		NULL when none is (or can be) had.
+ *		The durable-head entry of this database's log relid; with claim,
+ *		take one when there is none: a free one, or the one of an earlier
+ *		log of this database (the extension was dropped and created again).
+ *		The module's lock is held exclusively to claim.  NULL when none is
+ *		(or can be) had.
  */
 static LeaseDb *
-lease_db(bool claim)
+lease_db(Oid relid, bool claim)
 {
 	for (int i = 0; i < LEASE_DATABASES; i++)
-		if (lease->dbs[i].dboid == MyDatabaseId)
+		if (lease->dbs[i].dboid == MyDatabaseId && lease->dbs[i].relid == relid)
 			return &lease->dbs[i];
 	if (!claim)
 		return NULL;
 	for (int i = 0; i < LEASE_DATABASES; i++)
-		if (lease->dbs[i].dboid == InvalidOid)
+		if (lease->dbs[i].dboid == InvalidOid || lease->dbs[i].dboid == MyDatabaseId)
 		{
+			lease->dbs[i].dboid = InvalidOid;
+			pg_write_barrier();
 			pg_atomic_write_u64(&lease->dbs[i].durable, 0);
+			lease->dbs[i].relid = relid;
 			pg_write_barrier();
 			lease->dbs[i].dboid = MyDatabaseId;
 			return &lease->dbs[i];
@@ -223,16 +231,16 @@ lease_db(bool claim)
 
 /*
  * evlog_lease_durable_head
- *		This database's durable head, or -1 when it is not known (nothing
- *		published since the server started).  Takes no lock.
+ *		The durable head of this database's log relid, or -1 when it is not
+ *		known (nothing published since the server started).  Takes no lock.
  */
 int64
-evlog_lease_durable_head(void)
+evlog_lease_durable_head(Oid relid)
 {
 	LeaseDb    *db;
 	uint64		v;
 
-	if (lease == NULL || (db = lease_db(false)) == NULL)
+	if (lease == NULL || (db = lease_db(relid, false)) == NULL)
 		return -1;
 	v = pg_atomic_read_u64(&db->durable);
 	return v == 0 ? -1 : (int64) (v - 1);
@@ -240,24 +248,24 @@ evlog_lease_durable_head(void)
 
 /*
  * evlog_lease_publish_durable
- *		Raise this database's durable head to seq (never lower it) and wake
+ *		Raise the durable head of this database's log relid to seq (never lower it) and wake
  *		the polls that wait.  The caller knows that every commit up to seq's
  *		is durable.  Takes the module's lock only to claim an entry for the
  *		database, the first time.  Raises nothing.
  */
 void
-evlog_lease_publish_durable(int64 seq)
+evlog_lease_publish_durable(Oid relid, int64 seq)
 {
 	LeaseDb    *db;
 	uint64		old;
 
 	if (lease == NULL)
 		return;
-	db = lease_db(false);
+	db = lease_db(relid, false);
 	if (db == NULL)
 	{
 		LWLockAcquire(lease->lock, LW_EXCLUSIVE);
-		db = lease_db(true);
+		db = lease_db(relid, true);
 		LWLockRelease(lease->lock);
 		if (db == NULL)
 			return;
@@ -272,13 +280,13 @@ evlog_lease_publish_durable(int64 seq)
 
 /*
  * evlog_lease_wait
- *		Wait until this database's durable head is above seen, for at most
+ *		Wait until the durable head of log relid is above seen, for at most
  *		timeout_ms milliseconds, or until the condition variable is
  *		broadcast.  Returns true when woken by a broadcast.  Holds no lock
  *		while waiting; a cancel raises at the interrupt check inside.
  */
 bool
-evlog_lease_wait(int64 seen, long timeout_ms)
+evlog_lease_wait(Oid relid, int64 seen, long timeout_ms)
 {
 	bool		timed_out = false;
 
@@ -286,7 +294,7 @@ evlog_lease_wait(int64 seen, long timeout_ms)
 	PG_TRY();
 	{
 		ConditionVariablePrepareToSleep(&lease->cv);
-		if (evlog_lease_durable_head() <= seen)
+		if (evlog_lease_durable_head(relid) <= seen)
 			timed_out = ConditionVariableTimedSleep(&lease->cv, timeout_ms,
 													PG_WAIT_EXTENSION);
 		ConditionVariableCancelSleep();
@@ -326,13 +334,14 @@ lease_xact_callback(XactEvent event, void *arg)
 			relid = evlog_relid_if_exists(EVLOG_EVENTS_TABLE);
 			if (OidIsValid(relid) && evlog_cached_head(relid, &head) && head.ours)
 				commit_seq = head.seq;
+			commit_relid = relid;
 			commit_pending = true;
 			break;
 		case XACT_EVENT_COMMIT:
 			if (commit_pending && synchronous_commit > SYNCHRONOUS_COMMIT_OFF)
 			{
 				if (commit_seq > 0)
-					evlog_lease_publish_durable(commit_seq);
+					evlog_lease_publish_durable(commit_relid, commit_seq);
 				commit_pending = false;
 			}
 			break;
@@ -356,7 +365,7 @@ void
 evlog_consumer_durable(void)
 {
 	if (commit_pending && commit_seq > 0)
-		evlog_lease_publish_durable(commit_seq);
+		evlog_lease_publish_durable(commit_relid, commit_seq);
 	commit_pending = false;
 }
 
@@ -372,13 +381,15 @@ evlog_lease_available(void)
 
 /*
  * find_group
- *		The slot of group_id in this database, or -1.  Lock held.
+ *		The slot of group_id of registry relid in this database, or -1.
+ *		Lock held.
  */
 static int
-find_group(int64 group_id)
+find_group(Oid relid, int64 group_id)
 {
 	for (int i = 0; i < evlog_consumer_max_groups; i++)
-		if (groups[i].dboid == MyDatabaseId && groups[i].group_id == group_id)
+		if (groups[i].dboid == MyDatabaseId && groups[i].relid == relid &&
+			groups[i].group_id == group_id)
 			return i;
 	return -1;
 }
@@ -570,12 +581,12 @@ rebalance(int gi, int me)
  *		Has group_id of this database a slot?  Takes the lock shared.
  */
 bool
-evlog_lease_group_loaded(int64 group_id)
+evlog_lease_group_loaded(Oid relid, int64 group_id)
 {
 	bool		found;
 
 	LWLockAcquire(lease->lock, LW_SHARED);
-	found = find_group(group_id) >= 0;
+	found = find_group(relid, group_id) >= 0;
 	LWLockRelease(lease->lock);
 	return found;
 }
@@ -584,7 +595,9 @@ evlog_lease_group_loaded(int64 group_id)
  * evlog_lease_load_group
  *		Give group g a slot, with committed (g->partitions offsets, read
  *		from evlog.consumer_offsets) as where delivery starts.  Nothing
- *		happens when another backend did it first.  Takes the lock
+ *		happens when another backend did it first.  Slots of groups of an
+ *		earlier evlog of this database (dropped, created again) are reused.
+ *		Takes the lock
  *		exclusively; raises 53400 when every slot is taken.
  */
 void
@@ -593,14 +606,24 @@ evlog_lease_load_group(const LeaseGroupKey *g, const int64 *committed)
 	LeaseGroup *slot = NULL;
 
 	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
-	if (find_group(g->group_id) >= 0)
+	if (find_group(g->relid, g->group_id) >= 0)
 	{
 		LWLockRelease(lease->lock);
 		return;
 	}
 	for (int i = 0; i < evlog_consumer_max_groups && slot == NULL; i++)
+	{
+		/* a group of an earlier evlog of this database is free too */
+		if (groups[i].dboid == MyDatabaseId && groups[i].relid != g->relid)
+		{
+			for (int m = 0; m < evlog_consumer_max_members; m++)
+				if (members[m].group == i)
+					free_member(m);
+			groups[i].dboid = InvalidOid;
+		}
 		if (groups[i].dboid == InvalidOid)
 			slot = &groups[i];
+	}
 	if (slot == NULL)
 	{
 		LWLockRelease(lease->lock);
@@ -612,6 +635,7 @@ evlog_lease_load_group(const LeaseGroupKey *g, const int64 *committed)
 				 errhint("Raise evlog.consumer_groups (needs a restart) or drop unused groups.")));
 	}
 	slot->dboid = MyDatabaseId;
+	slot->relid = g->relid;
 	slot->group_id = g->group_id;
 	slot->partitions = g->partitions;
 	slot->lease_us = g->lease_us;
@@ -637,7 +661,7 @@ evlog_lease_load_group(const LeaseGroupKey *g, const int64 *committed)
 static int
 join(const LeaseGroupKey *g, const char *name, int *gip)
 {
-	int			gi = find_group(g->group_id);
+	int			gi = find_group(g->relid, g->group_id);
 	int			mi;
 	TimestampTz now = GetCurrentTimestamp();
 
@@ -751,7 +775,7 @@ evlog_lease_record(const LeaseGroupKey *g, const char *member,
 	int			kept = 0;
 
 	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
-	gi = find_group(g->group_id);
+	gi = find_group(g->relid, g->group_id);
 	mi = gi < 0 ? -1 : find_member(gi, member);
 	for (int i = 0; i < n; i++)
 		keep[i] = false;
@@ -861,7 +885,7 @@ evlog_lease_ack(const LeaseGroupKey *g, const char *member, int64 seq,
 
 	*nchanged = 0;
 	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
-	gi = find_group(g->group_id);
+	gi = find_group(g->relid, g->group_id);
 	mi = gi < 0 ? -1 : find_member(gi, member);
 	if (mi >= 0 && expired(mi, now))
 	{
@@ -906,7 +930,7 @@ evlog_lease_ack(const LeaseGroupKey *g, const char *member, int64 seq,
  *		commit).
  */
 void
-evlog_lease_ack_commit(int64 group_id, const char *member, int64 seq)
+evlog_lease_ack_commit(Oid relid, int64 group_id, const char *member, int64 seq)
 {
 	int			gi;
 	int			mi;
@@ -914,7 +938,7 @@ evlog_lease_ack_commit(int64 group_id, const char *member, int64 seq)
 	if (lease == NULL)
 		return;
 	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
-	gi = find_group(group_id);
+	gi = find_group(relid, group_id);
 	mi = gi < 0 ? -1 : find_member(gi, member);
 	if (mi >= 0)
 	{
@@ -960,7 +984,7 @@ evlog_lease_leave(const LeaseGroupKey *g, const char *member)
 	int			mi;
 
 	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
-	gi = find_group(g->group_id);
+	gi = find_group(g->relid, g->group_id);
 	mi = gi < 0 ? -1 : find_member(gi, member);
 	if (mi >= 0)
 		free_member(mi);
@@ -977,14 +1001,14 @@ evlog_lease_leave(const LeaseGroupKey *g, const char *member)
  *		commit).
  */
 void
-evlog_lease_seek(int64 group_id, int64 after_seq)
+evlog_lease_seek(Oid relid, int64 group_id, int64 after_seq)
 {
 	int			gi;
 
 	if (lease == NULL)
 		return;
 	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
-	gi = find_group(group_id);
+	gi = find_group(relid, group_id);
 	if (gi >= 0)
 	{
 		LeaseGroup *g = &groups[gi];
@@ -1011,14 +1035,14 @@ evlog_lease_seek(int64 group_id, int64 after_seq)
  *		raises nothing.
  */
 void
-evlog_lease_forget_group(int64 group_id)
+evlog_lease_forget_group(Oid relid, int64 group_id)
 {
 	int			gi;
 
 	if (lease == NULL)
 		return;
 	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
-	gi = find_group(group_id);
+	gi = find_group(relid, group_id);
 	if (gi >= 0)
 	{
 		for (int i = 0; i < evlog_consumer_max_members; i++)

@@ -23,6 +23,7 @@
 /* What a caller knows of a group from its registry row */
 typedef struct LeaseGroupKey
 {
+	Oid			relid;			/* evlog.consumer_group_registry */
 	int64		group_id;		/* evlog.consumer_group_registry.group_id */
 	const char *name;			/* group_name */
 	int			partitions;
@@ -59,7 +60,7 @@ extern int	evlog_consumer_max_deliveries;
 
 extern void evlog_lease_init(void);
 extern bool evlog_lease_available(void);
-extern bool evlog_lease_group_loaded(int64 group_id);
+extern bool evlog_lease_group_loaded(Oid relid, int64 group_id);
 extern void evlog_lease_load_group(const LeaseGroupKey *g, const int64 *committed);
 extern void evlog_lease_poll_begin(const LeaseGroupKey *g, const char *member,
 								   LeaseAssignment *a);
@@ -70,15 +71,15 @@ extern int	evlog_lease_record(const LeaseGroupKey *g, const char *member,
 extern int64 evlog_lease_ack(const LeaseGroupKey *g, const char *member,
 							 int64 seq, int *nchanged, int32 *parts,
 							 int64 *committed);
-extern void evlog_lease_ack_commit(int64 group_id, const char *member,
+extern void evlog_lease_ack_commit(Oid relid, int64 group_id, const char *member,
 								   int64 seq);
 extern void evlog_lease_leave(const LeaseGroupKey *g, const char *member);
-extern void evlog_lease_seek(int64 group_id, int64 after_seq);
-extern void evlog_lease_forget_group(int64 group_id);
+extern void evlog_lease_seek(Oid relid, int64 group_id, int64 after_seq);
+extern void evlog_lease_forget_group(Oid relid, int64 group_id);
 extern int	evlog_lease_members(LeaseMemberRow **rows);
-extern int64 evlog_lease_durable_head(void);
-extern void evlog_lease_publish_durable(int64 seq);
-extern bool evlog_lease_wait(int64 seen, long timeout_ms);
+extern int64 evlog_lease_durable_head(Oid relid);
+extern void evlog_lease_publish_durable(Oid relid, int64 seq);
+extern bool evlog_lease_wait(Oid relid, int64 seen, long timeout_ms);
 extern void evlog_consumer_durable(void);
 
 #endif							/* EVLOG_LEASE_H */
