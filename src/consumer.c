@@ -440,7 +440,8 @@ ensure_loaded(const ConsumerGroup *g)
  * Join or stay in the group, then give, in seq order, up to max_count
  * events of the member's partitions after what each was given, none above
  * the durable head; with none to give, wait up to timeout for the commit
- * of one.  Errors: 22004 a NULL argument; 22023 a member name outside
+ * of one.  max_count 0 (re)joins: what the member was given and did not
+ * acknowledge (by an earlier process of the same name) is given again.  Errors: 22004 a NULL argument; 22023 a member name outside
  * 1..128 bytes, max_count < 0, a negative timeout; 42704 unknown group;
  * 42501 not a member of the group's owner role, or the owner lost SELECT
  * on the log; 53400 shared memory full; 55000 evlog not preloaded.
@@ -496,7 +497,7 @@ evlog_poll(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(loopcxt);
 		if (durable < 0)
 			durable = prove_durable();
-		evlog_lease_poll_begin(&g->key, member, a);
+		evlog_lease_poll_begin(&g->key, member, max_count == 0, a);
 		if (a->fenced || max_count == 0)
 			break;
 		if (a->nparts > 0 && a->low < durable)

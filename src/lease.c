@@ -654,12 +654,12 @@ evlog_lease_load_group(const LeaseGroupKey *g, const int64 *committed)
  * join
  *		The slot of member name of group g, after reaping the members
  *		whose lease ran out; a new member gets a free slot.  A fenced
- *		member, or one whose lease ran out, joins again: its deliveries are
- *		forgotten.  Lock held exclusively; it is released before raising
+ *		member, one whose lease ran out, or (rejoin) one that asks, joins
+ *		again: its deliveries are forgotten, to be given again.  Lock held exclusively; it is released before raising
  *		42704 (group gone) or 53400 (no free member slot).
  */
 static int
-join(const LeaseGroupKey *g, const char *name, int *gip)
+join(const LeaseGroupKey *g, const char *name, bool rejoin, int *gip)
 {
 	int			gi = find_group(g->relid, g->group_id);
 	int			mi;
@@ -695,7 +695,7 @@ join(const LeaseGroupKey *g, const char *name, int *gip)
 		members[mi].generation = ++lease->counter;
 		strlcpy(members[mi].name, name, sizeof(members[mi].name));
 	}
-	else if (members[mi].fenced)
+	else if (members[mi].fenced || rejoin)
 	{
 		for (int p = 0; p < groups[gi].partitions; p++)
 		{
@@ -718,21 +718,21 @@ join(const LeaseGroupKey *g, const char *name, int *gip)
 
 /*
  * evlog_lease_poll_begin
- *		A poll by member of group g: join (or join again), rebalance, and
- *		fill a with the member's partitions and how far each was given.
+ *		A poll by member of group g: join (or, with rejoin, join again),
+ *		rebalance, and fill a with the member's partitions and how far each was given.
  *		a->fenced says the member just gave up a partition with deliveries
  *		not acknowledged: the poll then gives nothing.  Takes the lock
  *		exclusively; raises what join raises.
  */
 void
-evlog_lease_poll_begin(const LeaseGroupKey *g, const char *member,
+evlog_lease_poll_begin(const LeaseGroupKey *g, const char *member, bool rejoin,
 					   LeaseAssignment *a)
 {
 	int			gi;
 	int			mi;
 
 	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
-	mi = join(g, member, &gi);
+	mi = join(g, member, rejoin, &gi);
 	a->fenced = rebalance(gi, mi);
 	if (a->fenced)
 		members[mi].fenced = true;

@@ -63,7 +63,7 @@ extern bool evlog_lease_available(void);
 extern bool evlog_lease_group_loaded(Oid relid, int64 group_id);
 extern void evlog_lease_load_group(const LeaseGroupKey *g, const int64 *committed);
 extern void evlog_lease_poll_begin(const LeaseGroupKey *g, const char *member,
-								   LeaseAssignment *a);
+								   bool rejoin, LeaseAssignment *a);
 extern int	evlog_lease_record(const LeaseGroupKey *g, const char *member,
 							   const LeaseAssignment *a, int n,
 							   const int64 *seqs, const int32 *parts,
