@@ -67,7 +67,10 @@ PG_FUNCTION_INFO_V1(evlog_seek);
 PG_FUNCTION_INFO_V1(evlog_partition);
 PG_FUNCTION_INFO_V1(evlog_consumer_member_rows);
 
-/* Longest stretch a waiting poll sleeps before it looks again, in ms */
+/*
+ * Longest stretch a waiting poll sleeps before it renews its lease and looks
+ * for commits nobody published, in ms (at most half the lease)
+ */
 #define POLL_SLICE_MS 1000
 
 /* A group, as its registry row says */
@@ -364,12 +367,15 @@ scan_log(const ConsumerGroup *g, const LeaseAssignment *a, int64 upto, int max,
 		int64		seq;
 		int			p;
 
-		slot_getallattrs(slot);
+		/* deform only what decides, most events being other members' */
+		slot_getsomeattrs(slot, Anum_events_stream);
 		seq = DatumGetInt64(slot->tts_values[Anum_events_seq - 1]);
 		p = partition_of(DatumGetTextPP(slot->tts_values[Anum_events_stream - 1]),
 						 g->key.partitions);
-		if (!a->owned[p] || seq <= a->delivered[p] ||
-			!wants(g, DatumGetTextPP(slot->tts_values[Anum_events_stream - 1]),
+		if (!a->owned[p] || seq <= a->delivered[p])
+			continue;
+		slot_getallattrs(slot);
+		if (!wants(g, DatumGetTextPP(slot->tts_values[Anum_events_stream - 1]),
 				   DatumGetTextPP(slot->tts_values[Anum_events_type - 1])))
 			continue;
 		memcpy(values, slot->tts_values, sizeof(Datum) * Natts_events);
@@ -459,6 +465,8 @@ evlog_poll(PG_FUNCTION_ARGS)
 	LeaseAssignment *a = palloc(sizeof(LeaseAssignment));
 	MemoryContext loopcxt;
 	MemoryContext outer = CurrentMemoryContext;
+	TimestampTz next_begin = 0;
+	long		slice_ms;
 
 	evlog_arg_not_null(fcinfo, 2, "max_count");
 	evlog_arg_not_null(fcinfo, 3, "timeout");
@@ -484,6 +492,7 @@ evlog_poll(PG_FUNCTION_ARGS)
 	require_shared_memory();
 	ensure_loaded(g);
 	deadline = GetCurrentTimestamp() + timeout_us;
+	slice_ms = Max(Min(POLL_SLICE_MS, g->key.lease_us / 2000), 1);
 	loopcxt = AllocSetContextCreate(CurrentMemoryContext, "evlog_poll", ALLOCSET_DEFAULT_SIZES);
 	for (;;)
 	{
@@ -491,23 +500,30 @@ evlog_poll(PG_FUNCTION_ARGS)
 		PollScan	s;
 		bool	   *keep;
 		int			kept;
-		TimestampTz now;
+		TimestampTz now = GetCurrentTimestamp();
+		bool		look = false;
 
 		MemoryContextReset(loopcxt);
 		MemoryContextSwitchTo(loopcxt);
 		if (durable < 0)
 			durable = prove_durable();
-		evlog_lease_poll_begin(&g->key, member, max_count == 0, a);
-		if (a->fenced || max_count == 0)
-			break;
+
+		/*
+		 * Join, rebalance and keep the lease at the first pass and every
+		 * slice; a pass woken by a commit scans with what the member had,
+		 * which evlog_lease_record checks again.
+		 */
+		if (now >= next_begin)
+		{
+			evlog_lease_poll_begin(&g->key, member, max_count == 0, a);
+			if (a->fenced || max_count == 0)
+				break;
+			next_begin = now + slice_ms * 1000;
+			look = true;
+		}
 		if (a->nparts > 0 && a->low < durable)
 		{
 			scan_log(g, a, durable, max_count, rsinfo->setDesc, &s);
-			if (s.n == 0 && visible_head() > durable)
-			{
-				prove_durable();
-				continue;
-			}
 			keep = palloc(sizeof(bool) * Max(s.n, 1));
 			kept = evlog_lease_record(&g->key, member, a, s.n, s.seqs, s.parts,
 									  keep, s.scanned_to);
@@ -519,20 +535,32 @@ evlog_poll(PG_FUNCTION_ARGS)
 						tuplestore_puttuple(rsinfo->setResult, s.rows[i]);
 				break;
 			}
+			if (s.n > 0)
+				next_begin = 0; /* an assignment changed under the scan */
+			/* everything up to scanned_to was looked at: given */
+			a->low = s.scanned_to;
+			for (int p = 0; p < g->key.partitions; p++)
+				if (a->owned[p])
+				{
+					a->delivered[p] = Max(a->delivered[p], s.scanned_to);
+					a->low = Min(a->low, a->delivered[p]);
+				}
 		}
-		else if (visible_head() > durable)
+		/* committed events above the durable head: prove them durable */
+		if (look && visible_head() > durable)
 		{
 			prove_durable();
+			next_begin = 0;
 			continue;
 		}
-		now = GetCurrentTimestamp();
 		if (now >= deadline)
 			break;
 		/* give up the catalog snapshot and, in READ COMMITTED, the xmin */
 		InvalidateCatalogSnapshot();
 		if (!IsolationUsesXactSnapshot())
 			MyProc->xmin = InvalidTransactionId;
-		evlog_lease_wait(evlog_events_relid(), durable, Min((deadline - now + 999) / 1000, POLL_SLICE_MS));
+		evlog_lease_wait(evlog_events_relid(), durable,
+						 Min((deadline - now + 999) / 1000, slice_ms));
 	}
 	MemoryContextSwitchTo(outer);
 	MemoryContextDelete(loopcxt);
