@@ -40,7 +40,7 @@
 #include "utils/resowner.h"
 
 #include "commit.h"
-#include "lease.h"
+#include "durable.h"
 
 /* evlog.group_commit: flush after releasing the sequencer */
 static bool evlog_group_commit = false;
@@ -99,7 +99,7 @@ commit_release_callback(ResourceReleasePhase phase, bool isCommit,
 	{
 		XLogFlush(XactLastCommitEnd);
 		SyncRepWaitForLSN(XactLastCommitEnd, true);
-		evlog_consumer_durable();	/* consumer groups: lease.c */
+		evlog_consumer_durable();	/* consumer groups: durable.c */
 	}
 }
 

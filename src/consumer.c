@@ -3,20 +3,19 @@
  * consumer.c
  *	  Consumer groups: durable readers of the log for processes outside
  *	  the database, sharing the work by partitions of streams, with
- *	  offsets kept by the server (README "Consumer groups").
+ *	  offsets kept by the server (README "Consumer groups").  This file
+ *	  gives events (evlog_poll) and takes acknowledgements (evlog_ack,
+ *	  evlog_leave).
  *
- * A group is a row of evlog.consumer_group_registry; its committed offsets
- * are rows of evlog.consumer_offsets, one per partition, moved by
- * evlog_ack's transaction.  Both are written as their owner (the
- * extension's owner) through evlog_exec_own_sql, after this file has
- * checked the caller's rights, and both are dumped by pg_dump.  Members,
- * leases and deliveries are lease.c's, in shared memory.
+ * Groups and their committed offsets are consumer_group.c's (tables);
+ * members, leases and deliveries lease.c's (shared memory); the durable
+ * head and the wake-up of waiting polls durable.c's.
  *
  * A poll reads the log here, with a scan of its primary key from the
  * lowest position the member was given up to, through the durable head,
  * with a snapshot of its own taken after the head was read (so it sees
  * every event up to the head: G2).  With nothing to give, it waits on
- * lease.c's condition variable, which the durable head's publication
+ * durable.c's condition variable, which the durable head's publication
  * broadcasts, after giving up its catalog snapshot and, under READ
  * COMMITTED, the xmin its statement's snapshot holds.
  *
@@ -54,203 +53,20 @@
 
 #include "evlog.h"
 #include "consumer.h"
+#include "durable.h"
 #include "handler.h"
 #include "lease.h"
 #include "oidcache.h"
 
-PG_FUNCTION_INFO_V1(evlog_create_consumer_group);
-PG_FUNCTION_INFO_V1(evlog_drop_consumer_group);
 PG_FUNCTION_INFO_V1(evlog_poll);
 PG_FUNCTION_INFO_V1(evlog_ack);
 PG_FUNCTION_INFO_V1(evlog_leave);
-PG_FUNCTION_INFO_V1(evlog_seek);
-PG_FUNCTION_INFO_V1(evlog_partition);
-PG_FUNCTION_INFO_V1(evlog_consumer_member_rows);
 
 /*
  * Longest stretch a waiting poll sleeps before it renews its lease and looks
  * for commits nobody published, in ms (at most half the lease)
  */
 #define POLL_SLICE_MS 1000
-
-/* A group, as its registry row says */
-typedef struct ConsumerGroup
-{
-	LeaseGroupKey key;
-	Oid			owner;
-	int			ntypes;			/* 0: every type */
-	text	  **types;
-	text	   *prefix;			/* NULL: every stream */
-} ConsumerGroup;
-
-/* What to apply to shared memory when the transaction commits */
-typedef enum PendingKind
-{
-	PENDING_ACK,
-	PENDING_SEEK,
-	PENDING_DROP
-} PendingKind;
-
-typedef struct PendingChange
-{
-	PendingKind kind;
-	Oid			relid;			/* evlog.consumer_group_registry */
-	int64		group_id;
-	int64		seq;			/* ack: up to; seek: after */
-	char	   *member;			/* ack */
-	int			nest_level;
-} PendingChange;
-
-static List *pending_changes = NIL;
-
-/*
- * check_name
- *		Raise 22004 when argument argno is NULL, 22023 unless it is 1..128
- *		bytes; return it as a C string.
- */
-static char *
-check_name(FunctionCallInfo fcinfo, int argno, const char *what)
-{
-	char	   *s;
-
-	evlog_arg_not_null(fcinfo, argno, what);
-	s = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	if (strlen(s) < 1 || strlen(s) > EVLOG_CONSUMER_NAME_BYTES)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be 1 to %d bytes long", what, EVLOG_CONSUMER_NAME_BYTES)));
-	return s;
-}
-
-/*
- * registry_owner
- *		The owner of evlog.consumer_group_registry (the extension's owner).
- */
-static Oid
-registry_owner(void)
-{
-	Oid			relid = evlog_relid("consumer_group_registry");
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
-
-/*
- * own_sql
- *		Run evlog's own sql as the owner of evlog.consumer_group_registry.
- *		SPI-connected caller.  Returns SPI's result code.
- */
-static int
-own_sql(const char *sql, int nargs, Oid *argtypes, Datum *values)
-{
-	return evlog_exec_own_sql(sql, nargs, argtypes, values, NULL, 0, registry_owner());
-}
-
-/*
- * interval_us
- *		An interval as microseconds (a day is 24 hours, a month 30 days).
- */
-static int64
-interval_us(Interval *iv)
-{
-	return iv->time + ((int64) iv->month * DAYS_PER_MONTH + iv->day) * USECS_PER_DAY;
-}
-
-/*
- * load_group
- *		Read group name's registry row; raise 42704 when there is none, and
- *		with check_owner 42501 unless the current user is a member of the
- *		group's owner role.  SPI-connected caller; the result is allocated
- *		in the caller's context.
- */
-static ConsumerGroup *
-load_group(const char *name, bool check_owner)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(name)};
-	ConsumerGroup *g;
-	HeapTuple	tup;
-	TupleDesc	desc;
-	bool		isnull;
-	Datum		d;
-
-	own_sql("SELECT group_id, owner::oid, event_types, stream_prefix, partitions, lease"
-			" FROM evlog.consumer_group_registry WHERE group_name = $1",
-			1, argtypes, values);
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("consumer group \"%s\" does not exist", name)));
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	MemoryContextSwitchTo(cxt);
-	g = palloc0(sizeof(ConsumerGroup));
-	g->key.name = pstrdup(name);
-	g->key.relid = evlog_relid("consumer_group_registry");
-	g->key.group_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-	g->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
-	d = SPI_getbinval(tup, desc, 3, &isnull);
-	if (!isnull)
-	{
-		Datum	   *elems;
-		bool	   *nulls;
-
-		deconstruct_array(DatumGetArrayTypePCopy(d), TEXTOID, -1, false,
-						  TYPALIGN_INT, &elems, &nulls, &g->ntypes);
-		g->types = palloc(sizeof(text *) * Max(g->ntypes, 1));
-		for (int i = 0; i < g->ntypes; i++)
-			g->types[i] = DatumGetTextPP(elems[i]);
-	}
-	d = SPI_getbinval(tup, desc, 4, &isnull);
-	g->prefix = isnull ? NULL : DatumGetTextPCopy(d);
-	g->key.partitions = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
-	g->key.lease_us = interval_us(DatumGetIntervalP(SPI_getbinval(tup, desc, 6, &isnull)));
-	if (check_owner && !is_member_of_role(GetUserId(), g->owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for consumer group \"%s\"", name),
-				 errdetail("Only members of role \"%s\", the group's owner, may use it.",
-						   GetUserNameFromId(g->owner, false))));
-	return g;
-}
-
-/*
- * visible_head
- *		The highest seq the latest snapshot sees (0: an empty log), read
- *		with a backward scan of the primary key.  Takes AccessShareLock on
- *		the log and its key; checks no privilege (callers did).
- */
-static int64
-visible_head(void)
-{
-	Relation	rel = table_open(evlog_events_relid(), AccessShareLock);
-	Relation	pkey = index_open(evlog_relid(EVLOG_EVENTS_PKEY), AccessShareLock);
-	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	IndexScanDesc scan;
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	int64		head = 0;
-
-	scan = index_beginscan(rel, pkey, snapshot, 0, 0);
-	index_rescan(scan, NULL, 0, NULL, 0);
-	if (index_getnext_slot(scan, BackwardScanDirection, slot))
-	{
-		bool		isnull;
-
-		head = DatumGetInt64(slot_getattr(slot, Anum_events_seq, &isnull));
-	}
-	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	UnregisterSnapshot(snapshot);
-	index_close(pkey, AccessShareLock);
-	table_close(rel, AccessShareLock);
-	return head;
-}
 
 /*
  * prove_durable
@@ -265,7 +81,7 @@ visible_head(void)
 static int64
 prove_durable(void)
 {
-	int64		head = visible_head();
+	int64		head = evlog_visible_head();
 
 	if (!RecoveryInProgress())
 	{
@@ -274,22 +90,8 @@ prove_durable(void)
 		XLogFlush(lsn);
 		SyncRepWaitForLSN(lsn, false);
 	}
-	evlog_lease_publish_durable(evlog_events_relid(), head);
+	evlog_durable_publish(evlog_events_relid(), head);
 	return head;
-}
-
-/*
- * partition_of
- *		The partition of a stream: PostgreSQL's hash_bytes of its bytes,
- *		modulo partitions.  README "Consumer groups".
- */
-static int
-partition_of(text *stream, int partitions)
-{
-	uint32		h = hash_bytes((unsigned char *) VARDATA_ANY(stream),
-							   VARSIZE_ANY_EXHDR(stream));
-
-	return (int) (h % (uint32) partitions);
 }
 
 /*
@@ -370,7 +172,7 @@ scan_log(const ConsumerGroup *g, const LeaseAssignment *a, int64 upto, int max,
 		/* deform only what decides, most events being other members' */
 		slot_getsomeattrs(slot, Anum_events_stream);
 		seq = DatumGetInt64(slot->tts_values[Anum_events_seq - 1]);
-		p = partition_of(DatumGetTextPP(slot->tts_values[Anum_events_stream - 1]),
+		p = evlog_partition_of(DatumGetTextPP(slot->tts_values[Anum_events_stream - 1]),
 						 g->key.partitions);
 		if (!a->owned[p] || seq <= a->delivered[p])
 			continue;
@@ -426,7 +228,7 @@ ensure_loaded(const ConsumerGroup *g)
 	if (evlog_lease_group_loaded(g->key.relid, g->key.group_id))
 		return;
 	committed = palloc0(sizeof(int64) * g->key.partitions);
-	own_sql("SELECT \"partition\", committed FROM evlog.consumer_offsets WHERE group_id = $1",
+	evlog_consumer_sql("SELECT \"partition\", committed FROM evlog.consumer_offsets WHERE group_id = $1",
 			1, argtypes, values);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -456,8 +258,8 @@ Datum
 evlog_poll(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *group_name = check_name(fcinfo, 0, "group_name");
-	char	   *member = check_name(fcinfo, 1, "member");
+	char	   *group_name = evlog_consumer_check_name(fcinfo, 0, "group_name");
+	char	   *member = evlog_consumer_check_name(fcinfo, 1, "member");
 	int			max_count;
 	int64		timeout_us;
 	TimestampTz deadline;
@@ -471,7 +273,7 @@ evlog_poll(PG_FUNCTION_ARGS)
 	evlog_arg_not_null(fcinfo, 2, "max_count");
 	evlog_arg_not_null(fcinfo, 3, "timeout");
 	max_count = PG_GETARG_INT32(2);
-	timeout_us = interval_us(PG_GETARG_INTERVAL_P(3));
+	timeout_us = evlog_interval_us(PG_GETARG_INTERVAL_P(3));
 	if (max_count < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -482,7 +284,7 @@ evlog_poll(PG_FUNCTION_ARGS)
 				 errmsg("timeout must not be negative")));
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
-	g = load_group(group_name, true);
+	g = evlog_consumer_group(group_name, true);
 	if (pg_class_aclcheck(evlog_events_relid(), g->owner, ACL_SELECT) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -496,7 +298,7 @@ evlog_poll(PG_FUNCTION_ARGS)
 	loopcxt = AllocSetContextCreate(CurrentMemoryContext, "evlog_poll", ALLOCSET_DEFAULT_SIZES);
 	for (;;)
 	{
-		int64		durable = evlog_lease_durable_head(evlog_events_relid());
+		int64		durable = evlog_durable_head(evlog_events_relid());
 		PollScan	s;
 		bool	   *keep;
 		int			kept;
@@ -547,7 +349,7 @@ evlog_poll(PG_FUNCTION_ARGS)
 				}
 		}
 		/* committed events above the durable head: prove them durable */
-		if (look && visible_head() > durable)
+		if (look && evlog_visible_head() > durable)
 		{
 			prove_durable();
 			next_begin = 0;
@@ -559,34 +361,13 @@ evlog_poll(PG_FUNCTION_ARGS)
 		InvalidateCatalogSnapshot();
 		if (!IsolationUsesXactSnapshot())
 			MyProc->xmin = InvalidTransactionId;
-		evlog_lease_wait(evlog_events_relid(), durable,
+		evlog_durable_wait(evlog_events_relid(), durable,
 						 Min((deadline - now + 999) / 1000, slice_ms));
 	}
 	MemoryContextSwitchTo(outer);
 	MemoryContextDelete(loopcxt);
 	SPI_finish();
 	return (Datum) 0;
-}
-
-/*
- * remember_change
- *		Queue an ack, a seek or a drop of group_id for shared memory at
- *		commit.
- */
-static void
-remember_change(PendingKind kind, int64 group_id, const char *member, int64 seq)
-{
-	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
-	PendingChange *c = palloc(sizeof(PendingChange));
-
-	c->kind = kind;
-	c->relid = evlog_relid("consumer_group_registry");
-	c->group_id = group_id;
-	c->member = member ? pstrdup(member) : NULL;
-	c->seq = seq;
-	c->nest_level = GetCurrentTransactionNestLevel();
-	pending_changes = lappend(pending_changes, c);
-	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -603,8 +384,8 @@ remember_change(PendingKind kind, int64 group_id, const char *member, int64 seq)
 Datum
 evlog_ack(PG_FUNCTION_ARGS)
 {
-	char	   *group_name = check_name(fcinfo, 0, "group_name");
-	char	   *member = check_name(fcinfo, 1, "member");
+	char	   *group_name = evlog_consumer_check_name(fcinfo, 0, "group_name");
+	char	   *member = evlog_consumer_check_name(fcinfo, 1, "member");
 	int64		seq;
 	int64		head;
 	int64		acked;
@@ -616,9 +397,9 @@ evlog_ack(PG_FUNCTION_ARGS)
 	evlog_arg_not_null(fcinfo, 2, "seq");
 	seq = PG_GETARG_INT64(2);
 	SPI_connect();
-	g = load_group(group_name, true);
+	g = evlog_consumer_group(group_name, true);
 	require_shared_memory();
-	head = visible_head();
+	head = evlog_visible_head();
 	if (seq < 0 || seq > head)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -643,13 +424,13 @@ evlog_ack(PG_FUNCTION_ARGS)
 		values[0] = Int64GetDatum(g->key.group_id);
 		values[1] = PointerGetDatum(construct_array(pd, nchanged, INT4OID, 4, true, TYPALIGN_INT));
 		values[2] = PointerGetDatum(construct_array(cd, nchanged, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		own_sql("UPDATE evlog.consumer_offsets o"
+		evlog_consumer_sql("UPDATE evlog.consumer_offsets o"
 				" SET committed = GREATEST(o.committed, u.c), updated_at = pg_catalog.now()"
 				" FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(p, c)"
 				" WHERE o.group_id = $1 AND o.\"partition\" = u.p",
 				3, argtypes, values);
 	}
-	remember_change(PENDING_ACK, g->key.group_id, member, seq);
+	evlog_consumer_remember(PENDING_ACK, g->key.group_id, member, seq);
 	SPI_finish();
 	PG_RETURN_INT64(acked);
 }
@@ -665,12 +446,12 @@ evlog_ack(PG_FUNCTION_ARGS)
 Datum
 evlog_leave(PG_FUNCTION_ARGS)
 {
-	char	   *group_name = check_name(fcinfo, 0, "group_name");
-	char	   *member = check_name(fcinfo, 1, "member");
+	char	   *group_name = evlog_consumer_check_name(fcinfo, 0, "group_name");
+	char	   *member = evlog_consumer_check_name(fcinfo, 1, "member");
 	ConsumerGroup *g;
 
 	SPI_connect();
-	g = load_group(group_name, true);
+	g = evlog_consumer_group(group_name, true);
 	require_shared_memory();
 	evlog_lease_leave(&g->key, member);
 	SPI_finish();
@@ -678,308 +459,15 @@ evlog_leave(PG_FUNCTION_ARGS)
 }
 
 /*
- * evlog_seek(group_name text, after_seq bigint) RETURNS void
- *
- * Every partition's committed offset becomes after_seq: delivery starts
- * again after it once the transaction commits, and members holding
- * deliveries are fenced.  Errors: 22004 a NULL argument; 22023 after_seq
- * < 0 or beyond the head; 42704 unknown group; 42501 not a member of the
- * owner role.
- */
-Datum
-evlog_seek(PG_FUNCTION_ARGS)
-{
-	char	   *group_name;
-	int64		after_seq;
-	int64		head;
-	ConsumerGroup *g;
-	Oid			argtypes[2] = {INT8OID, INT8OID};
-	Datum		values[2];
-
-	evlog_arg_not_null(fcinfo, 0, "group_name");
-	evlog_arg_not_null(fcinfo, 1, "after_seq");
-	group_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	after_seq = PG_GETARG_INT64(1);
-	SPI_connect();
-	g = load_group(group_name, true);
-	head = visible_head();
-	if (after_seq < 0 || after_seq > head)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cannot seek consumer group \"%s\" to after seq " INT64_FORMAT, group_name, after_seq),
-				 errdetail("The head of the log is " INT64_FORMAT "; after_seq must be between 0 and the head.", head)));
-	values[0] = Int64GetDatum(g->key.group_id);
-	values[1] = Int64GetDatum(after_seq);
-	own_sql("UPDATE evlog.consumer_offsets SET committed = $2, updated_at = pg_catalog.now()"
-			" WHERE group_id = $1", 2, argtypes, values);
-	remember_change(PENDING_SEEK, g->key.group_id, NULL, after_seq);
-	SPI_finish();
-	PG_RETURN_VOID();
-}
-
-/*
- * evlog_create_consumer_group(group_name text, event_types text[] = NULL,
- *		stream_prefix text = NULL, partitions integer = 16,
- *		start_after bigint = NULL, lease interval = '30 seconds')
- *		RETURNS void
- *
- * Create a group owned by the current user, its offsets at start_after
- * (NULL: the head now).  Errors: 22004 a NULL group_name, partitions or
- * lease, or a NULL element of event_types; 22023 a name outside 1..128
- * bytes, an empty event_types, a stream_prefix outside 1..512 bytes,
- * partitions outside 1..1024, start_after < 0 or beyond the head, a lease
- * outside 10 ms..1 day; 42501 no SELECT on evlog.events; 42710 the name is
- * taken.
- */
-Datum
-evlog_create_consumer_group(PG_FUNCTION_ARGS)
-{
-	char	   *group_name = check_name(fcinfo, 0, "group_name");
-	int			partitions;
-	int64		lease_us;
-	int64		start_after;
-	int64		head;
-	Oid			argtypes[6] = {TEXTOID, OIDOID, TEXTARRAYOID, TEXTOID, INT4OID, INTERVALOID};
-	Datum		values[6];
-	char		nulls[6] = "      ";
-	Oid			owner;
-
-	evlog_arg_not_null(fcinfo, 3, "partitions");
-	evlog_arg_not_null(fcinfo, 5, "lease");
-	if (pg_class_aclcheck(evlog_events_relid(), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for table events"),
-				 errdetail("Creating a consumer group needs SELECT on evlog.events.")));
-	partitions = PG_GETARG_INT32(3);
-	lease_us = interval_us(PG_GETARG_INTERVAL_P(5));
-	if (partitions < 1 || partitions > EVLOG_MAX_PARTITIONS)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("partitions must be between 1 and %d", EVLOG_MAX_PARTITIONS)));
-	if (lease_us < 10 * 1000 || lease_us > USECS_PER_DAY)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("lease must be between 10 milliseconds and 1 day")));
-	if (!PG_ARGISNULL(1))
-	{
-		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
-		Datum	   *elems;
-		bool	   *enulls;
-		int			n;
-
-		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
-		if (n == 0 || ARR_NDIM(arr) != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("event_types must be NULL (every type) or a one-dimensional array of types")));
-		for (int i = 0; i < n; i++)
-			if (enulls[i])
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("event_types must not contain NULL")));
-	}
-	if (!PG_ARGISNULL(2) &&
-		(VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(2)) < 1 ||
-		 VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(2)) > EVLOG_MAX_STREAM_BYTES))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("stream_prefix must be 1 to %d bytes long", EVLOG_MAX_STREAM_BYTES)));
-	SPI_connect();
-	head = visible_head();
-	start_after = PG_ARGISNULL(4) ? head : PG_GETARG_INT64(4);
-	if (start_after < 0 || start_after > head)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("start_after must be between 0 and the head of the log, " INT64_FORMAT, head)));
-	owner = GetUserId();
-	values[0] = CStringGetTextDatum(group_name);
-	values[1] = ObjectIdGetDatum(owner);
-	values[2] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
-	nulls[2] = PG_ARGISNULL(1) ? 'n' : ' ';
-	values[3] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
-	nulls[3] = PG_ARGISNULL(2) ? 'n' : ' ';
-	values[4] = Int32GetDatum(partitions);
-	values[5] = PG_GETARG_DATUM(5);
-	evlog_exec_own_sql("INSERT INTO evlog.consumer_group_registry"
-					   " (group_name, owner, event_types, stream_prefix, partitions, lease)"
-					   " VALUES ($1, $2::pg_catalog.regrole, $3, $4, $5, $6)"
-					   " ON CONFLICT (group_name) DO NOTHING RETURNING group_id",
-					   6, argtypes, values, nulls, 0, registry_owner());
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("consumer group \"%s\" already exists", group_name)));
-	{
-		bool		isnull;
-		Oid			types2[3] = {INT8OID, INT4OID, INT8OID};
-		Datum		vals2[3];
-
-		vals2[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		vals2[1] = Int32GetDatum(partitions);
-		vals2[2] = Int64GetDatum(start_after);
-		own_sql("INSERT INTO evlog.consumer_offsets (group_id, \"partition\", committed, updated_at)"
-				" SELECT $1, p, $3, pg_catalog.now() FROM pg_catalog.generate_series(0, $2 - 1) AS p",
-				3, types2, vals2);
-	}
-	SPI_finish();
-	PG_RETURN_VOID();
-}
-
-/*
- * evlog_drop_consumer_group(group_name text) RETURNS void
- *
- * Drop a group and its offsets; its members' leases end when the
- * transaction commits.  Errors: 22004 NULL; 42704 unknown group; 42501
- * not a member of the owner role.
- */
-Datum
-evlog_drop_consumer_group(PG_FUNCTION_ARGS)
-{
-	char	   *group_name;
-	ConsumerGroup *g;
-	Oid			argtypes[1] = {INT8OID};
-	Datum		values[1];
-
-	evlog_arg_not_null(fcinfo, 0, "group_name");
-	group_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	SPI_connect();
-	g = load_group(group_name, true);
-	values[0] = Int64GetDatum(g->key.group_id);
-	own_sql("DELETE FROM evlog.consumer_offsets WHERE group_id = $1", 1, argtypes, values);
-	own_sql("DELETE FROM evlog.consumer_group_registry WHERE group_id = $1", 1, argtypes, values);
-	remember_change(PENDING_DROP, g->key.group_id, NULL, 0);
-	SPI_finish();
-	PG_RETURN_VOID();
-}
-
-/*
- * evlog_partition(stream text, partitions integer) RETURNS integer
- *
- * The partition, 0..partitions-1, a stream belongs to.  NULL for a NULL
- * argument; 22023 partitions outside 1..1024.
- */
-Datum
-evlog_partition(PG_FUNCTION_ARGS)
-{
-	int			partitions;
-
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		PG_RETURN_NULL();
-	partitions = PG_GETARG_INT32(1);
-	if (partitions < 1 || partitions > EVLOG_MAX_PARTITIONS)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("partitions must be between 1 and %d", EVLOG_MAX_PARTITIONS)));
-	PG_RETURN_INT32(partition_of(PG_GETARG_TEXT_PP(0), partitions));
-}
-
-/*
- * evlog.consumer_member_rows() RETURNS TABLE(group_id bigint, member text,
- *		partitions integer[], generation bigint, last_seen timestamptz,
- *		expired boolean)
- *
- * The members in shared memory of this database's groups, for the view
- * evlog.consumer_members.  No rows when evlog is not preloaded.
- */
-Datum
-evlog_consumer_member_rows(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	LeaseMemberRow *rows;
-	int			n;
-
-	InitMaterializedSRF(fcinfo, 0);
-	n = evlog_lease_members(&rows);
-	for (int i = 0; i < n; i++)
-	{
-		Datum		values[6];
-		bool		nulls[6] = {false, false, false, false, false, false};
-		Datum	   *pd = palloc(sizeof(Datum) * Max(rows[i].nparts, 1));
-
-		for (int k = 0; k < rows[i].nparts; k++)
-			pd[k] = Int32GetDatum(rows[i].parts[k]);
-		values[0] = Int64GetDatum(rows[i].group_id);
-		values[1] = CStringGetTextDatum(rows[i].member);
-		values[2] = PointerGetDatum(construct_array(pd, rows[i].nparts, INT4OID, 4, true, TYPALIGN_INT));
-		values[3] = Int64GetDatum(rows[i].generation);
-		values[4] = TimestampTzGetDatum(rows[i].last_seen);
-		values[5] = BoolGetDatum(rows[i].expired);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	return (Datum) 0;
-}
-
-/*
- * consumer_xact_callback
- *		At commit, apply the acks, seeks and drops the transaction made to
- *		shared memory, in their order; at commit or abort, forget them.
- */
-static void
-consumer_xact_callback(XactEvent event, void *arg)
-{
-	ListCell   *lc;
-
-	if (event == XACT_EVENT_COMMIT)
-		foreach(lc, pending_changes)
-		{
-			PendingChange *c = lfirst(lc);
-
-			if (c->kind == PENDING_DROP)
-				evlog_lease_forget_group(c->relid, c->group_id);
-			else if (c->kind == PENDING_SEEK)
-				evlog_lease_seek(c->relid, c->group_id, c->seq);
-			else
-				evlog_lease_ack_commit(c->relid, c->group_id, c->member, c->seq);
-		}
-	if (evlog_xact_ended(event))
-		pending_changes = NIL;
-}
-
-/*
- * consumer_subxact_callback
- *		At the abort of a subtransaction, forget the acks, seeks and drops
- *		made in it; at its commit, they become its parent's.
- */
-static void
-consumer_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-						  SubTransactionId parentSubid, void *arg)
-{
-	List	   *kept = NIL;
-	ListCell   *lc;
-	int			level = GetCurrentTransactionNestLevel();
-	MemoryContext old;
-
-	if (pending_changes == NIL ||
-		(event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB))
-		return;
-	old = MemoryContextSwitchTo(TopTransactionContext);
-	foreach(lc, pending_changes)
-	{
-		PendingChange *c = lfirst(lc);
-
-		if (c->nest_level < level)
-			kept = lappend(kept, c);
-		else if (event == SUBXACT_EVENT_COMMIT_SUB)
-		{
-			c->nest_level = level - 1;
-			kept = lappend(kept, c);
-		}
-	}
-	pending_changes = kept;
-	MemoryContextSwitchTo(old);
-}
-
-/*
  * evlog_consumer_init
- *		Set up consumer groups: lease.c's GUCs, shared memory and durable
- *		head, and this file's transaction callbacks.  Called once per
- *		backend from _PG_init.
+ *		Set up consumer groups: lease.c's GUCs and shared memory,
+ *		durable.c's durable head, and consumer_group.c's transaction
+ *		callbacks.  Called once per backend from _PG_init.
  */
 void
 evlog_consumer_init(void)
 {
 	evlog_lease_init();
-	RegisterXactCallback(consumer_xact_callback, NULL);
-	RegisterSubXactCallback(consumer_subxact_callback, NULL);
+	evlog_durable_init();
+	evlog_consumer_group_init();
 }

@@ -24,23 +24,11 @@
  * An owner that lets go of a partition with unacknowledged deliveries is
  * fenced: its next ack fails with EV006, its next poll joins again.
  *
- * The durable head: the highest seq whose commit is flushed (and
- * confirmed by synchronous standbys as synchronous_commit asks).  An
- * appending transaction publishes it at commit when its commit record is
- * durable then, or, under evlog.group_commit, from commit.c once its
- * deferred flush is done (evlog_consumer_durable).  A poll gives nothing
- * above it.  Publishing wakes the polls that wait, through one condition
- * variable.
- *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "miscadmin.h"
-#include "pgstat.h"
-#include "port/atomics.h"
-#include "storage/condition_variable.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -48,17 +36,13 @@
 #include "utils/timestamp.h"
 
 #include "evlog.h"
-#include "appendcache.h"
+#include "durable.h"
 #include "lease.h"
-#include "oidcache.h"
 
 /* evlog.consumer_groups, evlog.consumer_members, evlog.consumer_deliveries */
 int			evlog_consumer_max_groups = 64;
 int			evlog_consumer_max_members = 256;
 int			evlog_consumer_max_deliveries = 65536;
-
-/* Databases whose durable head is kept; others fall back (consumer.c) */
-#define LEASE_DATABASES 8
 
 typedef struct LeaseDelivery
 {
@@ -96,21 +80,11 @@ typedef struct LeaseMember
 	char		name[EVLOG_CONSUMER_NAME_BYTES + 1];
 } LeaseMember;
 
-typedef struct LeaseDb
-{
-	Oid			dboid;
-	Oid			relid;			/* the log (evlog.events) */
-	pg_atomic_uint64 durable;	/* durable head + 1; 0: not known */
-} LeaseDb;
-
 typedef struct LeaseShared
 {
 	LWLock	   *lock;
-	ConditionVariable cv;		/* broadcast when a durable head moves */
-	pg_atomic_uint32 waiters;	/* polls waiting on cv */
 	int64		counter;		/* source of generations */
 	int32		free_delivery;	/* free list of deliveries */
-	LeaseDb		dbs[LEASE_DATABASES];
 } LeaseShared;
 
 static LeaseShared *lease = NULL;
@@ -120,11 +94,6 @@ static LeaseDelivery *deliveries = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
-
-/* seq this transaction appended up to, to publish when durable; 0: none */
-static int64 commit_seq = 0;
-static Oid	commit_relid = InvalidOid;
-static bool commit_pending = false;
 
 /*
  * lease_size
@@ -180,14 +149,7 @@ lease_shmem_startup(void)
 	if (!found)
 	{
 		lease->lock = &(GetNamedLWLockTranche("evlog consumer"))->lock;
-		ConditionVariableInit(&lease->cv);
-		pg_atomic_init_u32(&lease->waiters, 0);
 		lease->counter = 0;
-		for (int i = 0; i < LEASE_DATABASES; i++)
-		{
-			lease->dbs[i].dboid = InvalidOid;
-			pg_atomic_init_u64(&lease->dbs[i].durable, 0);
-		}
 		for (int i = 0; i < evlog_consumer_max_groups; i++)
 			groups[i].dboid = InvalidOid;
 		for (int i = 0; i < evlog_consumer_max_members; i++)
@@ -197,176 +159,6 @@ lease_shmem_startup(void)
 		lease->free_delivery = evlog_consumer_max_deliveries > 0 ? 0 : -1;
 	}
 	LWLockRelease(AddinShmemInitLock);
-}
-
-/*
- * lease_db
- *		The durable-head entry of this database's log relid; with claim,
- *		take one when there is none: a free one, or the one of an earlier
- *		log of this database (the extension was dropped and created again).
- *		The module's lock is held exclusively to claim.  NULL when none is
- *		(or can be) had.
- */
-static LeaseDb *
-lease_db(Oid relid, bool claim)
-{
-	for (int i = 0; i < LEASE_DATABASES; i++)
-		if (lease->dbs[i].dboid == MyDatabaseId && lease->dbs[i].relid == relid)
-			return &lease->dbs[i];
-	if (!claim)
-		return NULL;
-	for (int i = 0; i < LEASE_DATABASES; i++)
-		if (lease->dbs[i].dboid == InvalidOid || lease->dbs[i].dboid == MyDatabaseId)
-		{
-			lease->dbs[i].dboid = InvalidOid;
-			pg_write_barrier();
-			pg_atomic_write_u64(&lease->dbs[i].durable, 0);
-			lease->dbs[i].relid = relid;
-			pg_write_barrier();
-			lease->dbs[i].dboid = MyDatabaseId;
-			return &lease->dbs[i];
-		}
-	return NULL;
-}
-
-/*
- * evlog_lease_durable_head
- *		The durable head of this database's log relid, or -1 when it is not
- *		known (nothing published since the server started).  Takes no lock.
- */
-int64
-evlog_lease_durable_head(Oid relid)
-{
-	LeaseDb    *db;
-	uint64		v;
-
-	if (lease == NULL || (db = lease_db(relid, false)) == NULL)
-		return -1;
-	v = pg_atomic_read_u64(&db->durable);
-	return v == 0 ? -1 : (int64) (v - 1);
-}
-
-/*
- * evlog_lease_publish_durable
- *		Raise the durable head of this database's log relid to seq (never lower it) and wake
- *		the polls that wait.  The caller knows that every commit up to seq's
- *		is durable.  Takes the module's lock only to claim an entry for the
- *		database, the first time.  Raises nothing.
- */
-void
-evlog_lease_publish_durable(Oid relid, int64 seq)
-{
-	LeaseDb    *db;
-	uint64		old;
-
-	if (lease == NULL)
-		return;
-	db = lease_db(relid, false);
-	if (db == NULL)
-	{
-		LWLockAcquire(lease->lock, LW_EXCLUSIVE);
-		db = lease_db(relid, true);
-		LWLockRelease(lease->lock);
-		if (db == NULL)
-			return;
-	}
-	old = pg_atomic_read_u64(&db->durable);
-	while (old < (uint64) seq + 1)
-		if (pg_atomic_compare_exchange_u64(&db->durable, &old, (uint64) seq + 1))
-			break;
-	if (pg_atomic_read_u32(&lease->waiters) > 0)
-		ConditionVariableBroadcast(&lease->cv);
-}
-
-/*
- * evlog_lease_wait
- *		Wait until the durable head of log relid is above seen, for at most
- *		timeout_ms milliseconds, or until the condition variable is
- *		broadcast.  Returns true when woken by a broadcast.  Holds no lock
- *		while waiting; a cancel raises at the interrupt check inside.
- */
-bool
-evlog_lease_wait(Oid relid, int64 seen, long timeout_ms)
-{
-	bool		timed_out = false;
-
-	pg_atomic_fetch_add_u32(&lease->waiters, 1);
-	PG_TRY();
-	{
-		ConditionVariablePrepareToSleep(&lease->cv);
-		if (evlog_lease_durable_head(relid) <= seen)
-			timed_out = ConditionVariableTimedSleep(&lease->cv, timeout_ms,
-													PG_WAIT_EXTENSION);
-		ConditionVariableCancelSleep();
-	}
-	PG_FINALLY();
-	{
-		pg_atomic_fetch_sub_u32(&lease->waiters, 1);
-	}
-	PG_END_TRY();
-	return !timed_out;
-}
-
-/*
- * lease_xact_callback
- *		At pre-commit of a transaction that appended, note the seq it wrote
- *		up to (appendcache.c still knows it then; 0 when it does not).  At
- *		commit, publish it as the durable head when the commit record was
- *		flushed synchronously; under evlog.group_commit the flush is
- *		deferred (synchronous_commit reads off here) and commit.c calls
- *		evlog_consumer_durable once it is done.  A commit left unflushed by
- *		synchronous_commit = off is not published: a poll proves such
- *		commits durable itself (consumer.c).
- */
-static void
-lease_xact_callback(XactEvent event, void *arg)
-{
-	EvlogHead	head;
-	Oid			relid;
-
-	switch (event)
-	{
-		case XACT_EVENT_PRE_COMMIT:
-			commit_pending = false;
-			commit_seq = 0;
-			if (lease == NULL || !evlog_xact_appended())
-				break;
-			relid = evlog_relid_if_exists(EVLOG_EVENTS_TABLE);
-			if (OidIsValid(relid) && evlog_cached_head(relid, &head) && head.ours)
-				commit_seq = head.seq;
-			commit_relid = relid;
-			commit_pending = true;
-			break;
-		case XACT_EVENT_COMMIT:
-			if (commit_pending && synchronous_commit > SYNCHRONOUS_COMMIT_OFF)
-			{
-				if (commit_seq > 0)
-					evlog_lease_publish_durable(commit_relid, commit_seq);
-				commit_pending = false;
-			}
-			break;
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PREPARE:
-		case XACT_EVENT_PARALLEL_ABORT:
-			commit_pending = false;
-			break;
-		default:
-			break;
-	}
-}
-
-/*
- * evlog_consumer_durable
- *		Called by commit.c once the deferred flush of an appending
- *		transaction's commit (and the wait for synchronous standbys) is
- *		done: publish what it appended as durable.  Raises nothing.
- */
-void
-evlog_consumer_durable(void)
-{
-	if (commit_pending && commit_seq > 0)
-		evlog_lease_publish_durable(commit_relid, commit_seq);
-	commit_pending = false;
 }
 
 /*
@@ -989,8 +781,8 @@ evlog_lease_leave(const LeaseGroupKey *g, const char *member)
 	if (mi >= 0)
 		free_member(mi);
 	LWLockRelease(lease->lock);
-	if (mi >= 0 && pg_atomic_read_u32(&lease->waiters) > 0)
-		ConditionVariableBroadcast(&lease->cv);
+	if (mi >= 0)
+		evlog_durable_wake();
 }
 
 /*
@@ -1024,8 +816,7 @@ evlog_lease_seek(Oid relid, int64 group_id, int64 after_seq)
 		}
 	}
 	LWLockRelease(lease->lock);
-	if (pg_atomic_read_u32(&lease->waiters) > 0)
-		ConditionVariableBroadcast(&lease->cv);
+	evlog_durable_wake();
 }
 
 /*
@@ -1098,15 +889,11 @@ evlog_lease_members(LeaseMemberRow **rows)
 /*
  * evlog_lease_init
  *		Define the module's GUCs and install its shared memory hooks, when
- *		preloading; register the transaction callback that publishes the
- *		durable head.  Called once per backend from _PG_init, after the
- *		sequencer's callback is registered (callbacks run newest first, and
- *		this one must see what appendcache.c knows at pre-commit).
+ *		preloading.  Called once per backend from _PG_init.
  */
 void
 evlog_lease_init(void)
 {
-	RegisterXactCallback(lease_xact_callback, NULL);
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 	DefineCustomIntVariable("evlog.consumer_groups",

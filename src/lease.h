@@ -3,7 +3,7 @@
  * lease.h
  *	  Consumer groups' ephemeral state in shared memory: members, their
  *	  leases, the assignment of partitions, the deliveries not yet
- *	  acknowledged, and the durable head that bounds what a poll may give.
+ *	  acknowledged.
  *	  README "Consumer groups".
  *
  *-------------------------------------------------------------------------
@@ -77,9 +77,5 @@ extern void evlog_lease_leave(const LeaseGroupKey *g, const char *member);
 extern void evlog_lease_seek(Oid relid, int64 group_id, int64 after_seq);
 extern void evlog_lease_forget_group(Oid relid, int64 group_id);
 extern int	evlog_lease_members(LeaseMemberRow **rows);
-extern int64 evlog_lease_durable_head(Oid relid);
-extern void evlog_lease_publish_durable(Oid relid, int64 seq);
-extern bool evlog_lease_wait(Oid relid, int64 seen, long timeout_ms);
-extern void evlog_consumer_durable(void);
 
 #endif							/* EVLOG_LEASE_H */
