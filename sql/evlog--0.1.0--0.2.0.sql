@@ -256,40 +256,46 @@ COMMENT ON TYPE evlog.delivery IS
 CREATE FUNCTION evlog_create_consumer_group(group_name text, event_types text[] DEFAULT NULL,
     stream_prefix text DEFAULT NULL, partitions integer DEFAULT 16,
     start_after bigint DEFAULT NULL, lease interval DEFAULT '30 seconds')
-  RETURNS void LANGUAGE C VOLATILE
+  RETURNS void LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'evlog_create_consumer_group';
 COMMENT ON FUNCTION evlog_create_consumer_group(text, text[], text, integer, bigint, interval) IS
   'evlog_create_consumer_group(group_name text, event_types text[] = NULL, stream_prefix text = NULL, partitions integer = 16, start_after bigint = NULL, lease interval = ''30 seconds'') RETURNS void: create a consumer group owned by the current user. It is given the events of event_types (NULL: every type) whose stream starts with stream_prefix (NULL: every stream), after seq start_after (NULL: the head now; 0: the whole log), spread over partitions partitions (1..1024) by evlog_partition(stream, partitions). A member silent for lease (10 ms..1 day) loses its partitions. Needs SELECT on evlog.events. Errors: 22004 group_name, partitions or lease NULL, or a NULL in event_types; 22023 group_name outside 1..128 bytes, empty event_types, stream_prefix outside 1..512 bytes, partitions, start_after (0..head) or lease out of range; 42501 no SELECT on evlog.events; 42710 the name is taken.';
 CREATE FUNCTION evlog_drop_consumer_group(group_name text) RETURNS void
-  LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'evlog_drop_consumer_group';
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_drop_consumer_group';
 COMMENT ON FUNCTION evlog_drop_consumer_group(text) IS
   'evlog_drop_consumer_group(group_name text) RETURNS void: drop a consumer group and its committed offsets; its members'' leases end when the transaction commits. Errors: 22004 NULL; 42704 no such group; 42501 not a member of the group''s owner role.';
 CREATE FUNCTION evlog_poll(group_name text, member text, max_count integer DEFAULT 100,
     timeout interval DEFAULT '0 seconds')
-  RETURNS SETOF evlog.delivery LANGUAGE C VOLATILE ROWS 100
+  RETURNS SETOF evlog.delivery LANGUAGE C VOLATILE ROWS 100 SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'evlog_poll';
 COMMENT ON FUNCTION evlog_poll(text, text, integer, interval) IS
   'evlog_poll(group_name text, member text, max_count integer = 100, timeout interval = ''0 seconds'') RETURNS SETOF evlog.delivery: the member joins the group or stays in it (max_count 0 only joins, or joins again: what the member was given and did not acknowledge, by an earlier process of the same name, is given again), takes its share of the partitions, and is given, in seq order, up to max_count matching events of its partitions after what it was already given; never an event whose commit is not yet durable. With nothing to give it waits up to timeout, woken by the commit of an event, holding no lock that blocks appends. A member that gave up partitions with unacknowledged deliveries gets no rows (its next ack fails with EV006) and joins again at its next poll. Errors: 22004 a NULL argument; 22023 member outside 1..128 bytes, max_count < 0, timeout < 0; 42704 no such group; 42501 not a member of the group''s owner role, or the owner may not SELECT from evlog.events; 53400 no room in shared memory (evlog.consumer_groups, evlog.consumer_members, evlog.consumer_deliveries); 55000 evlog not in shared_preload_libraries; 57014 cancelled.';
 CREATE FUNCTION evlog_ack(group_name text, member text, seq bigint) RETURNS bigint
-  LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'evlog_ack';
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_ack';
 COMMENT ON FUNCTION evlog_ack(text, text, bigint) IS
   'evlog_ack(group_name text, member text, seq bigint) RETURNS bigint: commit, for each partition the member owns, every event given to it with seq at most seq (the offsets move in evlog.consumer_offsets, in the caller''s transaction); returns the number of deliveries acknowledged. Errors: 22004 a NULL argument; 22023 member outside 1..128 bytes, seq < 0 or beyond the head; 42704 no such group; 42501 not a member of the group''s owner role; EV006 the member holds no lease (never polled, left, its lease ran out, the server restarted) or gave up partitions with unacknowledged deliveries: nothing is committed; 55000 evlog not preloaded.';
 CREATE FUNCTION evlog_leave(group_name text, member text) RETURNS void
-  LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'evlog_leave';
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_leave';
 COMMENT ON FUNCTION evlog_leave(text, text) IS
   'evlog_leave(group_name text, member text) RETURNS void: the member leaves the group; its partitions go to the other members at once and its unacknowledged deliveries are given again. A member that is not there is no error. Errors: 22004 a NULL argument; 22023 member outside 1..128 bytes; 42704 no such group; 42501 not a member of the group''s owner role; 55000 evlog not preloaded.';
 CREATE FUNCTION evlog_seek(group_name text, after_seq bigint) RETURNS void
-  LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'evlog_seek';
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_seek';
 COMMENT ON FUNCTION evlog_seek(text, bigint) IS
   'evlog_seek(group_name text, after_seq bigint) RETURNS void: set every partition''s committed offset to after_seq; once the transaction commits, delivery starts again after it (a replay, or a skip forward) and members holding unacknowledged deliveries are fenced (EV006 at their next ack). Errors: 22004 a NULL argument; 22023 after_seq < 0 or beyond the head; 42704 no such group; 42501 not a member of the group''s owner role.';
 CREATE FUNCTION evlog_partition(stream text, partitions integer) RETURNS integer
-  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'evlog_partition';
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_partition';
 COMMENT ON FUNCTION evlog_partition(text, integer) IS
   'evlog_partition(stream text, partitions integer) RETURNS integer: the partition, 0..partitions-1, of a stream in a consumer group of partitions partitions (a hash of the stream''s bytes). NULL for a NULL argument. Errors: 22023 partitions outside 1..1024.';
 CREATE FUNCTION evlog.consumer_member_rows()
   RETURNS TABLE(group_id bigint, member text, partitions integer[], generation bigint,
                 last_seen timestamptz, expired boolean)
-  LANGUAGE C VOLATILE AS 'MODULE_PATHNAME', 'evlog_consumer_member_rows';
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_consumer_member_rows';
 COMMENT ON FUNCTION evlog.consumer_member_rows() IS
   'evlog.consumer_member_rows() RETURNS TABLE(group_id bigint, member text, partitions integer[], generation bigint, last_seen timestamptz, expired boolean): the members of this database''s consumer groups in shared memory, for evlog.consumer_members and evlog.consumer_groups (which show only the groups of roles the current user is a member of). No rows without evlog in shared_preload_libraries.';
 
