@@ -152,11 +152,13 @@ scan_log(const ConsumerGroup *g, const LeaseAssignment *a, int64 upto, int max,
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	IndexScanDesc scan;
 	ScanKeyData keys[2];
+	int			cap = Min(max, 1024);
 
 	s->n = 0;
-	s->rows = palloc(sizeof(HeapTuple) * max);
-	s->seqs = palloc(sizeof(int64) * max);
-	s->parts = palloc(sizeof(int32) * max);
+
+	s->rows = palloc(sizeof(HeapTuple) * cap);
+	s->seqs = palloc(sizeof(int64) * cap);
+	s->parts = palloc(sizeof(int32) * cap);
 	s->scanned_to = upto;
 	ScanKeyInit(&keys[0], 1, BTGreaterStrategyNumber, F_INT8GT, Int64GetDatum(a->low));
 	ScanKeyInit(&keys[1], 1, BTLessEqualStrategyNumber, F_INT8LE, Int64GetDatum(upto));
@@ -184,6 +186,13 @@ scan_log(const ConsumerGroup *g, const LeaseAssignment *a, int64 upto, int max,
 		memcpy(nulls, slot->tts_isnull, sizeof(bool) * Natts_events);
 		values[Natts_events] = Int32GetDatum(p);
 		nulls[Natts_events] = false;
+		if (s->n == cap)
+		{
+			cap = Min((int64) cap * 2, max);
+			s->rows = repalloc(s->rows, sizeof(HeapTuple) * cap);
+			s->seqs = repalloc(s->seqs, sizeof(int64) * cap);
+			s->parts = repalloc(s->parts, sizeof(int32) * cap);
+		}
 		s->rows[s->n] = heap_form_tuple(desc, values, nulls);
 		s->seqs[s->n] = seq;
 		s->parts[s->n] = p;
@@ -293,7 +302,8 @@ evlog_poll(PG_FUNCTION_ARGS)
 						   GetUserNameFromId(g->owner, false))));
 	require_shared_memory();
 	ensure_loaded(g);
-	deadline = GetCurrentTimestamp() + timeout_us;
+	/* a wait longer than a day is a day: the caller polls again */
+	deadline = GetCurrentTimestamp() + Min(timeout_us, USECS_PER_DAY);
 	slice_ms = Max(Min(POLL_SLICE_MS, g->key.lease_us / 2000), 1);
 	loopcxt = AllocSetContextCreate(CurrentMemoryContext, "evlog_poll", ALLOCSET_DEFAULT_SIZES);
 	for (;;)
@@ -467,6 +477,7 @@ evlog_leave(PG_FUNCTION_ARGS)
 void
 evlog_consumer_init(void)
 {
+	evlog_lease_gucs();
 	evlog_lease_init();
 	evlog_durable_init();
 	evlog_consumer_group_init();

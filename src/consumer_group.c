@@ -25,6 +25,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "common/int.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
@@ -113,12 +114,21 @@ evlog_consumer_sql(const char *sql, int nargs, Oid *argtypes, Datum *values)
 
 /*
  * evlog_interval_us
- *		An interval as microseconds (a day is 24 hours, a month 30 days).
+ *		An interval as microseconds (a day is 24 hours, a month 30 days),
+ *		saturated at the int64 range.
  */
 int64
 evlog_interval_us(Interval *iv)
 {
-	return iv->time + ((int64) iv->month * DAYS_PER_MONTH + iv->day) * USECS_PER_DAY;
+	int64		days = (int64) iv->month * DAYS_PER_MONTH + iv->day;
+	int64		us;
+
+	/* saturate rather than overflow: callers bound the result */
+	if (days > 100000 * 365 || pg_add_s64_overflow(iv->time, days * USECS_PER_DAY, &us))
+		return days < 0 || (days == 0 && iv->time < 0) ? PG_INT64_MIN : PG_INT64_MAX;
+	if (days < -100000 * 365)
+		return PG_INT64_MIN;
+	return us;
 }
 
 /*

@@ -887,12 +887,13 @@ evlog_lease_members(LeaseMemberRow **rows)
 }
 
 /*
- * evlog_lease_init
- *		Define the module's GUCs and install its shared memory hooks, when
- *		preloading.  Called once per backend from _PG_init.
+ * evlog_lease_gucs
+ *		Define the module's GUCs, when preloading (they size shared
+ *		memory).  Called once per backend from evlog_consumer_init, before
+ *		_PG_init reserves the evlog prefix.
  */
 void
-evlog_lease_init(void)
+evlog_lease_gucs(void)
 {
 	if (!process_shared_preload_libraries_in_progress)
 		return;
@@ -917,6 +918,18 @@ evlog_lease_init(void)
 							65536, 16, 100000000,
 							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
+}
+
+/*
+ * evlog_lease_init
+ *		Install the module's shared memory hooks, when preloading.  Called
+ *		once per backend from _PG_init.
+ */
+void
+evlog_lease_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = lease_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;

@@ -58,6 +58,7 @@ extern int	evlog_consumer_max_groups;
 extern int	evlog_consumer_max_members;
 extern int	evlog_consumer_max_deliveries;
 
+extern void evlog_lease_gucs(void);
 extern void evlog_lease_init(void);
 extern bool evlog_lease_available(void);
 extern bool evlog_lease_group_loaded(Oid relid, int64 group_id);

@@ -25,6 +25,8 @@ $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'evlog'
 max_connections = 40
 evlog.notify = off
+evlog.consumer_members = 16
+evlog.consumer_deliveries = 1000
 });
 $node->start;
 $node->safe_psql('postgres', q{
@@ -99,6 +101,24 @@ is($node->safe_psql('restored', "SELECT count(*) FROM evlog_poll('g', 'r', 100)"
 $node->safe_psql('restored', "SELECT evlog_append('after', 'load.e', '{}')");
 is($node->safe_psql('restored', "SELECT stream FROM evlog_poll('g', 'r', 100)"), 'after',
 	'and gives what is appended there after the restore');
+
+# shared memory sized by the settings, with a clear error when full
+is($node->safe_psql('postgres', 'SHOW evlog.consumer_members'), '16', 'evlog.consumer_members is set from postgresql.conf');
+$node->safe_psql('postgres', q{SELECT evlog_create_consumer_group('full', partitions => 1, start_after => 0)});
+my ($jrc, $jout, $jerr) = $node->psql('postgres', q{SELECT count(*) FROM evlog_poll('full', 'p', 5000)});
+is($jout, '1000', 'a poll takes no more deliveries than evlog.consumer_deliveries holds');
+($jrc, $jout, $jerr) = $node->psql('postgres', q{SELECT count(*) FROM evlog_poll('full', 'p', 5000)});
+like($jerr, qr/no room for more unacknowledged deliveries in shared memory.*evlog.consumer_deliveries/s,
+	'the next one, with the pool full, gets 53400 naming evlog.consumer_deliveries');
+$node->safe_psql('postgres', q{SELECT evlog_leave('full', 'p')});
+($jrc, $jout, $jerr) = $node->psql('postgres', q{
+  DO $$ BEGIN
+    FOR i IN 1 .. 20 LOOP PERFORM count(*) FROM evlog_poll('g', 'j' || i, 0); END LOOP;
+  END $$});
+like($jerr, qr/no room for member "j\d+" of consumer group "g" in shared memory.*All 16 member slots are in use.*evlog.consumer_members/s,
+	'a member beyond evlog.consumer_members gets 53400 naming the setting');
+($jrc, $jout, $jerr) = $node->psql('postgres', q{SELECT count(*) FROM evlog_poll('g', 'j1', 10)});
+is($jout, '0', 'a member already there still polls');
 
 $node->stop;
 done_testing();
