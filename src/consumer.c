@@ -3,7 +3,8 @@
  * consumer.c
  *	  Consumer groups: durable readers of the log for processes outside
  *	  the database, sharing the work by partitions of streams, with
- *	  offsets kept by the server (README "Consumer groups").  This file
+ *	  offsets kept by the server (README "Consumer groups"; docs/guarantees.md
+ *	  C1, C2, C5).  This file
  *	  gives events (evlog_poll) and takes acknowledgements (evlog_ack,
  *	  evlog_leave).
  *

@@ -5,7 +5,7 @@
  *	  committed offsets (evlog.consumer_group_registry and
  *	  evlog.consumer_offsets), creating, dropping and seeking groups, and
  *	  the changes an ack, a seek or a drop makes to shared memory when its
- *	  transaction commits (README "Consumer groups").
+ *	  transaction commits (README "Consumer groups"; docs/guarantees.md C1).
  *
  * Both tables are written as their owner (the extension's owner) through
  * evlog_exec_own_sql, after the caller's rights were checked here, and

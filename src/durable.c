@@ -4,7 +4,7 @@
  *	  The durable head: the highest seq whose commit is durable, below
  *	  which consumer group polls give events, and the condition variable
  *	  that wakes the polls that wait (README "Consumer groups", Durability
- *	  and Long poll).
+ *	  and Long poll; docs/guarantees.md C4, C5).
  *
  * An event is durable once its transaction's commit record is flushed and
  * confirmed by synchronous standbys as synchronous_commit asks.  Without

@@ -3,7 +3,7 @@
  * lease.c
  *	  Consumer groups' ephemeral state in shared memory: members and their
  *	  leases, which member owns which partition, the deliveries not yet
- *	  acknowledged, and the durable head (README "Consumer groups").
+ *	  acknowledged (README "Consumer groups"; docs/guarantees.md C3).
  *
  * Everything here is lost at a restart, on purpose: after one, every
  * member joins again at its next poll and delivery starts again after the
