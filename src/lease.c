@@ -7,7 +7,7 @@
  *
  * Everything here is lost at a restart, on purpose: after one, every
  * member joins again at its next poll and delivery starts again after the
- * committed offsets, which live in evlog.consumer_offsets (consumer.c).
+ * committed offsets, which live in evlog.consumer_offsets (consumer_group.c).
  *
  * Shared memory holds evlog.consumer_groups group slots (one per group
  * that has been polled since the server started), each with the state of
