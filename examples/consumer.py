@@ -42,7 +42,7 @@ def parse_args():
     p.add_argument("--batch", type=int, default=100, help="events per poll (and per ack)")
     p.add_argument("--timeout", default="5 seconds", help="long-poll timeout")
     p.add_argument("--exit-when-idle", action="store_true",
-                   help="leave and exit after a poll that waited and found nothing")
+                   help="leave and exit after a poll that waited and found nothing, once the group has no lag")
     p.add_argument("--log", help="append what is handled to this file instead of stdout")
     p.add_argument("--slow-ms", type=float, default=0, help="pretend each event takes this long")
     p.add_argument("--quiet", action="store_true", help="print a line per batch, not per event")
@@ -102,7 +102,13 @@ def run_member(args):
             except psycopg.errors.lookup("EV006"):
                 pass
             if args.exit_when_idle:
-                break
+                # idle: this poll waited and found nothing, and the group has
+                # nothing left (another member's partitions may still come
+                # to us, when its lease runs out)
+                lag = conn.execute("SELECT lag_events FROM evlog.consumer_groups WHERE group_name = %s",
+                                   (args.group,)).fetchone()
+                if lag is None or lag[0] <= 0:
+                    break
             continue
         for seq, stream, version, etype, part in rows:
             if args.slow_ms:

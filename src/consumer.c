@@ -372,8 +372,11 @@ evlog_poll(PG_FUNCTION_ARGS)
 		InvalidateCatalogSnapshot();
 		if (!IsolationUsesXactSnapshot())
 			MyProc->xmin = InvalidTransactionId;
-		evlog_durable_wait(evlog_events_relid(), durable,
-						 Min((deadline - now + 999) / 1000, slice_ms));
+		/* woken with no new durable head: a partition may have come free */
+		if (evlog_durable_wait(evlog_events_relid(), durable,
+							   Min((deadline - now + 999) / 1000, slice_ms)) &&
+			evlog_durable_head(evlog_events_relid()) <= durable)
+			next_begin = 0;
 	}
 	MemoryContextSwitchTo(outer);
 	MemoryContextDelete(loopcxt);

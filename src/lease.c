@@ -92,6 +92,9 @@ static LeaseGroup *groups = NULL;
 static LeaseMember *members = NULL;
 static LeaseDelivery *deliveries = NULL;
 
+/* a partition was let go of under the lock: wake waiting polls after it */
+static bool released = false;
+
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
@@ -236,9 +239,27 @@ release_partition(LeasePartition *p)
 	if (p->owner >= 0)
 		members[p->owner].generation = ++lease->counter;
 	p->owner = -1;
+	released = true;
 	p->delivered = p->committed;
 	p->generation = ++lease->counter;
 	return had;
+}
+
+/*
+ * unlock
+ *		Release the module's lock and, when a partition was let go of
+ *		meanwhile, wake the polls that wait, so that its next owner takes
+ *		it now rather than at the end of its sleep.
+ */
+static void
+unlock(void)
+{
+	bool		wake = released;
+
+	released = false;
+	LWLockRelease(lease->lock);
+	if (wake)
+		evlog_durable_wake();
 }
 
 /*
@@ -543,7 +564,7 @@ evlog_lease_poll_begin(const LeaseGroupKey *g, const char *member, bool rejoin,
 		a->part_gen[p] = part->generation;
 		a->low = Min(a->low, part->delivered);
 	}
-	LWLockRelease(lease->lock);
+	unlock();
 }
 
 /*
@@ -760,7 +781,7 @@ evlog_lease_ack_commit(Oid relid, int64 group_id, const char *member, int64 seq)
 		if (!members[mi].fenced && rebalance(gi, mi))
 			members[mi].fenced = true;
 	}
-	LWLockRelease(lease->lock);
+	unlock();
 }
 
 /*

@@ -101,6 +101,7 @@ is($node->safe_psql('restored', "SELECT count(*) FROM evlog_poll('g', 'r', 100)"
 $node->safe_psql('restored', "SELECT evlog_append('after', 'load.e', '{}')");
 is($node->safe_psql('restored', "SELECT stream FROM evlog_poll('g', 'r', 100)"), 'after',
 	'and gives what is appended there after the restore');
+is($node->safe_psql('restored', "SELECT evlog_ack('g', 'r', evlog_head())"), '1', 'which is acknowledged');
 
 # shared memory sized by the settings, with a clear error when full
 is($node->safe_psql('postgres', 'SHOW evlog.consumer_members'), '16', 'evlog.consumer_members is set from postgresql.conf');
