@@ -37,6 +37,7 @@
 
 #include "evlog.h"
 #include "appendcache.h"
+#include "commit.h"
 #include "durable.h"
 #include "oidcache.h"
 
@@ -267,7 +268,8 @@ durable_xact_callback(XactEvent event, void *arg)
 
 /*
  * evlog_consumer_durable
- *		Called by commit.c once the deferred flush of an appending
+ *		Called by commit.c (through evlog_commit_durable_hook, which
+ *		evlog_durable_init sets) once the deferred flush of an appending
  *		transaction's commit (and the wait for synchronous standbys) is
  *		done: publish what it appended as durable.  Raises nothing.
  */
@@ -303,6 +305,7 @@ void
 evlog_durable_init(void)
 {
 	RegisterXactCallback(durable_xact_callback, NULL);
+	evlog_commit_durable_hook = evlog_consumer_durable;
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 	prev_shmem_request_hook = shmem_request_hook;
