@@ -2,6 +2,7 @@
 #   make test    install what is missing, build with -Werror, install, run every test layer
 #   make demo    the main job on real input (examples/); SCALE=N loads N re-keyed copies
 #   make demo-psql / make demo-stop   psql into the demo's instance / stop it
+#   make demo-consumer   examples/consumer.py, a consumer group of 3 processes, on the demo's instance
 #   make bench   benchmarks against plain PostgreSQL (bench/)
 #   make installcheck   the regression tests against your running server
 #                (evlog installed, preloaded, a superuser; README "Tests")
@@ -17,6 +18,7 @@ OBJS = src/evlog.o src/event.o src/chain.o src/sequencer.o src/commit.o src/appe
        src/shmem.o src/registry.o src/fold.o src/logscan.o src/rebuild.o src/contracts.o src/oidcache.o src/subxact.o src/handler.o src/launcher.o src/worker.o \
        src/restore.o src/locks.o src/restorecopy.o
 # consumer groups
+OBJS += src/consumer.o src/consumer_group.o src/lease.o src/durable.o
 # projection versions, snapshots and progress
 # statistics
 OBJS += src/stats.o src/slots.o
@@ -62,6 +64,13 @@ demo-psql:
 
 demo-stop:
 	@bash examples/demo.sh stop
+
+# consumer groups: examples/consumer.py against the demo instance (README "Consumer groups")
+CONSUMER_ARGS ?=
+.PHONY: demo-consumer
+demo-consumer:
+	@a=$${EVLOG_DEMO_DIR:-/tmp/evlog-demo}/address; [ -f "$$a" ] || { echo "no demo running ($$a does not exist): make demo" >&2; exit 1; }; \
+	. "$$a" && exec /usr/bin/python3 examples/consumer.py --create $(CONSUMER_ARGS)
 
 bench: deps
 	$(MAKE) all

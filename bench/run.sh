@@ -164,3 +164,5 @@ printf '| 7 | worker RSS (private) over %s folded events: %.1f MB after the firs
 
 # Workload 8: pg_restore of a busy log against a plain table's (bench/restore.sh)
 bash "$SRC/bench/restore.sh" "$WORK"
+# Workloads 9-11: consumer groups (bench/consumer.sh)
+bash "$SRC/bench/consumer.sh" "$WORK"

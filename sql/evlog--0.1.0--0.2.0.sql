@@ -197,6 +197,131 @@ COMMENT ON FUNCTION evlog_define_upcaster(text, integer, regprocedure) IS
   'evlog_define_upcaster(type text, from_version integer, fn regprocedure) RETURNS void: fn(jsonb) RETURNS jsonb turns a payload of from_version into one of from_version + 1; projections registered with upcast => true receive every event of the type at its latest defined version, through the chain. Both versions must be defined. Forward-only: an upcaster is never replaced (42710). Errors: 22023 from_version outside 1..2147483646 or a version not defined; EV005 wrong signature; 42501 no EXECUTE on fn; 42883 no such function. Not granted to PUBLIC.';
 
 -- Consumer groups (README "Consumer groups").
+-- Groups and their committed offsets are dumped by pg_dump; members, leases
+-- and deliveries live in shared memory (src/lease.c).
+CREATE SEQUENCE evlog.consumer_group_id_seq;
+SELECT pg_catalog.pg_extension_config_dump('evlog.consumer_group_id_seq', '');
+COMMENT ON SEQUENCE evlog.consumer_group_id_seq IS
+  'Source of evlog.consumer_group_registry.group_id (bigint). Dumped by pg_dump.';
+CREATE TABLE evlog.consumer_group_registry (
+  group_id      bigint NOT NULL DEFAULT pg_catalog.nextval('evlog.consumer_group_id_seq')
+                CONSTRAINT consumer_group_registry_group_id_key UNIQUE,
+  group_name    text COLLATE "C" NOT NULL CONSTRAINT consumer_group_registry_pkey PRIMARY KEY
+                CONSTRAINT consumer_group_registry_name_check
+                CHECK (octet_length(group_name) BETWEEN 1 AND 128),
+  owner         regrole NOT NULL,
+  event_types   text[] COLLATE "C",
+  stream_prefix text COLLATE "C"
+                CONSTRAINT consumer_group_registry_prefix_check
+                CHECK (octet_length(stream_prefix) BETWEEN 1 AND 512),
+  partitions    integer NOT NULL
+                CONSTRAINT consumer_group_registry_partitions_check CHECK (partitions BETWEEN 1 AND 1024),
+  lease         interval NOT NULL,
+  created_at    timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+ALTER SEQUENCE evlog.consumer_group_id_seq OWNED BY evlog.consumer_group_registry.group_id;
+SELECT pg_catalog.pg_extension_config_dump('evlog.consumer_group_registry', '');
+REVOKE ALL ON evlog.consumer_group_registry FROM PUBLIC;
+COMMENT ON TABLE evlog.consumer_group_registry IS
+  'One row per consumer group: group_id bigint, group_name text (1..128 bytes), owner regrole (the role that created it), event_types text[] (NULL: every type), stream_prefix text (NULL: every stream), partitions integer (1..1024, fixed), lease interval (a member silent this long loses its partitions), created_at timestamptz. Written only by evlog_create_consumer_group and evlog_drop_consumer_group; read it through evlog.consumer_groups. Dumped by pg_dump.';
+CREATE TABLE evlog.consumer_offsets (
+  group_id     bigint NOT NULL,
+  "partition"  integer NOT NULL,
+  committed    bigint NOT NULL CONSTRAINT consumer_offsets_committed_check CHECK (committed >= 0),
+  updated_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT consumer_offsets_pkey PRIMARY KEY (group_id, "partition")
+);
+SELECT pg_catalog.pg_extension_config_dump('evlog.consumer_offsets', '');
+REVOKE ALL ON evlog.consumer_offsets FROM PUBLIC;
+COMMENT ON TABLE evlog.consumer_offsets IS
+  'Committed offsets of consumer groups, one row per group and partition: group_id bigint, partition integer (0..partitions-1), committed bigint (a seq: every event of the partition up to it is acknowledged), updated_at timestamptz. Moved by evlog_ack''s transaction and by evlog_seek; dumped by pg_dump.';
+
+CREATE TYPE evlog.delivery AS (
+  seq             bigint,
+  stream          text COLLATE "C",
+  stream_version  bigint,
+  type            text COLLATE "C",
+  type_version    integer,
+  payload         jsonb,
+  metadata        jsonb,
+  idempotency_key text,
+  actor           text,
+  recorded_at     timestamptz,
+  digest          bytea,
+  "partition"     integer
+);
+COMMENT ON TYPE evlog.delivery IS
+  'An event given to a consumer group member by evlog_poll: the columns of evlog.events (seq bigint, stream text, stream_version bigint, type text, type_version integer, payload jsonb, metadata jsonb, idempotency_key text, actor text, recorded_at timestamptz, digest bytea), then partition integer, the partition of its stream (evlog_partition).';
+
+CREATE FUNCTION evlog_create_consumer_group(group_name text, event_types text[] DEFAULT NULL,
+    stream_prefix text DEFAULT NULL, partitions integer DEFAULT 16,
+    start_after bigint DEFAULT NULL, lease interval DEFAULT '30 seconds')
+  RETURNS void LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_create_consumer_group';
+COMMENT ON FUNCTION evlog_create_consumer_group(text, text[], text, integer, bigint, interval) IS
+  'evlog_create_consumer_group(group_name text, event_types text[] = NULL, stream_prefix text = NULL, partitions integer = 16, start_after bigint = NULL, lease interval = ''30 seconds'') RETURNS void: create a consumer group owned by the current user. It is given the events of event_types (NULL: every type) whose stream starts with stream_prefix (NULL: every stream), after seq start_after (NULL: the head now; 0: the whole log), spread over partitions partitions (1..1024) by evlog_partition(stream, partitions). A member silent for lease (10 ms..1 day) loses its partitions. Needs SELECT on evlog.events. Errors: 22004 group_name, partitions or lease NULL, or a NULL in event_types; 22023 group_name outside 1..128 bytes, empty event_types, stream_prefix outside 1..512 bytes, partitions, start_after (0..head) or lease out of range; 42501 no SELECT on evlog.events; 42710 the name is taken.';
+CREATE FUNCTION evlog_drop_consumer_group(group_name text) RETURNS void
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_drop_consumer_group';
+COMMENT ON FUNCTION evlog_drop_consumer_group(text) IS
+  'evlog_drop_consumer_group(group_name text) RETURNS void: drop a consumer group and its committed offsets; its members'' leases end when the transaction commits. Errors: 22004 NULL; 42704 no such group; 42501 not a member of the group''s owner role.';
+CREATE FUNCTION evlog_poll(group_name text, member text, max_count integer DEFAULT 100,
+    timeout interval DEFAULT '0 seconds')
+  RETURNS SETOF evlog.delivery LANGUAGE C VOLATILE ROWS 100 SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_poll';
+COMMENT ON FUNCTION evlog_poll(text, text, integer, interval) IS
+  'evlog_poll(group_name text, member text, max_count integer = 100, timeout interval = ''0 seconds'') RETURNS SETOF evlog.delivery: the member joins the group or stays in it (max_count 0 only joins, or joins again: what the member was given and did not acknowledge, by an earlier process of the same name, is given again), takes its share of the partitions, and is given, in seq order, up to max_count matching events of its partitions after what it was already given; never an event whose commit is not yet durable. With nothing to give it waits up to timeout, woken by the commit of an event, holding no lock that blocks appends. A member that gave up partitions with unacknowledged deliveries gets no rows (its next ack fails with EV006) and joins again at its next poll. Errors: 22004 a NULL argument; 22023 member outside 1..128 bytes, max_count < 0, timeout < 0; 42704 no such group; 42501 not a member of the group''s owner role, or the owner may not SELECT from evlog.events; 53400 no room in shared memory (evlog.consumer_groups, evlog.consumer_members, evlog.consumer_deliveries); 55000 evlog not in shared_preload_libraries; 57014 cancelled.';
+CREATE FUNCTION evlog_ack(group_name text, member text, seq bigint) RETURNS bigint
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_ack';
+COMMENT ON FUNCTION evlog_ack(text, text, bigint) IS
+  'evlog_ack(group_name text, member text, seq bigint) RETURNS bigint: commit, for each partition the member owns, every event given to it with seq at most seq (the offsets move in evlog.consumer_offsets, in the caller''s transaction); returns the number of deliveries acknowledged. Errors: 22004 a NULL argument; 22023 member outside 1..128 bytes, seq < 0 or beyond the head; 42704 no such group; 42501 not a member of the group''s owner role; EV006 the member holds no lease (never polled, left, its lease ran out, the server restarted) or gave up partitions with unacknowledged deliveries: nothing is committed; 55000 evlog not preloaded.';
+CREATE FUNCTION evlog_leave(group_name text, member text) RETURNS void
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_leave';
+COMMENT ON FUNCTION evlog_leave(text, text) IS
+  'evlog_leave(group_name text, member text) RETURNS void: the member leaves the group; its partitions go to the other members at once and its unacknowledged deliveries are given again. A member that is not there is no error. Errors: 22004 a NULL argument; 22023 member outside 1..128 bytes; 42704 no such group; 42501 not a member of the group''s owner role; 55000 evlog not preloaded.';
+CREATE FUNCTION evlog_seek(group_name text, after_seq bigint) RETURNS void
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_seek';
+COMMENT ON FUNCTION evlog_seek(text, bigint) IS
+  'evlog_seek(group_name text, after_seq bigint) RETURNS void: set every partition''s committed offset to after_seq; once the transaction commits, delivery starts again after it (a replay, or a skip forward) and members holding unacknowledged deliveries are fenced (EV006 at their next ack). Errors: 22004 a NULL argument; 22023 after_seq < 0 or beyond the head; 42704 no such group; 42501 not a member of the group''s owner role.';
+CREATE FUNCTION evlog_partition(stream text, partitions integer) RETURNS integer
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_partition';
+COMMENT ON FUNCTION evlog_partition(text, integer) IS
+  'evlog_partition(stream text, partitions integer) RETURNS integer: the partition, 0..partitions-1, of a stream in a consumer group of partitions partitions (a hash of the stream''s bytes). NULL for a NULL argument. Errors: 22023 partitions outside 1..1024.';
+CREATE FUNCTION evlog.consumer_member_rows()
+  RETURNS TABLE(group_id bigint, member text, partitions integer[], generation bigint,
+                last_seen timestamptz, expired boolean)
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_consumer_member_rows';
+COMMENT ON FUNCTION evlog.consumer_member_rows() IS
+  'evlog.consumer_member_rows() RETURNS TABLE(group_id bigint, member text, partitions integer[], generation bigint, last_seen timestamptz, expired boolean): the members of this database''s consumer groups in shared memory, for evlog.consumer_members and evlog.consumer_groups (which show only the groups of roles the current user is a member of). No rows without evlog in shared_preload_libraries.';
+
+CREATE VIEW evlog.consumer_members AS
+  SELECT r.group_name, m.member, m.partitions, m.generation, m.last_seen
+    FROM evlog.consumer_member_rows() m
+    JOIN evlog.consumer_group_registry r ON r.group_id = m.group_id
+   WHERE NOT m.expired AND pg_catalog.pg_has_role(r.owner, 'MEMBER');
+GRANT SELECT ON evlog.consumer_members TO PUBLIC;
+COMMENT ON VIEW evlog.consumer_members IS
+  'One row per live member of a consumer group: group_name text, member text, partitions integer[] (the partitions it owns now), generation bigint (changes whenever its assignment changes), last_seen timestamptz (its last poll or ack). Shows the groups whose owner role the current user is a member of. Members live in shared memory: none after a restart until they poll.';
+CREATE VIEW evlog.consumer_groups AS
+  SELECT r.group_name, r.owner, r.event_types, r.stream_prefix, r.partitions, r.lease,
+         (SELECT pg_catalog.count(*) FROM evlog.consumer_member_rows() m
+           WHERE m.group_id = r.group_id AND NOT m.expired) AS members,
+         o.committed,
+         h.head,
+         h.head - o.committed AS lag_events
+    FROM evlog.consumer_group_registry r
+    LEFT JOIN LATERAL (SELECT pg_catalog.min(c.committed) AS committed
+                         FROM evlog.consumer_offsets c WHERE c.group_id = r.group_id) o ON true,
+         LATERAL (SELECT coalesce(pg_catalog.max(e.seq), 0) AS head FROM evlog.events e) h
+   WHERE pg_catalog.pg_has_role(r.owner, 'MEMBER');
+GRANT SELECT ON evlog.consumer_groups TO PUBLIC;
+COMMENT ON VIEW evlog.consumer_groups IS
+  'One row per consumer group: group_name text, owner regrole, event_types text[], stream_prefix text, partitions integer, lease interval, members bigint (live members), committed bigint (the lowest committed offset of its partitions), head bigint (the head of the log), lag_events bigint (head - committed). Shows the groups whose owner role the current user is a member of.';
 
 -- Projection versions, snapshots and progress (README "Projection versions").
 

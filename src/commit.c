@@ -44,6 +44,9 @@
 /* evlog.group_commit: flush after releasing the sequencer */
 static bool evlog_group_commit = false;
 
+/* called once a deferred commit is durable (set by durable.c), or NULL */
+evlog_commit_durable_hook_type evlog_commit_durable_hook = NULL;
+
 /* synchronous_commit of the transaction whose flush is deferred, or -1 */
 static int	deferred_sync_commit = -1;
 
@@ -98,6 +101,8 @@ commit_release_callback(ResourceReleasePhase phase, bool isCommit,
 	{
 		XLogFlush(XactLastCommitEnd);
 		SyncRepWaitForLSN(XactLastCommitEnd, true);
+		if (evlog_commit_durable_hook)
+			evlog_commit_durable_hook();	/* consumer groups: durable.c */
 	}
 }
 

@@ -13,4 +13,8 @@
 extern void evlog_commit_init(void);
 extern void evlog_commit_defer_flush(void);
 
+/* called once a deferred flush (and synchronous replication) is done */
+typedef void (*evlog_commit_durable_hook_type) (void);
+extern evlog_commit_durable_hook_type evlog_commit_durable_hook;
+
 #endif							/* EVLOG_COMMIT_H */

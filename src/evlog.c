@@ -14,6 +14,7 @@
 
 #include "evlog.h"
 #include "commit.h"
+#include "consumer.h"
 #include "contracts.h"
 #include "event.h"
 #include "guard.h"
@@ -56,6 +57,7 @@ _PG_init(void)
 	evlog_rebuild_init();
 	evlog_guard_init();
 	/* consumer groups */
+	evlog_consumer_init();
 	/* projection versions, snapshots and progress */
 	/* statistics */
 	evlog_stats_init();

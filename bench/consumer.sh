@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Workloads 9-11 of make bench: consumer groups (README "Consumer groups").
+#   9   delivery throughput: 4 members draining CONSUMER_EVENTS events (poll
+#       1000, ack each batch, each member a session of its own), against one
+#       session reading the same events with evlog_read, 1000 at a time
+#   10  latency at 1000 appends/s for LAG_SECONDS: sequencing (recorded_at,
+#       before the commit's flush) to the return of a member's long poll
+#   11  appends per second (1 client) with 8 members long-polling the log,
+#       against none
+#   The members of 10 and 11 acknowledge each batch with synchronous_commit
+#   off (an ack lost in a crash only means events given again): with it on,
+#   every append would be followed by an ack's WAL flush, measuring the
+#   consumers' flushes rather than the long poll.
+#   usage: bench/consumer.sh [WORKDIR]   with PGHOST, PGPORT set (from
+#   bench/run.sh), or alone: starts a throwaway instance of its own
+#   CONSUMER_EVENTS  events of workload 9 (default 200000; QUICK=1: 20000)
+#   LAG_SECONDS      duration of workload 10 (default 30; QUICK=1: 5)
+#   BENCH_SECONDS    seconds per side of workload 11 (default 10; QUICK=1: 3)
+#   ROUNDS           rounds of workloads 9 and 11, in alternation, median (default 3; QUICK=1: 1)
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+if [ "${QUICK:-0}" = 1 ]; then
+  CONSUMER_EVENTS=${CONSUMER_EVENTS:-20000} LAG_SECONDS=${LAG_SECONDS:-5}
+  BENCH_SECONDS=${BENCH_SECONDS:-3} ROUNDS=${ROUNDS:-1}
+fi
+N=${CONSUMER_EVENTS:-200000}
+LAG_SECONDS=${LAG_SECONDS:-30}
+SECONDS_PER=${BENCH_SECONDS:-10}
+ROUNDS=${ROUNDS:-3}
+
+if [ -z "${1:-}" ]; then
+  . "$SRC/test/instance.sh"
+  WORK=$(make_workdir evlog-bench-consumer)
+  PORT=$((58000 + RANDOM % 1000))
+  trap 'instance_stop "$WORK"; rm -rf "$WORK"' EXIT
+  instance_start "$WORK" "$PORT" yes "fsync = on
+synchronous_commit = on
+shared_buffers = '512MB'
+max_connections = 50"
+  export PGHOST="$WORK/sock" PGPORT="$PORT"
+fi
+
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+now() { date +%s.%N; }
+
+psql -q -X -d postgres -c "CREATE DATABASE consumers" >/dev/null
+psql -q -X -d consumers -c "CREATE EXTENSION evlog" -c "SET evlog.notify = off" \
+  -c "SELECT evlog_append_batch(ARRAY(SELECT ROW('acct-' || i % 1000, 'money.moved', jsonb_build_object('i', i), '{}', NULL, NULL, 1)::evlog.new_event
+        FROM generate_series(1, $N) i))" >/dev/null
+
+# drain_member GROUP MEMBER: poll 1000, ack, until the group has no lag (a
+# poll that gives nothing acks too, committing what it looked at)
+drain_member() {
+  psql -q -X -d consumers -v ON_ERROR_STOP=1 -c "DO \$\$
+DECLARE n bigint; top bigint;
+BEGIN
+  LOOP
+    SELECT count(*), max(seq) INTO n, top FROM evlog_poll('$1', '$2', 1000, '10 ms');
+    PERFORM evlog_ack('$1', '$2', coalesce(top, 0));
+    COMMIT;
+    EXIT WHEN n = 0 AND (SELECT lag_events FROM evlog.consumer_groups WHERE group_name = '$1') = 0;
+  END LOOP;
+END \$\$" >/dev/null
+}
+# read_all: evlog_read 1000 at a time to the head
+read_all() {
+  psql -q -X -d consumers -v ON_ERROR_STOP=1 -c "DO \$\$
+DECLARE n bigint; top bigint := 0;
+BEGIN
+  LOOP
+    SELECT count(*), coalesce(max(seq), top) INTO n, top FROM evlog_read(top, 1000);
+    EXIT WHEN n = 0;
+    COMMIT;
+  END LOOP;
+END \$\$" >/dev/null
+}
+
+e=() b=()
+for r in $(seq "$ROUNDS"); do
+  t0=$(now); read_all; t1=$(now)
+  b+=("$(awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')")
+  psql -q -X -d consumers -c "SELECT evlog_create_consumer_group('drain$r', partitions => 16, start_after => 0)" >/dev/null
+  # the members join first, so that the partitions are spread before draining
+  for m in 1 2 3 4; do psql -q -X -d consumers -c "SELECT count(*) FROM evlog_poll('drain$r', 'm$m', 0)" >/dev/null; done
+  t0=$(now)
+  for m in 1 2 3 4; do drain_member "drain$r" "m$m" & done
+  wait
+  t1=$(now)
+  lag=$(psql -X -At -d consumers -c "SELECT lag_events FROM evlog.consumer_groups WHERE group_name = 'drain$r'")
+  [ "$lag" = 0 ] || { echo "workload 9: group drain$r has lag $lag after draining" >&2; exit 1; }
+  e+=("$(awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')")
+done
+em=$(median "${e[@]}"); bm=$(median "${b[@]}")
+printf '| 9 | consumer group delivery: 4 members draining %s events (poll 1000, ack each batch), against evlog_read of the same events by one session | %s events/s | %s events/s | %.2f | ≥ 0.50 |\n' \
+  "$N" "$em" "$bm" "$(awk -v e="$em" -v b="$bm" 'BEGIN { print e / b }')"
+
+# Workload 10: latency from sequencing to a long poll's return at 1000 appends/s
+psql -q -X -d consumers -c "CREATE UNLOGGED TABLE poll_latency (seq bigint, ms double precision)" \
+  -c "SELECT evlog_create_consumer_group('latency', partitions => 4)" >/dev/null
+PGOPTIONS="-c synchronous_commit=off" psql -q -X -d consumers -v ON_ERROR_STOP=1 -c "DO \$\$
+DECLARE n bigint; top bigint; idle int := 0;
+BEGIN
+  LOOP
+    WITH d AS (SELECT seq, 1000 * extract(epoch FROM clock_timestamp() - recorded_at) AS ms
+                 FROM evlog_poll('latency', 'p', 1000, '1 second')),
+         i AS (INSERT INTO poll_latency SELECT * FROM d RETURNING seq)
+    SELECT count(*), max(seq) INTO n, top FROM i;
+    IF n = 0 THEN idle := idle + 1; ELSE idle := 0; PERFORM evlog_ack('latency', 'p', top); END IF;
+    COMMIT;
+    EXIT WHEN idle >= 3;
+  END LOOP;
+END \$\$" >/dev/null &
+poller=$!
+sleep 1
+pgbench -n -M prepared -R 1000 -T "$LAG_SECONDS" -c 4 -j 2 -f "$SRC/bench/append_evlog.pgbench" consumers >/dev/null 2>&1
+wait "$poller"
+read -r p50 p99 nlat < <(psql -X -At -F ' ' -d consumers -c "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+  round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1), count(*) FROM poll_latency")
+printf '| 10 | consumer group latency at 1000 appends/s for %s s (%s events): sequenced (before the commit'"'"'s flush) to a long poll'"'"'s return, p50 %s ms | p99 %s ms | — | — | p99 ≤ 20 ms |\n' \
+  "$LAG_SECONDS" "$nlat" "$p50" "$p99"
+
+# Workload 11: appends per second with 8 members long-polling, against none
+psql -q -X -d consumers -c "SELECT evlog_create_consumer_group('watchers', partitions => 16)" >/dev/null
+watch_member() {
+  PGOPTIONS="-c synchronous_commit=off" psql -q -X -d consumers -c "DO \$\$
+DECLARE n bigint; top bigint;
+BEGIN
+  LOOP
+    SELECT count(*), max(seq) INTO n, top FROM evlog_poll('watchers', '$1', 1000, '1 second');
+    IF n > 0 THEN PERFORM evlog_ack('watchers', '$1', top); END IF;
+    COMMIT;
+    EXIT WHEN EXISTS (SELECT FROM pg_stat_activity WHERE application_name = 'watchers_stop');
+  END LOOP;
+END \$\$" >/dev/null 2>&1
+}
+tps() {
+  pgbench -n -M prepared -T "$SECONDS_PER" -c 1 -j 1 -f "$SRC/bench/append_evlog.pgbench" consumers 2>/dev/null |
+    awk '/^tps = / { printf "%.0f\n", $3 }'
+}
+e=() b=()
+for r in $(seq "$ROUNDS"); do
+  b+=("$(tps)")
+  pids=()
+  for m in 1 2 3 4 5 6 7 8; do watch_member "w$m" & pids+=($!); done
+  sleep 1
+  e+=("$(tps)")
+  PGAPPNAME=watchers_stop psql -X -q -d consumers -c "SELECT pg_sleep(2)" >/dev/null
+  wait "${pids[@]}"
+done
+em=$(median "${e[@]}"); bm=$(median "${b[@]}")
+printf '| 11 | evlog_append, 1 client, with 8 consumer group members long-polling the log (acks with synchronous_commit off), against none | %s tps | %s tps | %.2f | ≥ 0.95 |\n' \
+  "$em" "$bm" "$(awk -v e="$em" -v b="$bm" 'BEGIN { print e / b }')"

@@ -1,0 +1,47 @@
+/*-------------------------------------------------------------------------
+ *
+ * consumer.h
+ *	  Consumer groups: durable readers of the log for processes outside
+ *	  the database (README "Consumer groups").  consumer.c gives and
+ *	  acknowledges events; consumer_group.c keeps groups and offsets.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EVLOG_CONSUMER_H
+#define EVLOG_CONSUMER_H
+
+#include "fmgr.h"
+#include "lease.h"
+
+/* A group, as its registry row says */
+typedef struct ConsumerGroup
+{
+	LeaseGroupKey key;
+	Oid			owner;
+	int			ntypes;			/* 0: every type */
+	text	  **types;
+	text	   *prefix;			/* NULL: every stream */
+} ConsumerGroup;
+
+/* What an ack, a seek or a drop changes in shared memory at commit */
+typedef enum PendingKind
+{
+	PENDING_ACK,
+	PENDING_SEEK,
+	PENDING_DROP
+} PendingKind;
+
+extern void evlog_consumer_init(void);
+
+/* consumer_group.c */
+extern void evlog_consumer_group_init(void);
+extern char *evlog_consumer_check_name(FunctionCallInfo fcinfo, int argno, const char *what);
+extern int	evlog_consumer_sql(const char *sql, int nargs, Oid *argtypes, Datum *values);
+extern int64 evlog_interval_us(Interval *iv);
+extern ConsumerGroup *evlog_consumer_group(const char *name, bool check_owner);
+extern int64 evlog_visible_head(void);
+extern int	evlog_partition_of(text *stream, int partitions);
+extern void evlog_consumer_remember(PendingKind kind, int64 group_id,
+									const char *member, int64 seq);
+
+#endif							/* EVLOG_CONSUMER_H */

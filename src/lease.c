@@ -1,0 +1,958 @@
+/*-------------------------------------------------------------------------
+ *
+ * lease.c
+ *	  Consumer groups' ephemeral state in shared memory: members and their
+ *	  leases, which member owns which partition, the deliveries not yet
+ *	  acknowledged (README "Consumer groups"; docs/guarantees.md C3).
+ *
+ * Everything here is lost at a restart, on purpose: after one, every
+ * member joins again at its next poll and delivery starts again after the
+ * committed offsets, which live in evlog.consumer_offsets (consumer_group.c).
+ *
+ * Shared memory holds evlog.consumer_groups group slots (one per group
+ * that has been polled since the server started), each with the state of
+ * its partitions; evlog.consumer_members member slots; and a pool of
+ * evlog.consumer_deliveries delivery entries, one per event given and not
+ * yet acknowledged, chained per partition in seq order.  One LWLock
+ * guards all of it; nobody holds it while reading the log or waiting.
+ *
+ * Assignment: live members, ordered by name, get quotas that differ by at
+ * most one.  A partition stays with its owner while the owner is within
+ * its quota; the others go to members below theirs.  A partition moves
+ * only when its owner lets go of it, at the owner's own poll or ack, when
+ * it leaves, or when its lease ran out (then any member's call reaps it).
+ * An owner that lets go of a partition with unacknowledged deliveries is
+ * fenced: its next ack fails with EV006, its next poll joins again.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+
+#include "evlog.h"
+#include "durable.h"
+#include "lease.h"
+
+/* evlog.consumer_groups, evlog.consumer_members, evlog.consumer_deliveries */
+int			evlog_consumer_max_groups = 64;
+int			evlog_consumer_max_members = 256;
+int			evlog_consumer_max_deliveries = 65536;
+
+typedef struct LeaseDelivery
+{
+	int64		seq;
+	int32		next;			/* next of the partition, or of the free list */
+} LeaseDelivery;
+
+typedef struct LeasePartition
+{
+	int32		owner;			/* member slot, or -1 */
+	int32		first;			/* oldest unacknowledged delivery, or -1 */
+	int32		last;
+	int64		generation;		/* of the current ownership */
+	int64		delivered;		/* the owner has been given everything up to */
+	int64		committed;		/* the committed offset */
+} LeasePartition;
+
+typedef struct LeaseGroup
+{
+	Oid			dboid;			/* InvalidOid: free */
+	Oid			relid;			/* evlog.consumer_group_registry it is from */
+	int64		group_id;
+	int			partitions;
+	int64		lease_us;
+	char		name[EVLOG_CONSUMER_NAME_BYTES + 1];
+	LeasePartition parts[EVLOG_MAX_PARTITIONS];
+} LeaseGroup;
+
+typedef struct LeaseMember
+{
+	int32		group;			/* group slot, or -1: free */
+	bool		fenced;
+	int64		generation;
+	TimestampTz last_seen;
+	char		name[EVLOG_CONSUMER_NAME_BYTES + 1];
+} LeaseMember;
+
+typedef struct LeaseShared
+{
+	LWLock	   *lock;
+	int64		counter;		/* source of generations */
+	int32		free_delivery;	/* free list of deliveries */
+} LeaseShared;
+
+static LeaseShared *lease = NULL;
+static LeaseGroup *groups = NULL;
+static LeaseMember *members = NULL;
+static LeaseDelivery *deliveries = NULL;
+
+/* a partition was let go of under the lock: wake waiting polls after it */
+static bool released = false;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/*
+ * lease_size
+ *		Bytes of shared memory the module needs, from its GUCs.
+ */
+static Size
+lease_size(void)
+{
+	Size		size = MAXALIGN(sizeof(LeaseShared));
+
+	size = add_size(size, MAXALIGN(mul_size(evlog_consumer_max_groups, sizeof(LeaseGroup))));
+	size = add_size(size, MAXALIGN(mul_size(evlog_consumer_max_members, sizeof(LeaseMember))));
+	size = add_size(size, mul_size(evlog_consumer_max_deliveries, sizeof(LeaseDelivery)));
+	return size;
+}
+
+/*
+ * lease_shmem_request
+ *		shmem_request_hook: reserve the memory and the lock.
+ */
+static void
+lease_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(lease_size());
+	RequestNamedLWLockTranche("evlog consumer", 1);
+}
+
+/*
+ * lease_shmem_startup
+ *		shmem_startup_hook: attach to the memory and, the first time,
+ *		initialise it: every slot free, every delivery on the free list.
+ *		Holds AddinShmemInitLock.
+ */
+static void
+lease_shmem_startup(void)
+{
+	bool		found;
+	char	   *base;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	base = ShmemInitStruct("evlog consumer groups", lease_size(), &found);
+	lease = (LeaseShared *) base;
+	base += MAXALIGN(sizeof(LeaseShared));
+	groups = (LeaseGroup *) base;
+	base += MAXALIGN(mul_size(evlog_consumer_max_groups, sizeof(LeaseGroup)));
+	members = (LeaseMember *) base;
+	base += MAXALIGN(mul_size(evlog_consumer_max_members, sizeof(LeaseMember)));
+	deliveries = (LeaseDelivery *) base;
+	if (!found)
+	{
+		lease->lock = &(GetNamedLWLockTranche("evlog consumer"))->lock;
+		lease->counter = 0;
+		for (int i = 0; i < evlog_consumer_max_groups; i++)
+			groups[i].dboid = InvalidOid;
+		for (int i = 0; i < evlog_consumer_max_members; i++)
+			members[i].group = -1;
+		for (int i = 0; i < evlog_consumer_max_deliveries; i++)
+			deliveries[i].next = (i + 1 < evlog_consumer_max_deliveries) ? i + 1 : -1;
+		lease->free_delivery = evlog_consumer_max_deliveries > 0 ? 0 : -1;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * evlog_lease_available
+ *		Is the shared memory there (evlog in shared_preload_libraries)?
+ */
+bool
+evlog_lease_available(void)
+{
+	return lease != NULL;
+}
+
+/*
+ * find_group
+ *		The slot of group_id of registry relid in this database, or -1.
+ *		Lock held.
+ */
+static int
+find_group(Oid relid, int64 group_id)
+{
+	for (int i = 0; i < evlog_consumer_max_groups; i++)
+		if (groups[i].dboid == MyDatabaseId && groups[i].relid == relid &&
+			groups[i].group_id == group_id)
+			return i;
+	return -1;
+}
+
+/*
+ * find_member
+ *		The slot of member name of group slot gi, or -1.  Lock held.
+ */
+static int
+find_member(int gi, const char *name)
+{
+	for (int i = 0; i < evlog_consumer_max_members; i++)
+		if (members[i].group == gi && strcmp(members[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * drop_deliveries
+ *		Put partition p's unacknowledged deliveries back on the free list;
+ *		returns how many there were.  Lock held exclusively.
+ */
+static int
+drop_deliveries(LeasePartition *p)
+{
+	int			n = 0;
+
+	while (p->first >= 0)
+	{
+		int32		d = p->first;
+
+		p->first = deliveries[d].next;
+		deliveries[d].next = lease->free_delivery;
+		lease->free_delivery = d;
+		n++;
+	}
+	p->last = -1;
+	return n;
+}
+
+/*
+ * release_partition
+ *		Take partition p from its owner: its deliveries are forgotten, and
+ *		delivery starts again after the committed offset.  Returns whether
+ *		it had unacknowledged deliveries.  Lock held exclusively.
+ */
+static bool
+release_partition(LeasePartition *p)
+{
+	bool		had = drop_deliveries(p) > 0;
+
+	if (p->owner >= 0)
+		members[p->owner].generation = ++lease->counter;
+	p->owner = -1;
+	released = true;
+	p->delivered = p->committed;
+	p->generation = ++lease->counter;
+	return had;
+}
+
+/*
+ * unlock
+ *		Release the module's lock and, when a partition was let go of
+ *		meanwhile, wake the polls that wait, so that its next owner takes
+ *		it now rather than at the end of its sleep.
+ */
+static void
+unlock(void)
+{
+	bool		wake = released;
+
+	released = false;
+	LWLockRelease(lease->lock);
+	if (wake)
+		evlog_durable_wake();
+}
+
+/*
+ * free_member
+ *		Release every partition of member slot mi and free the slot.  Lock
+ *		held exclusively.
+ */
+static void
+free_member(int mi)
+{
+	LeaseGroup *g = &groups[members[mi].group];
+
+	for (int p = 0; p < g->partitions; p++)
+		if (g->parts[p].owner == mi)
+			release_partition(&g->parts[p]);
+	members[mi].group = -1;
+}
+
+/*
+ * expired
+ *		Has member slot mi been silent longer than its group's lease?
+ */
+static bool
+expired(int mi, TimestampTz now)
+{
+	LeaseGroup *g = &groups[members[mi].group];
+
+	return now - members[mi].last_seen > g->lease_us;
+}
+
+/*
+ * reap
+ *		Free the members of group slot gi whose lease ran out.  Lock held
+ *		exclusively.
+ */
+static void
+reap(int gi, TimestampTz now)
+{
+	for (int i = 0; i < evlog_consumer_max_members; i++)
+		if (members[i].group == gi && expired(i, now))
+			free_member(i);
+}
+
+/*
+ * member_cmp
+ *		qsort comparator: member slots by name.
+ */
+static int
+member_cmp(const void *a, const void *b)
+{
+	return strcmp(members[*(const int *) a].name, members[*(const int *) b].name);
+}
+
+/*
+ * rebalance
+ *		Compute the assignment of group slot gi's partitions to its live
+ *		members (quotas by name order, sticky: an owner within its quota
+ *		keeps what it has), and apply what concerns member me: give up what
+ *		it owns beyond its quota, take the free partitions meant for it.
+ *		Returns true when me gave up a partition with unacknowledged
+ *		deliveries (it is then fenced).  Lock held exclusively.
+ */
+static bool
+rebalance(int gi, int me)
+{
+	LeaseGroup *g = &groups[gi];
+	int		   *live = palloc(sizeof(int) * evlog_consumer_max_members);
+	int		   *pos = palloc(sizeof(int) * evlog_consumer_max_members);
+	int		   *count;
+	int32		target[EVLOG_MAX_PARTITIONS];
+	int			n = 0;
+	int			k = 0;
+	bool		fence = false;
+	bool		changed = false;
+
+	for (int i = 0; i < evlog_consumer_max_members; i++)
+		if (members[i].group == gi)
+			live[n++] = i;
+	qsort(live, n, sizeof(int), member_cmp);
+	count = palloc0(sizeof(int) * n);
+	for (int i = 0; i < n; i++)
+		pos[live[i]] = i;
+#define QUOTA(i) (g->partitions / n + ((i) < g->partitions % n ? 1 : 0))
+	for (int p = 0; p < g->partitions; p++)
+	{
+		int			o = g->parts[p].owner;
+
+		target[p] = -1;
+		if (o >= 0 && count[pos[o]] < QUOTA(pos[o]))
+		{
+			target[p] = o;
+			count[pos[o]]++;
+		}
+	}
+	for (int p = 0; p < g->partitions; p++)
+	{
+		if (target[p] >= 0)
+			continue;
+		while (count[k] >= QUOTA(k))
+			k++;
+		target[p] = live[k];
+		count[k]++;
+	}
+#undef QUOTA
+	for (int p = 0; p < g->partitions; p++)
+	{
+		LeasePartition *part = &g->parts[p];
+
+		if (part->owner == me && target[p] != me)
+		{
+			fence |= release_partition(part);
+			changed = true;
+		}
+		else if (part->owner < 0 && target[p] == me)
+		{
+			part->owner = me;
+			part->generation = ++lease->counter;
+			part->delivered = part->committed;
+			changed = true;
+		}
+	}
+	if (changed)
+		members[me].generation = ++lease->counter;
+	pfree(live);
+	pfree(pos);
+	pfree(count);
+	return fence;
+}
+
+/*
+ * evlog_lease_group_loaded
+ *		Has group_id of this database a slot?  Takes the lock shared.
+ */
+bool
+evlog_lease_group_loaded(Oid relid, int64 group_id)
+{
+	bool		found;
+
+	LWLockAcquire(lease->lock, LW_SHARED);
+	found = find_group(relid, group_id) >= 0;
+	LWLockRelease(lease->lock);
+	return found;
+}
+
+/*
+ * evlog_lease_load_group
+ *		Give group g a slot, with committed (g->partitions offsets, read
+ *		from evlog.consumer_offsets) as where delivery starts.  Nothing
+ *		happens when another backend did it first.  Slots of groups of an
+ *		earlier evlog of this database (dropped, created again) are reused.
+ *		Takes the lock
+ *		exclusively; raises 53400 when every slot is taken.
+ */
+void
+evlog_lease_load_group(const LeaseGroupKey *g, const int64 *committed)
+{
+	LeaseGroup *slot = NULL;
+
+	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
+	if (find_group(g->relid, g->group_id) >= 0)
+	{
+		LWLockRelease(lease->lock);
+		return;
+	}
+	for (int i = 0; i < evlog_consumer_max_groups && slot == NULL; i++)
+	{
+		/* a group of an earlier evlog of this database is free too */
+		if (groups[i].dboid == MyDatabaseId && groups[i].relid != g->relid)
+		{
+			for (int m = 0; m < evlog_consumer_max_members; m++)
+				if (members[m].group == i)
+					free_member(m);
+			groups[i].dboid = InvalidOid;
+		}
+		if (groups[i].dboid == InvalidOid)
+			slot = &groups[i];
+	}
+	if (slot == NULL)
+	{
+		LWLockRelease(lease->lock);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("no room for consumer group \"%s\" in shared memory", g->name),
+				 errdetail("All %d group slots are in use by groups polled since the server started.",
+						   evlog_consumer_max_groups),
+				 errhint("Raise evlog.consumer_groups (needs a restart) or drop unused groups.")));
+	}
+	slot->dboid = MyDatabaseId;
+	slot->relid = g->relid;
+	slot->group_id = g->group_id;
+	slot->partitions = g->partitions;
+	slot->lease_us = g->lease_us;
+	strlcpy(slot->name, g->name, sizeof(slot->name));
+	for (int p = 0; p < g->partitions; p++)
+	{
+		slot->parts[p].owner = -1;
+		slot->parts[p].first = slot->parts[p].last = -1;
+		slot->parts[p].generation = ++lease->counter;
+		slot->parts[p].committed = slot->parts[p].delivered = committed[p];
+	}
+	LWLockRelease(lease->lock);
+}
+
+/*
+ * join
+ *		The slot of member name of group g, after reaping the members
+ *		whose lease ran out; a new member gets a free slot.  A fenced
+ *		member, one whose lease ran out, or (rejoin) one that asks, joins
+ *		again: its deliveries are forgotten, to be given again.  Lock held exclusively; it is released before raising
+ *		42704 (group gone) or 53400 (no free member slot).
+ */
+static int
+join(const LeaseGroupKey *g, const char *name, bool rejoin, int *gip)
+{
+	int			gi = find_group(g->relid, g->group_id);
+	int			mi;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (gi < 0)
+	{
+		LWLockRelease(lease->lock);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("consumer group \"%s\" does not exist", g->name)));
+	}
+	groups[gi].lease_us = g->lease_us;
+	reap(gi, now);
+	mi = find_member(gi, name);
+	if (mi < 0)
+	{
+		for (int i = 0; i < evlog_consumer_max_members && mi < 0; i++)
+			if (members[i].group < 0)
+				mi = i;
+		if (mi < 0)
+		{
+			LWLockRelease(lease->lock);
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("no room for member \"%s\" of consumer group \"%s\" in shared memory",
+							name, g->name),
+					 errdetail("All %d member slots are in use.", evlog_consumer_max_members),
+					 errhint("Raise evlog.consumer_members (needs a restart), or let idle members leave.")));
+		}
+		members[mi].group = gi;
+		members[mi].fenced = false;
+		members[mi].generation = ++lease->counter;
+		strlcpy(members[mi].name, name, sizeof(members[mi].name));
+	}
+	else if (members[mi].fenced || rejoin)
+	{
+		for (int p = 0; p < groups[gi].partitions; p++)
+		{
+			LeasePartition *part = &groups[gi].parts[p];
+
+			if (part->owner == mi)
+			{
+				drop_deliveries(part);
+				part->delivered = part->committed;
+				part->generation = ++lease->counter;
+			}
+		}
+		members[mi].fenced = false;
+		members[mi].generation = ++lease->counter;
+	}
+	members[mi].last_seen = now;
+	*gip = gi;
+	return mi;
+}
+
+/*
+ * evlog_lease_poll_begin
+ *		A poll by member of group g: join (or, with rejoin, join again),
+ *		rebalance, and fill a with the member's partitions and how far each was given.
+ *		a->fenced says the member just gave up a partition with deliveries
+ *		not acknowledged: the poll then gives nothing.  Takes the lock
+ *		exclusively; raises what join raises.
+ */
+void
+evlog_lease_poll_begin(const LeaseGroupKey *g, const char *member, bool rejoin,
+					   LeaseAssignment *a)
+{
+	int			gi;
+	int			mi;
+
+	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
+	mi = join(g, member, rejoin, &gi);
+	a->fenced = rebalance(gi, mi);
+	if (a->fenced)
+		members[mi].fenced = true;
+	a->generation = members[mi].generation;
+	a->nparts = 0;
+	a->low = PG_INT64_MAX;
+	for (int p = 0; p < g->partitions; p++)
+	{
+		LeasePartition *part = &groups[gi].parts[p];
+
+		a->owned[p] = part->owner == mi;
+		if (!a->owned[p])
+			continue;
+		a->nparts++;
+		a->delivered[p] = part->delivered;
+		a->part_gen[p] = part->generation;
+		a->low = Min(a->low, part->delivered);
+	}
+	unlock();
+}
+
+/*
+ * evlog_lease_record
+ *		Record as given to member the events the poll read: n of them, in
+ *		seq order, with their partitions.  An event is kept (keep[i]) when
+ *		its partition is still the member's under the same ownership and a
+ *		concurrent poll of the same member did not give it already.  The
+ *		member's partitions are then given up to scanned_to (the poll looked
+ *		at every event up to it), or up to the last kept event when the
+ *		delivery pool filled up.  Returns the number kept.  Takes the lock
+ *		exclusively; raises 53400 when the pool is full.
+ */
+int
+evlog_lease_record(const LeaseGroupKey *g, const char *member,
+				   const LeaseAssignment *a, int n, const int64 *seqs,
+				   const int32 *parts, bool *keep, int64 scanned_to)
+{
+	int			gi;
+	int			mi;
+	int			kept = 0;
+
+	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
+	gi = find_group(g->relid, g->group_id);
+	mi = gi < 0 ? -1 : find_member(gi, member);
+	for (int i = 0; i < n; i++)
+		keep[i] = false;
+	if (mi < 0 || members[mi].fenced)
+	{
+		LWLockRelease(lease->lock);
+		return 0;
+	}
+	members[mi].last_seen = GetCurrentTimestamp();
+	for (int i = 0; i < n; i++)
+	{
+		LeasePartition *part = &groups[gi].parts[parts[i]];
+		int32		d;
+
+		if (part->owner != mi || part->generation != a->part_gen[parts[i]] ||
+			seqs[i] <= part->delivered)
+			continue;
+		if (lease->free_delivery < 0)
+		{
+			scanned_to = seqs[i] - 1;
+			break;
+		}
+		d = lease->free_delivery;
+		lease->free_delivery = deliveries[d].next;
+		deliveries[d].seq = seqs[i];
+		deliveries[d].next = -1;
+		if (part->last >= 0)
+			deliveries[part->last].next = d;
+		else
+			part->first = d;
+		part->last = d;
+		part->delivered = seqs[i];
+		keep[i] = true;
+		kept++;
+	}
+	for (int p = 0; p < g->partitions; p++)
+	{
+		LeasePartition *part = &groups[gi].parts[p];
+
+		if (a->owned[p] && part->owner == mi && part->generation == a->part_gen[p])
+			part->delivered = Max(part->delivered, scanned_to);
+	}
+	LWLockRelease(lease->lock);
+	if (n > 0 && kept == 0 && scanned_to < seqs[0])
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("no room for more unacknowledged deliveries in shared memory"),
+				 errdetail("All %d delivery entries hold events given and not yet acknowledged.",
+						   evlog_consumer_max_deliveries),
+				 errhint("Acknowledge deliveries with evlog_ack, poll smaller batches, or raise evlog.consumer_deliveries (needs a restart).")));
+	return kept;
+}
+
+/*
+ * fenced_error
+ *		Raise EV006 for member of group g.  why says what happened.
+ */
+static void
+fenced_error(const LeaseGroupKey *g, const char *member, const char *why)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_EVLOG_CONSUMER_FENCED),
+			 errmsg("member \"%s\" of consumer group \"%s\" is fenced", member, g->name),
+			 errdetail("%s", why),
+			 errhint("Nothing was committed; poll again: its unacknowledged deliveries are given again.")));
+}
+
+/*
+ * ack_target
+ *		Where partition part's committed offset goes when its owner
+ *		acknowledges up to seq: to what was given when nothing given after
+ *		seq is left, else to just below the oldest delivery after seq.
+ *		Counts into *acked the deliveries at most seq.  Lock held.
+ */
+static int64
+ack_target(LeasePartition *part, int64 seq, int64 *acked)
+{
+	int32		d = part->first;
+
+	while (d >= 0 && deliveries[d].seq <= seq)
+	{
+		(*acked)++;
+		d = deliveries[d].next;
+	}
+	return d >= 0 ? deliveries[d].seq - 1 : part->delivered;
+}
+
+/*
+ * evlog_lease_ack
+ *		Check an ack by member of group g up to seq, and compute it: fills
+ *		parts and committed with the member's partitions whose committed
+ *		offset moves (*nchanged of them), for the caller to write in its
+ *		transaction; evlog_lease_ack_commit applies it here once that
+ *		commits.  Returns the deliveries it acknowledges.  Takes the lock
+ *		exclusively; raises EV006, changing nothing, when the member has no
+ *		lease (never joined, left, the server restarted, or its lease ran
+ *		out) or is fenced.
+ */
+int64
+evlog_lease_ack(const LeaseGroupKey *g, const char *member, int64 seq,
+				int *nchanged, int32 *parts, int64 *committed)
+{
+	int			gi;
+	int			mi;
+	int64		acked = 0;
+	TimestampTz now = GetCurrentTimestamp();
+
+	*nchanged = 0;
+	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
+	gi = find_group(g->relid, g->group_id);
+	mi = gi < 0 ? -1 : find_member(gi, member);
+	if (mi >= 0 && expired(mi, now))
+	{
+		reap(gi, now);
+		mi = -1;
+	}
+	if (mi < 0 || members[mi].fenced)
+	{
+		bool		fenced = mi >= 0;
+
+		LWLockRelease(lease->lock);
+		fenced_error(g, member, fenced ?
+					 "It gave up partitions that had deliveries not acknowledged." :
+					 "It holds no lease: it never polled, it left, its lease ran out, or the server restarted.");
+	}
+	members[mi].last_seen = now;
+	for (int p = 0; p < g->partitions; p++)
+	{
+		LeasePartition *part = &groups[gi].parts[p];
+		int64		newc;
+
+		if (part->owner != mi)
+			continue;
+		newc = ack_target(part, seq, &acked);
+		if (newc > part->committed)
+		{
+			parts[*nchanged] = p;
+			committed[*nchanged] = newc;
+			(*nchanged)++;
+		}
+	}
+	LWLockRelease(lease->lock);
+	return acked;
+}
+
+/*
+ * evlog_lease_ack_commit
+ *		After the transaction of an ack by member of group_id up to seq
+ *		committed: forget the deliveries it acknowledged, move the offsets
+ *		of the partitions it still owns, and let go of the partitions beyond
+ *		its quota.  Takes the lock exclusively; raises nothing (it runs at
+ *		commit).
+ */
+void
+evlog_lease_ack_commit(Oid relid, int64 group_id, const char *member, int64 seq)
+{
+	int			gi;
+	int			mi;
+
+	if (lease == NULL)
+		return;
+	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
+	gi = find_group(relid, group_id);
+	mi = gi < 0 ? -1 : find_member(gi, member);
+	if (mi >= 0)
+	{
+		LeaseGroup *g = &groups[gi];
+
+		for (int p = 0; p < g->partitions; p++)
+		{
+			LeasePartition *part = &g->parts[p];
+			int64		acked = 0;
+			int64		newc;
+
+			if (part->owner != mi)
+				continue;
+			newc = ack_target(part, seq, &acked);
+			while (acked-- > 0)
+			{
+				int32		d = part->first;
+
+				part->first = deliveries[d].next;
+				deliveries[d].next = lease->free_delivery;
+				lease->free_delivery = d;
+			}
+			if (part->first < 0)
+				part->last = -1;
+			part->committed = Max(part->committed, newc);
+		}
+		if (!members[mi].fenced && rebalance(gi, mi))
+			members[mi].fenced = true;
+	}
+	unlock();
+}
+
+/*
+ * evlog_lease_leave
+ *		Member leaves group g: its partitions are released at once (their
+ *		unacknowledged deliveries go to the next owner).  Nothing happens
+ *		for a member that has no slot.  Takes the lock exclusively.
+ */
+void
+evlog_lease_leave(const LeaseGroupKey *g, const char *member)
+{
+	int			gi;
+	int			mi;
+
+	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
+	gi = find_group(g->relid, g->group_id);
+	mi = gi < 0 ? -1 : find_member(gi, member);
+	if (mi >= 0)
+		free_member(mi);
+	LWLockRelease(lease->lock);
+	if (mi >= 0)
+		evlog_durable_wake();
+}
+
+/*
+ * evlog_lease_seek
+ *		After evlog_seek committed: every partition of group_id starts again
+ *		after after_seq; members that had unacknowledged deliveries are
+ *		fenced.  Takes the lock exclusively; raises nothing (it runs at
+ *		commit).
+ */
+void
+evlog_lease_seek(Oid relid, int64 group_id, int64 after_seq)
+{
+	int			gi;
+
+	if (lease == NULL)
+		return;
+	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
+	gi = find_group(relid, group_id);
+	if (gi >= 0)
+	{
+		LeaseGroup *g = &groups[gi];
+
+		for (int p = 0; p < g->partitions; p++)
+		{
+			LeasePartition *part = &g->parts[p];
+
+			if (drop_deliveries(part) > 0 && part->owner >= 0)
+				members[part->owner].fenced = true;
+			part->committed = part->delivered = after_seq;
+			part->generation = ++lease->counter;
+		}
+	}
+	LWLockRelease(lease->lock);
+	evlog_durable_wake();
+}
+
+/*
+ * evlog_lease_forget_group
+ *		After evlog_drop_consumer_group committed: free the group's slot,
+ *		its members and their deliveries.  Takes the lock exclusively;
+ *		raises nothing.
+ */
+void
+evlog_lease_forget_group(Oid relid, int64 group_id)
+{
+	int			gi;
+
+	if (lease == NULL)
+		return;
+	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
+	gi = find_group(relid, group_id);
+	if (gi >= 0)
+	{
+		for (int i = 0; i < evlog_consumer_max_members; i++)
+			if (members[i].group == gi)
+				free_member(i);
+		groups[gi].dboid = InvalidOid;
+	}
+	LWLockRelease(lease->lock);
+}
+
+/*
+ * evlog_lease_members
+ *		A copy of every member slot of this database's groups, with its
+ *		partitions, palloc'd into *rows.  Returns the count.  Takes the lock
+ *		shared.
+ */
+int
+evlog_lease_members(LeaseMemberRow **rows)
+{
+	int			n = 0;
+	TimestampTz now = GetCurrentTimestamp();
+
+	*rows = NULL;
+	if (lease == NULL)
+		return 0;
+	*rows = palloc0(sizeof(LeaseMemberRow) * evlog_consumer_max_members);
+	LWLockAcquire(lease->lock, LW_SHARED);
+	for (int i = 0; i < evlog_consumer_max_members; i++)
+	{
+		LeaseMemberRow *r = &(*rows)[n];
+		LeaseGroup *g;
+
+		if (members[i].group < 0)
+			continue;
+		g = &groups[members[i].group];
+		if (g->dboid != MyDatabaseId)
+			continue;
+		r->group_id = g->group_id;
+		strlcpy(r->member, members[i].name, sizeof(r->member));
+		r->generation = members[i].generation;
+		r->last_seen = members[i].last_seen;
+		r->expired = expired(i, now);
+		r->parts = palloc(sizeof(int32) * g->partitions);
+		for (int p = 0; p < g->partitions; p++)
+			if (g->parts[p].owner == i)
+				r->parts[r->nparts++] = p;
+		n++;
+	}
+	LWLockRelease(lease->lock);
+	return n;
+}
+
+/*
+ * evlog_lease_gucs
+ *		Define the module's GUCs, when preloading (they size shared
+ *		memory).  Called once per backend from evlog_consumer_init, before
+ *		_PG_init reserves the evlog prefix.
+ */
+void
+evlog_lease_gucs(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	DefineCustomIntVariable("evlog.consumer_groups",
+							"Consumer groups that can be polled at once (shared memory slots).",
+							"A poll of one more group fails with 53400.",
+							&evlog_consumer_max_groups,
+							64, 1, 10000,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("evlog.consumer_members",
+							"Consumer group members, over all groups, kept in shared memory.",
+							"A poll by one more member fails with 53400.",
+							&evlog_consumer_max_members,
+							256, 1, 100000,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("evlog.consumer_deliveries",
+							"Events given to consumer group members and not yet acknowledged, kept in shared memory.",
+							"A poll that finds no room fails with 53400.",
+							&evlog_consumer_max_deliveries,
+							65536, 16, 100000000,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+}
+
+/*
+ * evlog_lease_init
+ *		Install the module's shared memory hooks, when preloading.  Called
+ *		once per backend from _PG_init.
+ */
+void
+evlog_lease_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = lease_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = lease_shmem_startup;
+}

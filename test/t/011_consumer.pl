@@ -1,0 +1,125 @@
+# Consumer groups (README "Consumer groups"), on a real server:
+# - three processes of examples/consumer.py share a group over 20,000 events
+#   in 200 streams; one is killed with SIGKILL mid-batch (EvlogConsumers.pm
+#   checks coverage, repeats, order per stream and lag 0);
+# - a long poll returns within seconds of the commit it waited for (not at
+#   its timeout), also with evlog.group_commit on;
+# - an immediate stop with deliveries not acknowledged: after recovery
+#   nothing acknowledged is given again, and everything else is;
+# - committed offsets survive pg_dump and pg_restore.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time);
+use FindBin;
+use lib $FindBin::Bin;
+use EvlogConsumers;
+use EvlogPoll;
+use IPC::Run;
+
+my $node = PostgreSQL::Test::Cluster->new('consumer');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'evlog'
+max_connections = 40
+evlog.notify = off
+evlog.consumer_members = 16
+evlog.consumer_deliveries = 1000
+});
+$node->start;
+$node->safe_psql('postgres', q{
+  CREATE EXTENSION evlog;
+  SELECT evlog_create_consumer_group('g', partitions => 16, start_after => 0, lease => '2 seconds');
+  SELECT count(evlog_append('s-' || (i % 200), 'load.e', jsonb_build_object('i', i)))
+    FROM generate_series(1, 20000) i;
+});
+is($node->safe_psql('postgres', 'SELECT evlog_head()'), '20000', '20,000 events in the log');
+
+run_consumers($node, 'postgres', $node->connstr('postgres'), 'g', 20000, 'direct');
+
+# a long poll is woken by the commit of an event, with and without group commit
+for my $gc ('off', 'on')
+{
+	my $out = '';
+	my $h = IPC::Run::start([ 'psql', '-XAtq', '-d', $node->connstr('postgres'), '-c',
+		  q{SELECT count(*) || '|' || max(seq) FROM evlog_poll('g', 'waiter', 10, '30 seconds')} ],
+		'>', \$out);
+	ok(poll_until($node, 'postgres', q{SELECT count(*) FROM pg_stat_activity
+	      WHERE query LIKE '%evlog_poll(''g'', ''waiter''%' AND wait_event_type = 'Extension'}, '1'),
+		"group_commit $gc: the poll waits");
+	my $t0 = time;
+	$node->safe_psql('postgres', qq{SET evlog.group_commit = $gc; SELECT evlog_append('late', 'load.e', '{}')});
+	$h->finish;
+	my $elapsed = time - $t0;
+	like($out, qr/^1\|2000\d$/m, "group_commit $gc: the waiting poll returned the new event");
+	cmp_ok($elapsed, '<', 5, "group_commit $gc: it returned within seconds of the commit, not at its timeout ("
+		  . sprintf('%.3f s', $elapsed) . ')');
+	$node->safe_psql('postgres', "SELECT evlog_ack('g', 'waiter', evlog_head())");
+}
+$node->safe_psql('postgres', "SELECT evlog_leave('g', 'waiter')");
+
+# an immediate stop with deliveries not acknowledged
+$node->safe_psql('postgres', q{
+  SET evlog.group_commit = on;
+  SELECT count(evlog_append('s-' || (i % 200), 'load.f', jsonb_build_object('i', i)))
+    FROM generate_series(1, 1000) i;
+});
+my $base = $node->safe_psql('postgres', "SELECT evlog_head() - 1000");
+my $given = $node->safe_psql('postgres', "SELECT string_agg(seq::text, ',' ORDER BY seq) FROM evlog_poll('g', 'c', 300)");
+my @given = split /,/, $given;
+is(scalar(@given), 300, 'a member was given 300 events');
+my $ack_to = $given[149];
+is($node->safe_psql('postgres', "SELECT evlog_ack('g', 'c', $ack_to)"), '150', 'it acknowledged the first 150');
+$node->stop('immediate');
+$node->start;
+my %acked = map { $_ => 1 } @given[ 0 .. 149 ];
+my $again = $node->safe_psql('postgres',
+	"SELECT string_agg(seq::text, ',' ORDER BY seq) FROM evlog_poll('g', 'c2', 5000)");
+my @again = split /,/, $again;
+is(scalar(grep { $acked{$_} } @again), 0, 'after recovery nothing acknowledged is given again');
+is_deeply(\@again, [ grep { !$acked{$_} } $base + 1 .. $base + 1000 ],
+	'and everything not acknowledged is, in seq order');
+is($node->safe_psql('postgres', "SELECT evlog_ack('g', 'c2', evlog_head())"), '850', 'the rest acknowledged');
+my ($rc, $stdout, $stderr) = $node->psql('postgres', "SELECT evlog_ack('g', 'c', $ack_to)");
+like($stderr, qr/EV006|is fenced/, 'a member from before the crash is fenced (EV006)');
+
+# offsets survive pg_dump and pg_restore
+my $offsets = q{SELECT string_agg(r.group_name || ':' || o.partition || ':' || o.committed, ',' ORDER BY o.partition)
+                  FROM evlog.consumer_offsets o JOIN evlog.consumer_group_registry r USING (group_id)};
+my $before = $node->safe_psql('postgres', $offsets);
+my $dump = $node->basedir . '/consumer.dump';
+$node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('postgres') ], 'pg_dump');
+$node->safe_psql('postgres', 'CREATE DATABASE restored');
+$node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('restored'), $dump ], 'pg_restore');
+is($node->safe_psql('restored', $offsets), $before, 'committed offsets survive pg_dump and pg_restore');
+is($node->safe_psql('restored', q{SELECT group_name || ' ' || partitions || ' ' || lease || ' ' || lag_events
+                                     FROM evlog.consumer_groups}), 'g 16 00:00:02 0', 'the group too, with lag 0');
+is($node->safe_psql('restored', "SELECT count(*) FROM evlog_poll('g', 'r', 100)"), '0',
+	'a poll in the restored database has nothing to give');
+$node->safe_psql('restored', "SELECT evlog_append('after', 'load.e', '{}')");
+is($node->safe_psql('restored', "SELECT stream FROM evlog_poll('g', 'r', 100)"), 'after',
+	'and gives what is appended there after the restore');
+is($node->safe_psql('restored', "SELECT evlog_ack('g', 'r', evlog_head())"), '1', 'which is acknowledged');
+
+# shared memory sized by the settings, with a clear error when full
+is($node->safe_psql('postgres', 'SHOW evlog.consumer_members'), '16', 'evlog.consumer_members is set from postgresql.conf');
+$node->safe_psql('postgres', q{SELECT evlog_create_consumer_group('full', partitions => 1, start_after => 0)});
+my ($jrc, $jout, $jerr) = $node->psql('postgres', q{SELECT count(*) FROM evlog_poll('full', 'p', 5000)});
+is($jout, '1000', 'a poll takes no more deliveries than evlog.consumer_deliveries holds');
+($jrc, $jout, $jerr) = $node->psql('postgres', q{SELECT count(*) FROM evlog_poll('full', 'p', 5000)});
+like($jerr, qr/no room for more unacknowledged deliveries in shared memory.*evlog.consumer_deliveries/s,
+	'the next one, with the pool full, gets 53400 naming evlog.consumer_deliveries');
+$node->safe_psql('postgres', q{SELECT evlog_leave('full', 'p')});
+($jrc, $jout, $jerr) = $node->psql('postgres', q{
+  DO $$ BEGIN
+    FOR i IN 1 .. 20 LOOP PERFORM count(*) FROM evlog_poll('g', 'j' || i, 0); END LOOP;
+  END $$});
+like($jerr, qr/no room for member "j\d+" of consumer group "g" in shared memory.*All 16 member slots are in use.*evlog.consumer_members/s,
+	'a member beyond evlog.consumer_members gets 53400 naming the setting');
+($jrc, $jout, $jerr) = $node->psql('postgres', q{SELECT count(*) FROM evlog_poll('g', 'j1', 10)});
+is($jout, '0', 'a member already there still polls');
+
+$node->stop;
+done_testing();
