@@ -54,6 +54,7 @@
 
 #include "evlog.h"
 #include "consumer.h"
+#include "stats.h"
 #include "durable.h"
 #include "handler.h"
 #include "lease.h"
@@ -342,6 +343,7 @@ evlog_poll(PG_FUNCTION_ARGS)
 									  keep, s.scanned_to);
 			if (kept > 0)
 			{
+				evlog_stats_add(EVLOG_STAT_DELIVERIES, kept);
 				MemoryContextSwitchTo(outer);
 				for (int i = 0; i < s.n; i++)
 					if (keep[i])
@@ -381,6 +383,7 @@ evlog_poll(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(outer);
 	MemoryContextDelete(loopcxt);
 	SPI_finish();
+	evlog_stats_add(EVLOG_STAT_POLLS, 1);
 	return (Datum) 0;
 }
 

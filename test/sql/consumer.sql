@@ -178,6 +178,14 @@ SELECT count(*) AS visible_groups FROM evlog.consumer_groups;
 SELECT try($$SELECT * FROM evlog.consumer_offsets$$);
 RESET ROLE;
 
+-- evlog.stats counts polls and the events they delivered (at transaction end)
+SELECT evlog_stats_reset();
+SELECT evlog_create_consumer_group('counted', start_after => 0, partitions => 1);
+SELECT count(*) AS given FROM evlog_poll('counted', 'c1', 2);
+SELECT count(*) AS given FROM evlog_poll('counted', 'c1', 3);
+SELECT polls, deliveries FROM evlog.stats;
+SELECT evlog_drop_consumer_group('counted');
+
 -- dropping
 SELECT try($$SELECT public.evlog_drop_consumer_group(NULL)$$);
 SELECT try($$SELECT public.evlog_drop_consumer_group('nope')$$);

@@ -64,12 +64,9 @@ ok(poll_until($node, 'mon', q{SELECT folds || '/' || dead_letters FROM evlog.sta
 my $wait_ms = $node->safe_psql('mon', 'SELECT sequencer_wait_ms FROM evlog.stats');
 cmp_ok($wait_ms, '>', 0, 'evlog.stats counted the wait');
 
-# consumer groups: evlog_consumer_group_lag_events once evlog.consumer_groups
-# exists (a group that starts at the beginning of the log lags by the head);
-# until consumer groups land on this branch the metric must be absent and the
-# others unaffected -- then this becomes a hard check
-my $groups = $node->safe_psql('mon', q{SELECT to_regclass('evlog.consumer_groups') IS NOT NULL});
-$node->safe_psql('mon', q{SELECT evlog_create_consumer_group('billing', start_after => 0)}) if $groups eq 't';
+# consumer groups: a group that starts at the beginning of the log and has
+# committed nothing lags by the head
+$node->safe_psql('mon', q{SELECT evlog_create_consumer_group('billing', start_after => 0)});
 
 # the exporter, on a free port of 127.0.0.1
 my $port;
@@ -147,15 +144,8 @@ ok(defined $lag && $lag > 0 && $lag < 600, "evlog_projection_lag_seconds of the 
 is(value('evlog_dead_letters', { %db, projection => 'skipper' }), '2', 'evlog_dead_letters of the skipping projection');
 is(value('evlog_dead_letters', { %db, projection => 'behind' }), '0', 'evlog_dead_letters of the other');
 
-if ($groups eq 't')
-{
-	is(value('evlog_consumer_group_lag_events', { %db, group_name => 'billing' }), '8',
-		'evlog_consumer_group_lag_events of a group that has committed nothing');
-}
-else
-{
-	unlike($body, qr/^evlog_consumer_group_lag_events/m, 'no consumer group metric without evlog.consumer_groups');
-}
+is(value('evlog_consumer_group_lag_events', { %db, group_name => 'billing' }), '8',
+	'evlog_consumer_group_lag_events of a group that has committed nothing');
 
 $node->stop;
 done_testing();
