@@ -18,6 +18,7 @@ OBJS = src/evlog.o src/event.o src/chain.o src/sequencer.o src/commit.o src/appe
        src/restore.o
 # consumer groups
 # projection versions, snapshots and progress
+OBJS += src/version.o src/snapshot.o src/progress.o
 # statistics
 OBJS += src/stats.o src/slots.o
 # followers

@@ -23,6 +23,7 @@
 #include "shmem.h"
 #include "slots.h"
 #include "stats.h"
+#include "versions.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -146,6 +147,9 @@ _PG_init(void)
 	evlog_guard_init();
 	/* consumer groups */
 	/* projection versions, snapshots and progress */
+	evlog_version_init();
+	evlog_snapshot_init();
+	evlog_progress_init();
 	/* statistics */
 	evlog_stats_init();
 	if (process_shared_preload_libraries_in_progress)

@@ -30,6 +30,7 @@
 #include "sequencer.h"
 #include "stats.h"
 #include "subxact.h"
+#include "versions.h"
 
 PG_FUNCTION_INFO_V1(evlog_catch_up);
 PG_FUNCTION_INFO_V1(evlog_appended_here);
@@ -283,8 +284,10 @@ record_failure(EvlogProjection *p, int64 seq, const char *message)
  *		with each event in a subtransaction of its own, so that a failing
  *		event is isolated and recorded as on_error says ('skip': dead
  *		letter and go on; 'stop': projection failed, and the fold ends before
- *		the event).  Events are read by evlog_read_batch (logscan.c).  With
- *		progress, a NOTICE every evlog.progress_events events.  The caller
+ *		the event).  Events are read by evlog_read_batch (logscan.c).  After
+ *		each batch evlog.progress is updated (progress.c); with progress (a
+ *		rebuild), a NOTICE every evlog.progress_events events, at most one
+ *		every evlog.progress_notice_interval.  The caller
  *		is SPI-connected (record_failure) and has prepared the handler.
  *
  * *handed counts the events given to the handler; *last is the seq up to
@@ -351,7 +354,9 @@ evlog_fold_range(EvlogProjection *p, int64 after, int64 upto, bool strict,
 		if (!failed)
 			*last = batch.scanned_to;
 		MemoryContextReset(batchcxt);
-		if (progress && *handed >= next_notice)
+		evlog_progress_report(p, after, *last, upto, progress);
+		if (progress && *handed >= next_notice &&
+			evlog_progress_notice_due(next_notice == evlog_progress_events))
 		{
 			ereport(NOTICE,
 					(errmsg("projection \"%s\": " INT64_FORMAT " events replayed, at seq " INT64_FORMAT " of " INT64_FORMAT,

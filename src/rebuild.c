@@ -42,9 +42,13 @@
 #include "projection.h"
 #include "subxact.h"
 #include "sequencer.h"
+#include "versions.h"
 
 PG_FUNCTION_INFO_V1(evlog_rebuild);
 PG_FUNCTION_INFO_V1(evlog_verify);
+
+/* Set by snapshot.c (versions.h) */
+evlog_restore_hook_type evlog_restore_hook = NULL;
 
 /* Lock tag field 4 of the rebuild locks (the sequencer's is 0x6576) */
 #define EVLOG_REBUILD_LOCK_CLASS 0x6577
@@ -261,6 +265,7 @@ evlog_rebuild(PG_FUNCTION_ARGS)
 	EvlogProjection *p;
 	int64		handed = 0;
 	int64		last;
+	int64		from = -1;
 	Oid			argtypes[2] = {TEXTOID, INT8OID};
 	Datum		args[2];
 
@@ -284,12 +289,15 @@ evlog_rebuild(PG_FUNCTION_ARGS)
 				 errdetail("The rebuild folds the events appended while it runs, which a REPEATABLE READ snapshot cannot see.")));
 	evlog_prepare_handler(p);
 
-	empty_read_model(p);
+	if (evlog_restore_hook)
+		from = evlog_restore_hook(p, fcinfo);
+	if (from < 0)
+		empty_read_model(p);
 	args[0] = CStringGetTextDatum(name);
 	evlog_registry_exec("DELETE FROM evlog.dead_letters WHERE projection = $1",
 						1, argtypes, args, NULL, 0);
 
-	(void) evlog_fold_range(p, 0, evlog_head_spi(), !p->skip_on_error, 0, true,
+	(void) evlog_fold_range(p, Max(from, 0), evlog_head_spi(), !p->skip_on_error, 0, true,
 							&handed, &last);
 	if (p->sync)
 	{
