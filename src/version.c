@@ -230,8 +230,8 @@ near_head(const char *name, TimestampTz deadline, int64 *checkpoint, int64 *head
  * Cut over from the projection that name replaces to name, in the caller's
  * transaction: wait up to timeout until name is within one batch of the
  * head (else 55P03, and nothing has changed), then lock both (rebuild
- * locks, registry rows, the sequencer, in the order registry changes take
- * them), fold name to the head, unregister the old projection (its dead
+ * locks, the old one's in share mode, registry rows, the sequencer, in the
+ * order registry changes take them), fold name to the head, unregister the old projection (its dead
  * letters and snapshots go; its tables stay) and give name the old one's
  * name and mode; name's dead letters and snapshots follow it.  Returns the
  * checkpoint (the head).  Checks ownership of both before any lock.
@@ -297,8 +297,22 @@ evlog_promote(PG_FUNCTION_ARGS)
 				 errhint("Watch evlog.progress, and call evlog_promote again, or with a longer timeout.")));
 	SPI_finish();
 
-	/* lock as registry changes do: rebuild locks, async rows, sequencer */
-	evlog_rebuild_lock_exclusive(old);
+	/*
+	 * Lock as registry changes do: rebuild locks, async rows, sequencer.
+	 * The old projection's rebuild lock is taken in share mode, as
+	 * appenders take it, so that appends go on folding it until this
+	 * transaction holds the sequencer (an exclusive one would make them
+	 * pass it over, and readers would see it lag); it waits for a rebuild
+	 * of it in progress, and a rebuild starting now waits for this
+	 * transaction.
+	 */
+	while (!evlog_rebuild_lock_shared(old))
+	{
+		CHECK_FOR_INTERRUPTS();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 PROMOTE_POLL_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
 	evlog_rebuild_lock_exclusive(name);
 	SPI_connect();
 	p = evlog_lock_projection(name, true, false);
