@@ -164,3 +164,4 @@ printf '| 7 | worker RSS (private) over %s folded events: %.1f MB after the firs
 
 # Workload 8: pg_restore of a busy log against a plain table's (bench/restore.sh)
 bash "$SRC/bench/restore.sh" "$WORK"
+bash "$SRC/bench/versions.sh" "$WORK"   # workload 9: projection versions and snapshots
