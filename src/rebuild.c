@@ -244,11 +244,13 @@ empty_read_model(EvlogProjection *p)
 }
 
 /*
- * evlog_rebuild(name text) RETURNS bigint
+ * evlog_rebuild(name text, from_snapshot boolean) RETURNS bigint
  *
  * Replace projection name's read model with the fold of the whole log (of
  * its event types) and set its checkpoint to the head, in this transaction;
- * return the number of events replayed.  Clears its dead letters first; a
+ * return the number of events replayed.  With from_snapshot, the read model
+ * is set to a matching snapshot instead of emptied (snapshot.c, through
+ * evlog_restore_hook) and only the events after it are folded.  Clears its dead letters first; a
  * failed projection that rebuilds cleanly becomes active.  NOTICE every
  * evlog.progress_events.  Checks ownership before any lock; then locks, in
  * this order: the projection's rebuild lock for the whole transaction (or

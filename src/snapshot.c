@@ -269,7 +269,7 @@ evlog_snapshot(PG_FUNCTION_ARGS)
 	drop_snapshots("SELECT id, copies FROM evlog.projection_snapshots WHERE projection = $1 "
 				   "ORDER BY seq DESC, id DESC OFFSET $2", name, snapshot_retention);
 	SPI_finish();
-	PG_RETURN_INT64(p->checkpoint);
+	PG_RETURN_INT64(DatumGetInt64(args[2]));
 }
 
 /*

@@ -252,6 +252,7 @@ evlog_promote(PG_FUNCTION_ARGS)
 	int64		checkpoint;
 	int64		head;
 	bool		old_sync;
+	bool		active_async;
 	EvlogProjection *p;
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 	Datum		args[2];
@@ -316,6 +317,7 @@ evlog_promote(PG_FUNCTION_ARGS)
 	evlog_rebuild_lock_exclusive(name);
 	SPI_connect();
 	p = evlog_lock_projection(name, true, false);
+	active_async = p->state == 'a' && !p->sync;
 	if (!old_sync)
 		(void) evlog_lock_projection(old, true, false);
 	evlog_sequencer_lock();
@@ -327,7 +329,7 @@ evlog_promote(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
 				 errmsg("projection \"%s\" no longer replaces \"%s\"", name, old)));
 	SPI_finish();
-	if (p->state != 'a' || p->sync)
+	if (!active_async)
 		ereport(ERROR,
 				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
 				 errmsg("projection \"%s\" is not an active async projection", name)));
@@ -337,7 +339,8 @@ evlog_promote(PG_FUNCTION_ARGS)
 	SPI_connect();
 	p = evlog_lock_projection(name, true, false);
 	head = evlog_head_spi();
-	if (p->state != 'a' || p->checkpoint < head)
+	checkpoint = p->checkpoint;
+	if (p->state != 'a' || checkpoint < head)
 		ereport(ERROR,
 				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
 				 errmsg("projection \"%s\" failed while folding to the head", name),
@@ -360,5 +363,5 @@ evlog_promote(PG_FUNCTION_ARGS)
 						2, argtypes, args, NULL, 0);
 	SPI_finish();
 	evlog_registry_changed();
-	PG_RETURN_INT64(p->checkpoint);
+	PG_RETURN_INT64(checkpoint);
 }
