@@ -225,7 +225,9 @@ phase_of(EvlogProjection *p)
 	bool		isnull = true;
 
 	args[0] = CStringGetTextDatum(p->name);
-	if (evlog_exec_own_sql("SELECT replaces FROM evlog.projections WHERE name = $1",
+	/* through to_jsonb: a registry not yet updated from 0.1.0 has no replaces */
+	if (evlog_exec_own_sql("SELECT pg_catalog.to_jsonb(p) OPERATOR(pg_catalog.->>) 'replaces' "
+						   "FROM evlog.projections p WHERE p.name = $1",
 						   1, argtypes, args, NULL, 1, InvalidOid) == SPI_OK_SELECT &&
 		SPI_processed > 0)
 		(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);

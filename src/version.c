@@ -31,10 +31,12 @@
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
 #include "evlog.h"
+#include "oidcache.h"
 #include "projection.h"
 #include "sequencer.h"
 #include "versions.h"
@@ -152,7 +154,8 @@ version_register(FunctionCallInfo fcinfo, const char *name, bool locked)
  * version_unregister
  *		evlog_unregister_hook: a new version of the projection name that was
  *		unregistered replaces nothing any more (it stays registered, as an
- *		ordinary async projection); name's snapshots go (snapshot.c).
+ *		ordinary async projection); name's snapshots go (snapshot.c).  Does
+ *		nothing in a database whose evlog is not yet updated from 0.1.0.
  */
 static void
 version_unregister(const char *name)
@@ -160,6 +163,9 @@ version_unregister(const char *name)
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
 
+	/* a database not yet updated from 0.1.0 has neither versions nor snapshots */
+	if (get_attnum(evlog_relid("projections"), "replaces") == InvalidAttrNumber)
+		return;
 	args[0] = CStringGetTextDatum(name);
 	evlog_registry_exec("UPDATE evlog.projections SET replaces = NULL WHERE replaces = $1",
 						1, argtypes, args, NULL, 0);
