@@ -3,6 +3,8 @@
 -- it with a view swap, snapshots and rebuilds from them, evlog.progress,
 -- and bad input. Numbers that depend on the log's length are compared, not
 -- shown.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/fresh_log.psql
 CREATE ROLE evlog_versions_owner;
 CREATE ROLE evlog_versions_other;
 GRANT SELECT ON evlog.events TO evlog_versions_owner, evlog_versions_other;
