@@ -20,6 +20,7 @@ OBJS = src/evlog.o src/event.o src/chain.o src/sequencer.o src/commit.o src/appe
 # consumer groups
 OBJS += src/consumer.o src/consumer_group.o src/lease.o src/durable.o
 # projection versions, snapshots and progress
+OBJS += src/version.o src/snapshot.o src/progress.o
 # statistics
 OBJS += src/stats.o src/slots.o
 # followers

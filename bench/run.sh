@@ -166,3 +166,4 @@ printf '| 7 | worker RSS (private) over %s folded events: %.1f MB after the firs
 bash "$SRC/bench/restore.sh" "$WORK"
 # Workloads 9-11: consumer groups (bench/consumer.sh)
 bash "$SRC/bench/consumer.sh" "$WORK"
+bash "$SRC/bench/versions.sh" "$WORK"   # workload 12: projection versions and snapshots

@@ -324,6 +324,128 @@ COMMENT ON VIEW evlog.consumer_groups IS
   'One row per consumer group: group_name text, owner regrole, event_types text[], stream_prefix text, partitions integer, lease interval, members bigint (live members), committed bigint (the lowest committed offset of its partitions), head bigint (the head of the log), lag_events bigint (head - committed). Shows the groups whose owner role the current user is a member of.';
 
 -- Projection versions, snapshots and progress (README "Projection versions").
+-- A new version of a projection notes the projection it replaces.
+ALTER TABLE evlog.projections ADD COLUMN replaces text COLLATE "C";
+COMMENT ON COLUMN evlog.projections.replaces IS
+  'text or NULL: the projection this one is the next version of (registered with replaces => ...); evlog_promote unregisters that one and gives this one its name and mode. NULL for a projection that serves.';
+
+-- evlog_register_projection gains the argument replaces, evlog_rebuild the
+-- argument from_snapshot: the older functions are renamed, their grants
+-- carried over to the new ones, and then they are dropped.
+ALTER FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval)
+  RENAME TO evlog_register_projection_before_versions;
+ALTER FUNCTION evlog_rebuild(text) RENAME TO evlog_rebuild_before_snapshots;
+
+CREATE FUNCTION evlog_register_projection(name text, handler regprocedure,
+                                          tables regclass[] DEFAULT '{}',
+                                          event_types text[] DEFAULT NULL,
+                                          mode text DEFAULT 'async',
+                                          on_error text DEFAULT 'stop',
+                                          reset regprocedure DEFAULT NULL,
+                                          upcast boolean DEFAULT false,
+                                          timeout interval DEFAULT '1 minute',
+                                          replaces text DEFAULT NULL)
+  RETURNS void
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_register_projection';
+COMMENT ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval, text) IS
+  'evlog_register_projection(name text, handler regprocedure, tables regclass[] = ''{}'', event_types text[] = NULL (all), mode text = ''async''|''sync'', on_error text = ''stop''|''skip'', reset regprocedure = NULL, upcast boolean = false, timeout interval = ''1 minute'', replaces text = NULL) RETURNS void: register a projection owned by the caller. Its handler f(evlog.events) RETURNS void, its reset function and its tables'' code (triggers, policies) run only as the caller, in a security-restricted operation with search_path "$user", public, pg_temp, and whatever they SET is undone when they return. A handler call longer than timeout is cancelled and treated as a handler error. A sync projection folds the existing log at once, holding the sequencer. With upcast, the handler receives every event at its type''s latest defined version (see evlog_define_upcaster). With replaces, the projection is the next version of that one: always async, built by the worker from seq 0 in batches (a transaction each) into its own tables while that one serves, until evlog_promote. Errors: 22004 name, handler, tables, mode, on_error, upcast or timeout null; 22023 bad name, mode, on_error, event type or timeout, a new version that is not async or replaces itself; 42710 name taken, or replaces already has a new version; 42809 a table that is not an ordinary table; EV005 wrong handler or reset signature, replaces unknown or itself a new version; 42501 caller may not execute the handler, does not own a table, or does not own replaces.';
+REVOKE EXECUTE ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval, text) FROM PUBLIC;
+
+CREATE FUNCTION evlog_rebuild(name text, from_snapshot boolean DEFAULT false) RETURNS bigint
+  LANGUAGE C VOLATILE STRICT SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_rebuild';
+COMMENT ON FUNCTION evlog_rebuild(text, boolean) IS
+  'evlog_rebuild(name text, from_snapshot boolean = false) RETURNS bigint: empty the projection''s tables (DELETE, then its reset function), fold the whole log into them and set the checkpoint to the head, in this transaction; returns the events replayed. With from_snapshot, the tables are instead set to the latest snapshot (evlog_snapshot) whose fingerprint matches the projection now (handler and reset definitions, tables, event types, upcast), the reset function does not run, and only the events after the snapshot''s seq are folded (a NOTICE says which; with no matching snapshot the whole log is replayed). A NOTICE every evlog.progress_events (100000) events, at most one every evlog.progress_notice_interval; evlog.progress shows it meanwhile. Readers are not blocked and see the old read model until commit; appends go on (a sync projection''s tail is folded at the end while holding the sequencer). Clears its dead letters; a failed projection that rebuilds cleanly becomes active. NULL when an argument is NULL (STRICT). Errors: EV005 unknown projection; 42501 not the owner; a handler error under on_error = ''stop'' (nothing changes); 0A000 a sync projection under REPEATABLE READ.';
+
+-- Carry the EXECUTE grants of the renamed functions over (and a revoke
+-- from PUBLIC), then drop them.
+DO $$
+DECLARE
+  f record;
+  g record;
+BEGIN
+  FOR f IN
+    SELECT p.proacl, p.proowner, v.newer
+      FROM (VALUES ('evlog_register_projection_before_versions', 'evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval, text)'),
+                   ('evlog_rebuild_before_snapshots', 'evlog_rebuild(text, boolean)')) v(older, newer)
+      JOIN pg_catalog.pg_proc p ON p.proname = v.older
+  LOOP
+    IF f.proacl IS NOT NULL AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(f.proacl) a
+                                            WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE') THEN
+      EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f.newer);
+    END IF;
+    FOR g IN
+      SELECT pg_catalog.quote_ident(r.rolname) AS grantee
+        FROM pg_catalog.aclexplode(f.proacl) a
+        JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
+       WHERE a.privilege_type = 'EXECUTE' AND a.grantee <> f.proowner
+    LOOP
+      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', f.newer, g.grantee);
+    END LOOP;
+  END LOOP;
+END
+$$;
+DROP FUNCTION evlog_register_projection_before_versions(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval);
+DROP FUNCTION evlog_rebuild_before_snapshots(text);
+
+CREATE FUNCTION evlog_promote(name text, timeout interval DEFAULT '1 minute') RETURNS bigint
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_promote';
+COMMENT ON FUNCTION evlog_promote(text, interval) IS
+  'evlog_promote(name text, timeout interval = ''1 minute'') RETURNS bigint: cut over to projection name, the next version of the projection it replaces. Waits, holding nothing, up to timeout until name is within one batch (evlog.batch_size) of the head; then, in the caller''s transaction, holds appends (the sequencer, to the end of the transaction), folds name to the head, unregisters the projection it replaces (its dead letters and snapshots go, its tables stay) and gives name that projection''s name and mode (sync or async); returns the checkpoint, the head. Switch readers in the same transaction (CREATE OR REPLACE VIEW), so the cut-over is one commit. Needs READ COMMITTED. Errors: 22004 null argument; 22023 negative timeout; 0A000 under REPEATABLE READ or SERIALIZABLE; EV005 unknown projection, one that replaces no projection, or paused or failed; 42501 not the owner of both; 55P03 not near the head within timeout (nothing changed). Not granted to PUBLIC.';
+REVOKE EXECUTE ON FUNCTION evlog_promote(text, interval) FROM PUBLIC;
+
+-- Snapshots: one row per snapshot, its copies in schema evlog_snapshots.
+CREATE SCHEMA evlog_snapshots;
+GRANT USAGE ON SCHEMA evlog_snapshots TO PUBLIC;
+COMMENT ON SCHEMA evlog_snapshots IS
+  'Copies of projections'' tables taken by evlog_snapshot, one table s<id>_<n> per table of the projection, owned by the projection''s owner; only evlog creates tables here (PUBLIC has USAGE, not CREATE). See evlog.snapshots.';
+CREATE SEQUENCE evlog.snapshot_id_seq;
+COMMENT ON SEQUENCE evlog.snapshot_id_seq IS
+  'bigint: numbers evlog.projection_snapshots.id, and so the names of the copies in schema evlog_snapshots.';
+CREATE TABLE evlog.projection_snapshots (
+  id          bigint NOT NULL CONSTRAINT projection_snapshots_pkey PRIMARY KEY,
+  projection  text COLLATE "C" NOT NULL,
+  seq         bigint NOT NULL,
+  taken_at    timestamptz NOT NULL DEFAULT now(),
+  fingerprint text NOT NULL,
+  copies      text[] NOT NULL
+);
+COMMENT ON TABLE evlog.projection_snapshots IS
+  'The snapshots evlog_snapshot took: id bigint, projection text, seq bigint (the projection''s checkpoint the copies stand at), taken_at timestamptz, fingerprint text (hex SHA-256 of the handler and reset function definitions, the tables and their columns, the event types and upcast), copies text[] (the tables in schema evlog_snapshots, in the order of the projection''s tables). Written only by evlog; survives pg_dump/pg_restore. Read it through evlog.snapshots.';
+SELECT pg_catalog.pg_extension_config_dump('evlog.projection_snapshots', '');
+SELECT pg_catalog.pg_extension_config_dump('evlog.snapshot_id_seq', '');
+GRANT SELECT ON evlog.projection_snapshots TO PUBLIC;
+CREATE VIEW evlog.snapshots AS
+  SELECT s.projection, s.seq, s.taken_at, s.fingerprint,
+         (SELECT coalesce(sum(pg_catalog.pg_total_relation_size(c.oid)), 0)::bigint
+            FROM pg_catalog.pg_class c
+           WHERE c.relnamespace = 'evlog_snapshots'::regnamespace AND c.relname = ANY (s.copies)) AS bytes,
+         s.copies
+  FROM evlog.projection_snapshots s;
+COMMENT ON VIEW evlog.snapshots IS
+  'One row per snapshot: projection text, seq bigint (the checkpoint it was taken at), taken_at timestamptz, fingerprint text (see evlog.projection_snapshots), bytes bigint (disk space of its copies, indexes and TOAST included), copies text[] (its tables in schema evlog_snapshots). evlog.snapshot_retention keeps the last N per projection.';
+GRANT SELECT ON evlog.snapshots TO PUBLIC;
+
+CREATE FUNCTION evlog_snapshot(name text) RETURNS bigint
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_snapshot';
+COMMENT ON FUNCTION evlog_snapshot(text) IS
+  'evlog_snapshot(name text) RETURNS bigint: copy the projection''s tables, as of its checkpoint, into new tables of schema evlog_snapshots owned by the projection''s owner (read and written as that owner, security-restricted), record the snapshot with that seq and a fingerprint of the handler and reset function definitions (and the tables'' columns, event types, upcast), drop the projection''s snapshots beyond evlog.snapshot_retention (3), and return the seq. Holds the projection''s registry row to the end of the transaction (the worker passes it over), and for a sync projection the sequencer (appends wait). Errors: 22004 null name; EV005 unknown projection; 42501 not the owner; 42P01 a table of it dropped.';
+
+-- Progress: the folds running now, from shared memory.
+CREATE FUNCTION evlog.progress_rows()
+  RETURNS TABLE(projection text, phase text, folded bigint, target bigint, started_at timestamptz,
+                events_per_second double precision, eta interval, pid integer)
+  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'evlog_progress_rows';
+COMMENT ON FUNCTION evlog.progress_rows() IS
+  'evlog.progress_rows() RETURNS TABLE(projection text, phase text, folded bigint, target bigint, started_at timestamptz, events_per_second double precision, eta interval, pid integer): the rows of evlog.progress, read from shared memory (none when evlog is not in shared_preload_libraries). Raises nothing.';
+CREATE VIEW evlog.progress AS SELECT * FROM evlog.progress_rows();
+COMMENT ON VIEW evlog.progress IS
+  'One row per rebuild, catch-up or version build running in this database, updated after every batch: projection text; phase text (''rebuild'', ''rebuild from snapshot'', ''catch-up'': evlog_catch_up or a worker more than one batch behind, ''version build'': a worker building a projection registered with replaces); folded bigint (the seq it has folded up to); target bigint (the seq it folds to: the head when it last looked); started_at timestamptz; events_per_second double precision (log positions passed per second since started_at); eta interval (time to target at that rate, NULL while unknown); pid integer (the process folding). Needs evlog in shared_preload_libraries (empty otherwise).';
+GRANT SELECT ON evlog.progress TO PUBLIC;
 
 -- Statistics (README "Statistics and monitoring").
 

@@ -37,7 +37,6 @@ extern void evlog_consumer_init(void);
 extern void evlog_consumer_group_init(void);
 extern char *evlog_consumer_check_name(FunctionCallInfo fcinfo, int argno, const char *what);
 extern int	evlog_consumer_sql(const char *sql, int nargs, Oid *argtypes, Datum *values);
-extern int64 evlog_interval_us(Interval *iv);
 extern ConsumerGroup *evlog_consumer_group(const char *name, bool check_owner);
 extern int64 evlog_visible_head(void);
 extern int	evlog_partition_of(text *stream, int partitions);

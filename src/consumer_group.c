@@ -113,25 +113,6 @@ evlog_consumer_sql(const char *sql, int nargs, Oid *argtypes, Datum *values)
 }
 
 /*
- * evlog_interval_us
- *		An interval as microseconds (a day is 24 hours, a month 30 days),
- *		saturated at the int64 range.
- */
-int64
-evlog_interval_us(Interval *iv)
-{
-	int64		days = (int64) iv->month * DAYS_PER_MONTH + iv->day;
-	int64		us;
-
-	/* saturate rather than overflow: callers bound the result */
-	if (days > 100000 * 365 || pg_add_s64_overflow(iv->time, days * USECS_PER_DAY, &us))
-		return days < 0 || (days == 0 && iv->time < 0) ? PG_INT64_MIN : PG_INT64_MAX;
-	if (days < -100000 * 365)
-		return PG_INT64_MIN;
-	return us;
-}
-
-/*
  * evlog_consumer_group
  *		Read group name's registry row; raise 42704 when there is none, and
  *		with check_owner 42501 unless the current user is a member of the

@@ -24,6 +24,7 @@
 #include "shmem.h"
 #include "slots.h"
 #include "stats.h"
+#include "versions.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -59,6 +60,9 @@ _PG_init(void)
 	/* consumer groups */
 	evlog_consumer_init();
 	/* projection versions, snapshots and progress */
+	evlog_version_init();
+	evlog_snapshot_init();
+	evlog_progress_init();
 	/* statistics */
 	evlog_stats_init();
 	if (process_shared_preload_libraries_in_progress)

@@ -14,6 +14,8 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "common/int.h"
+#include "datatype/timestamp.h"
 #include "fmgr.h"
 
 #include "compat.h"
@@ -89,6 +91,25 @@ evlog_arg_not_null(FunctionCallInfo fcinfo, int argno, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("argument \"%s\" must not be null", name)));
+}
+
+/*
+ * evlog_interval_us
+ *		An interval as microseconds (a day is 24 hours, a month 30 days),
+ *		saturated at the int64 range.
+ */
+static inline int64
+evlog_interval_us(const Interval *iv)
+{
+	int64		days = (int64) iv->month * DAYS_PER_MONTH + iv->day;
+	int64		us;
+
+	/* saturate rather than overflow: callers bound the result */
+	if (days > 100000 * 365 || pg_add_s64_overflow(iv->time, days * USECS_PER_DAY, &us))
+		return days < 0 || (days == 0 && iv->time < 0) ? PG_INT64_MIN : PG_INT64_MAX;
+	if (days < -100000 * 365)
+		return PG_INT64_MIN;
+	return us;
 }
 
 #endif							/* EVLOG_H */

@@ -32,6 +32,7 @@
 #include "sequencer.h"
 #include "stats.h"
 #include "subxact.h"
+#include "versions.h"
 
 /* evlog.progress_events: a rebuild reports progress every this many events */
 static int	evlog_progress_events = 100000;
@@ -269,8 +270,10 @@ record_failure(EvlogProjection *p, int64 seq, const char *message)
  *		with each event in a subtransaction of its own, so that a failing
  *		event is isolated and recorded as on_error says ('skip': dead
  *		letter and go on; 'stop': projection failed, and the fold ends before
- *		the event).  Events are read by evlog_read_batch (logscan.c).  With
- *		progress, a NOTICE every evlog.progress_events events.  The caller
+ *		the event).  Events are read by evlog_read_batch (logscan.c).  After
+ *		each batch evlog.progress is updated (progress.c); with progress (a
+ *		rebuild), a NOTICE every evlog.progress_events events, at most one
+ *		every evlog.progress_notice_interval.  The caller
  *		is SPI-connected (record_failure) and has prepared the handler.
  *
  * *handed counts the events given to the handler; *last is the seq up to
@@ -337,7 +340,9 @@ evlog_fold_range(EvlogProjection *p, int64 after, int64 upto, bool strict,
 		if (!failed)
 			*last = batch.scanned_to;
 		MemoryContextReset(batchcxt);
-		if (progress && *handed >= next_notice)
+		evlog_progress_report(p, after, *last, upto, progress);
+		if (progress && *handed >= next_notice &&
+			evlog_progress_notice_due(next_notice == evlog_progress_events))
 		{
 			ereport(NOTICE,
 					(errmsg("projection \"%s\": " INT64_FORMAT " events replayed, at seq " INT64_FORMAT " of " INT64_FORMAT,
@@ -504,6 +509,18 @@ evlog_appended_here(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	PG_RETURN_BOOL(here);
+}
+
+/*
+ * evlog_fold_batch_size
+ *		evlog.batch_size: the events a worker folds per batch (and per
+ *		transaction).  For the version build's promote, which calls a
+ *		version "at the head" within one batch of it.  Takes no locks.
+ */
+int
+evlog_fold_batch_size(void)
+{
+	return evlog_batch_size;
 }
 
 /*

@@ -74,5 +74,6 @@ extern void evlog_sync_checkpoint(List *projections, int64 seq);
 /* rebuild.c */
 extern void evlog_rebuild_init(void);
 extern void evlog_fold_init(void);
+extern int	evlog_fold_batch_size(void);
 
 #endif							/* EVLOG_PROJECTION_H */

@@ -44,10 +44,13 @@
 #include "projection.h"
 #include "subxact.h"
 #include "sequencer.h"
+#include "versions.h"
 
 PG_FUNCTION_INFO_V1(evlog_rebuild);
 PG_FUNCTION_INFO_V1(evlog_verify);
 
+/* Set by snapshot.c (versions.h) */
+evlog_restore_hook_type evlog_restore_hook = NULL;
 
 /*
  * The rebuild locks this backend holds at session level, each with the
@@ -194,11 +197,13 @@ empty_read_model(EvlogProjection *p)
 }
 
 /*
- * evlog_rebuild(name text) RETURNS bigint
+ * evlog_rebuild(name text, from_snapshot boolean) RETURNS bigint
  *
  * Replace projection name's read model with the fold of the whole log (of
  * its event types) and set its checkpoint to the head, in this transaction;
- * return the number of events replayed.  Clears its dead letters first; a
+ * return the number of events replayed.  With from_snapshot, the read model
+ * is set to a matching snapshot instead of emptied (snapshot.c, through
+ * evlog_restore_hook) and only the events after it are folded.  Clears its dead letters first; a
  * failed projection that rebuilds cleanly becomes active.  NOTICE every
  * evlog.progress_events.  Checks ownership before any lock; then locks, in
  * this order: the projection's rebuild lock for the whole transaction (or
@@ -215,6 +220,7 @@ evlog_rebuild(PG_FUNCTION_ARGS)
 	EvlogProjection *p;
 	int64		handed = 0;
 	int64		last;
+	int64		from = -1;
 	Oid			argtypes[2] = {TEXTOID, INT8OID};
 	Datum		args[2];
 
@@ -238,12 +244,15 @@ evlog_rebuild(PG_FUNCTION_ARGS)
 				 errdetail("The rebuild folds the events appended while it runs, which a REPEATABLE READ snapshot cannot see.")));
 	evlog_prepare_handler(p);
 
-	empty_read_model(p);
+	if (evlog_restore_hook)
+		from = evlog_restore_hook(p, fcinfo);
+	if (from < 0)
+		empty_read_model(p);
 	args[0] = CStringGetTextDatum(name);
 	evlog_registry_exec("DELETE FROM evlog.dead_letters WHERE projection = $1",
 						1, argtypes, args, NULL, 0);
 
-	(void) evlog_fold_range(p, 0, evlog_head_spi(), !p->skip_on_error, 0, true,
+	(void) evlog_fold_range(p, Max(from, 0), evlog_head_spi(), !p->skip_on_error, 0, true,
 							&handed, &last);
 	if (p->sync)
 	{

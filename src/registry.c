@@ -41,12 +41,17 @@
 #include "projection.h"
 #include "sequencer.h"
 #include "shmem.h"
+#include "versions.h"
 
 PG_FUNCTION_INFO_V1(evlog_register_projection);
 PG_FUNCTION_INFO_V1(evlog_alter_projection);
 PG_FUNCTION_INFO_V1(evlog_unregister_projection);
 PG_FUNCTION_INFO_V1(evlog_pause);
 PG_FUNCTION_INFO_V1(evlog_resume);
+
+/* Set by version.c (versions.h) */
+evlog_register_hook_type evlog_register_hook = NULL;
+evlog_unregister_hook_type evlog_unregister_hook = NULL;
 
 /* The default handler timeout: one minute, in milliseconds */
 #define EVLOG_DEFAULT_TIMEOUT_MS (60 * 1000)
@@ -531,6 +536,8 @@ evlog_register_projection(PG_FUNCTION_ARGS)
 		}
 	}
 
+	if (evlog_register_hook)
+		evlog_register_hook(fcinfo, name, false);
 	evlog_sequencer_lock();
 	SPI_connect();
 	{
@@ -560,6 +567,8 @@ evlog_register_projection(PG_FUNCTION_ARGS)
 								 PG_NARGS() > 8 ? ", timeout" : "",
 								 PG_NARGS() > 8 ? ", $10" : ""),
 						PG_NARGS() > 8 ? 10 : 9, argtypes, args, nulls, 0);
+	if (evlog_register_hook)
+		evlog_register_hook(fcinfo, name, true);
 	SPI_finish();
 
 	if (strcmp(mode, "sync") == 0)
@@ -650,6 +659,8 @@ evlog_unregister_projection(PG_FUNCTION_ARGS)
 						1, argtypes, args, NULL, 0);
 	evlog_registry_exec("DELETE FROM evlog.projections WHERE name = $1",
 						1, argtypes, args, NULL, 0);
+	if (evlog_unregister_hook)
+		evlog_unregister_hook(name);
 	SPI_finish();
 	evlog_registry_changed();
 	PG_RETURN_VOID();

@@ -1,7 +1,7 @@
 -- Every SQL object of the extension has a COMMENT, every function pins
 -- search_path, and only the functions that write the log or define projections
--- and contracts (and evlog.guard(), which only evlog_protect attaches) are
--- withheld from PUBLIC.
+-- (and promote their versions) and contracts (and evlog.guard(), which only
+-- evlog_protect attaches) are withheld from PUBLIC.
 BEGIN;
 SELECT plan(4);
 
@@ -45,9 +45,10 @@ SELECT is(ARRAY(
         'evlog_append_batch(evlog.new_event[])',
         'evlog_define_event_type(text,integer,text,regprocedure,text)',
         'evlog_define_upcaster(text,integer,regprocedure)',
-        'evlog_register_projection(text,regprocedure,regclass[],text[],text,text,regprocedure,boolean,interval)',
+        'evlog_promote(text,interval)',
+        'evlog_register_projection(text,regprocedure,regclass[],text[],text,text,regprocedure,boolean,interval,text)',
         'evlog_stats_reset()'],
-  'only the functions that write the log, define projections and contracts, reset statistics, or guard tables are withheld from PUBLIC');
+  'only the functions that write the log, define projections (and promote their versions) and contracts, reset statistics, or guard tables are withheld from PUBLIC');
 
 SELECT * FROM finish();
 ROLLBACK;

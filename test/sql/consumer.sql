@@ -1,6 +1,8 @@
 -- Consumer groups (README "Consumer groups"): the API, its errors, bad
 -- input and NULLs, assignment, fencing, leave, seek, privileges, views.
 -- Seqs are shown relative to the head when the test starts.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/fresh_log.psql
 SELECT evlog_head() AS base \gset
 -- try_n: try() with the seqs its messages name replaced by N
 CREATE FUNCTION pg_temp.try_n(cmd text) RETURNS text LANGUAGE sql AS $$

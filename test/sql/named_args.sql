@@ -4,6 +4,8 @@
 -- subtransaction that is rolled back; a name that does not resolve fails
 -- with 42883 (or 42601 for a reserved word), which is what this looks for;
 -- any other outcome (22004, EV004, a result) shows the call was accepted.
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/fresh_log.psql
 CREATE TEMP TABLE named_calls (fn text, call text, outcome text);
 DO $$
 DECLARE

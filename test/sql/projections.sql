@@ -122,7 +122,7 @@ CREATE TABLE not_alices (seq bigint);
 CREATE FUNCTION alice_fold(e evlog.events) RETURNS void LANGUAGE sql AS $$
   INSERT INTO not_alices VALUES (e.seq) $$;
 ALTER FUNCTION alice_fold(evlog.events) OWNER TO evlog_alice;
-GRANT EXECUTE ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval) TO evlog_alice;
+GRANT EXECUTE ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval, text) TO evlog_alice;
 SET ROLE evlog_alice;
 SELECT try($$SELECT evlog_register_projection('alice', 'alice_fold(evlog.events)', '{alice_view}')$$);
 RESET ROLE;
@@ -158,7 +158,7 @@ SELECT count(*) FROM evlog.dead_letters;
 SELECT count(*) FROM kanban.cards;
 SELECT name FROM evlog.projections;
 SELECT evlog_unregister_projection('type_counts');
-REVOKE ALL ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval) FROM evlog_alice;
+REVOKE ALL ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval, text) FROM evlog_alice;
 REVOKE ALL ON evlog.events FROM evlog_alice;
 DROP TABLE alice_view, not_alices;
 DROP FUNCTION alice_fold(evlog.events);

@@ -6,7 +6,7 @@
 CREATE ROLE evlog_mallory;
 CREATE ROLE evlog_eve;
 GRANT SELECT ON evlog.events TO evlog_mallory, evlog_eve;
-GRANT EXECUTE ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval),
+GRANT EXECUTE ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval, text),
                           evlog_alter_projection(text, text, text, interval),
                           evlog_append(text, text, jsonb, jsonb, text, bigint, integer)
   TO evlog_mallory, evlog_eve;
@@ -161,7 +161,7 @@ SELECT evlog_unregister_projection('climber');
 RESET ROLE;
 DROP SCHEMA mallory CASCADE;
 REVOKE ALL ON evlog.events FROM evlog_mallory, evlog_eve;
-REVOKE ALL ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval),
+REVOKE ALL ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval, text),
                        evlog_alter_projection(text, text, text, interval),
                        evlog_append(text, text, jsonb, jsonb, text, bigint, integer)
   FROM evlog_mallory, evlog_eve;
