@@ -23,6 +23,7 @@ OBJS += src/consumer.o src/consumer_group.o src/lease.o src/durable.o
 # statistics
 OBJS += src/stats.o src/slots.o
 # followers
+OBJS += src/follower.o
 DATA = sql/evlog--0.1.0.sql sql/evlog--0.1.0--0.2.0.sql
 PG_CFLAGS = -Wall -Werror -Wmissing-prototypes
 # no LLVM bitcode: it would need clang, and evlog gains nothing from JIT inlining
