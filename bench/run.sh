@@ -166,3 +166,5 @@ printf '| 7 | worker RSS (private) over %s folded events: %.1f MB after the firs
 bash "$SRC/bench/restore.sh" "$WORK"
 # Workloads 9-11: consumer groups (bench/consumer.sh)
 bash "$SRC/bench/consumer.sh" "$WORK"
+# Workload 12: a follower's apply rate and lag (bench/follower.sh)
+bash "$SRC/bench/follower.sh" "$WORK"
