@@ -4,7 +4,10 @@
 # standby is promoted: the worker starts there, a caught-up projection goes
 # on from its checkpoint with the next events, a paused one keeps its
 # checkpoint and folds from it when resumed, and appends through the three
-# paths continue gaplessly from the old head.
+# paths continue gaplessly from the old head. A logical follower of the old
+# primary is re-pointed to the promoted standby as the README says (a new
+# slot there, the subscription's connection and origin moved) and follows
+# it from the old head.
 #
 # Consumer groups are set up and checked in the two marked places below
 # ("before the failover", "after the failover").
@@ -18,7 +21,7 @@ use lib $FindBin::Bin;
 use EvlogPoll;
 
 my $primary = PostgreSQL::Test::Cluster->new('primary');
-$primary->init(allows_streaming => 1);
+$primary->init(allows_streaming => 'logical');
 $primary->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'evlog'
 max_worker_processes = 16
@@ -36,7 +39,17 @@ $primary->safe_psql('postgres', q{
   CREATE FUNCTION per_type_fold(e evlog.events) RETURNS void LANGUAGE sql AS $$
     INSERT INTO per_type VALUES (e.type, 1) ON CONFLICT (type) DO UPDATE SET n = per_type.n + 1 $$;
   SELECT evlog_register_projection('per_type', 'per_type_fold(evlog.events)', '{per_type}');
+  CREATE PUBLICATION evlog_pub FOR TABLE evlog.events;
 });
+
+# a logical follower of the primary
+my $follower = PostgreSQL::Test::Cluster->new('follower');
+$follower->init;
+$follower->append_conf('postgresql.conf', "shared_preload_libraries = 'evlog'");
+$follower->start;
+$follower->safe_psql('postgres', 'CREATE EXTENSION evlog');
+(my $conn = $primary->connstr('postgres')) =~ s/'/''/g;
+$follower->safe_psql('postgres', "CREATE SUBSCRIPTION evlog_sub CONNECTION '$conn' PUBLICATION evlog_pub");
 
 # append N events through the three paths on NODE, tagged with ROUND
 sub append_three_ways
@@ -78,6 +91,8 @@ is($before, "per_stream|active|900\nper_type|paused|300", 'primary: the checkpoi
 my $log = q{SELECT evlog_head(), md5(string_agg(seq || ':' || encode(digest, 'hex'), ',' ORDER BY seq)) FROM evlog.events};
 my $primary_log = $primary->safe_psql('postgres', $log);
 is($standby->safe_psql('postgres', $log), $primary_log, 'standby: the same log');
+ok(poll_until($follower, 'postgres', q{SELECT evlog_head()}, '900'), 'follower: at seq 900');
+is($follower->safe_psql('postgres', $log), $primary_log, 'follower: the same log');
 is($standby->safe_psql('postgres', $state), $before, 'standby: the same checkpoints');
 is($standby->safe_psql('postgres', q{SELECT evlog.worker_pid() IS NULL, pg_is_in_recovery()}), 't|t',
 	'standby: no worker runs there');
@@ -89,6 +104,20 @@ $primary->stop('immediate');
 $standby->promote;
 ok(poll_until($standby, 'postgres', q{SELECT evlog.worker_pid() IS NOT NULL}, 't'), 'promoted: the worker runs');
 is($standby->safe_psql('postgres', $state), $before, 'promoted: the checkpoints carried over');
+
+# the follower, re-pointed before anything is appended: a slot on the new
+# primary, the subscription's connection, and its origin at the new slot
+my $slot_lsn = $standby->safe_psql('postgres', q{
+  SELECT lsn FROM pg_create_logical_replication_slot('evlog_sub', 'pgoutput')});
+$follower->safe_psql('postgres', 'ALTER SUBSCRIPTION evlog_sub DISABLE');
+ok(poll_until($follower, 'postgres', q{SELECT apply_pid IS NULL FROM evlog.follower_status}, 't'),
+	'follower: its apply worker stopped');
+($conn = $standby->connstr('postgres')) =~ s/'/''/g;
+$follower->safe_psql('postgres', qq{
+  ALTER SUBSCRIPTION evlog_sub CONNECTION '$conn';
+  SELECT pg_replication_origin_advance('pg_' || oid, '$slot_lsn') FROM pg_subscription WHERE subname = 'evlog_sub';
+  ALTER SUBSCRIPTION evlog_sub ENABLE;
+});
 is($standby->safe_psql('postgres', q{SELECT evlog_append('s-1', 'thing.single', '{"after": true}')}), '901',
 	'promoted: the next append gets the old head + 1');
 append_three_ways($standby, 4);
@@ -112,8 +141,13 @@ is($standby->safe_psql('postgres', q{SELECT string_agg(type || '=' || n, ',' ORD
 is($standby->safe_psql('postgres', q{SELECT sum(n), max(last_seq) FROM per_stream}), '1201|1201',
 	'promoted: per_stream holds every event once');
 
+ok(poll_until($follower, 'postgres', q{SELECT evlog_head()}, '1201'), 'follower: follows the new primary to seq 1201');
+is($follower->safe_psql('postgres', $log), $standby->safe_psql('postgres', $log), "follower: the new primary's log");
+unlike(slurp_file($follower->logfile), qr/does not continue the follower's log/, 'follower: no replicated event was refused');
+
 # ---- consumer groups, after the failover: the group resumes from its
 # committed offsets on the promoted standby
 
 $standby->stop;
+$follower->stop;
 done_testing();
