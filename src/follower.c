@@ -22,6 +22,8 @@
  *	 insertion order, which is seq order, so anything else means that the
  *	 follower's log and the publisher's have forked.  The refusal names the
  *	 replicated seq and the follower's head;
+ * - a sync projection is folded by the worker, as an async one is: nothing
+ *	 appends locally to fold it (evlog_follower_folds_sync);
  * - the initial copy (a table synchronisation worker) comes in physical
  *	 order: it is admitted in any order and proven whole at commit, as a
  *	 restore is (restore.c); only a seq the follower already holds is
@@ -54,6 +56,7 @@
 #include "chain.h"
 #include "event.h"
 #include "follower.h"
+#include "oidcache.h"
 
 /* What this backend knows of whether its database is a follower */
 typedef struct FollowerCache
@@ -252,6 +255,21 @@ evlog_follower_check_row(Relation rel, HeapTuple tuple, const EvlogHead *head)
 	last_row.seq = ev.seq;
 	last_row.recorded_at = ev.recorded_at;
 	memcpy(last_row.digest, ev.digest, PG_SHA256_DIGEST_LENGTH);
+}
+
+/*
+ * evlog_follower_folds_sync
+ *		Whether this database is a follower, where a sync projection is
+ *		folded as an async one: nothing appends there, so no appending
+ *		transaction would fold it; the worker does, from the replicated
+ *		events.  Needs a transaction; see evlog_follower_subscription.
+ */
+bool
+evlog_follower_folds_sync(void)
+{
+	Oid			relid = evlog_relid_if_exists(EVLOG_EVENTS_TABLE);
+
+	return OidIsValid(relid) && OidIsValid(evlog_follower_subscription(relid));
 }
 
 /*

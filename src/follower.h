@@ -19,6 +19,7 @@
 extern void evlog_follower_init(void);
 extern Oid	evlog_follower_subscription(Oid relid);
 extern void evlog_follower_refuse_append(Oid relid);
+extern bool evlog_follower_folds_sync(void);
 extern void evlog_follower_check_row(Relation rel, HeapTuple tuple,
 									 const EvlogHead *head);
 

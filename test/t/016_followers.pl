@@ -43,14 +43,15 @@ $primary->safe_psql('postgres', q{
 });
 
 # follower 1 folds the number of events per stream, follower 2 the sum of
-# payload.i per type: each its own projection
+# payload.i per type: each its own projection; follower 1's is sync, which
+# on a follower the worker folds
 $f1->safe_psql('postgres', q{
   CREATE EXTENSION evlog;
   CREATE TABLE per_stream (stream text PRIMARY KEY, n bigint NOT NULL, last_seq bigint NOT NULL);
   CREATE FUNCTION per_stream_fold(e evlog.events) RETURNS void LANGUAGE sql AS $$
     INSERT INTO per_stream VALUES (e.stream, 1, e.seq)
     ON CONFLICT (stream) DO UPDATE SET n = per_stream.n + 1, last_seq = excluded.last_seq $$;
-  SELECT evlog_register_projection('per_stream', 'per_stream_fold(evlog.events)', '{per_stream}');
+  SELECT evlog_register_projection('per_stream', 'per_stream_fold(evlog.events)', '{per_stream}', mode => 'sync');
 });
 $f2->safe_psql('postgres', q{
   CREATE EXTENSION evlog;
