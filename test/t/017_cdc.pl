@@ -139,8 +139,12 @@ is($node->safe_psql('postgres', 'SELECT evlog_head()'), '2999', 'round 1: 2999 e
 ok(wait_read(2999), 'wal2json: the reader got seq 2999');
 is(pgoutput_seqs(), join(',', 1 .. 2999), 'pgoutput: seqs 1..2999, each once, in order');
 
-# stop the reader (it confirms what it wrote as it leaves), append, start it
-# again from its slot
+# stop the reader once it has confirmed all it wrote (a reader that stops
+# before confirming gets the rest again: README), append, start it again
+# from its slot
+my $end = $node->safe_psql('postgres', 'SELECT pg_current_wal_insert_lsn()');
+ok(poll_until($node, 'postgres', qq{SELECT confirmed_flush_lsn >= '$end' FROM pg_replication_slots WHERE slot_name = 'w2j'}, 't'),
+	'wal2json: the reader confirmed what it wrote');
 $recv->signal('INT');
 $recv->finish;
 round(2);
