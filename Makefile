@@ -24,6 +24,7 @@ OBJS += src/version.o src/snapshot.o src/progress.o
 # statistics
 OBJS += src/stats.o src/slots.o
 # followers
+OBJS += src/follower.o
 DATA = sql/evlog--0.1.0.sql sql/evlog--0.1.0--0.2.0.sql
 PG_CFLAGS = -Wall -Werror -Wmissing-prototypes
 # no LLVM bitcode: it would need clang, and evlog gains nothing from JIT inlining

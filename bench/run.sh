@@ -167,3 +167,5 @@ bash "$SRC/bench/restore.sh" "$WORK"
 # Workloads 9-11: consumer groups (bench/consumer.sh)
 bash "$SRC/bench/consumer.sh" "$WORK"
 bash "$SRC/bench/versions.sh" "$WORK"   # workload 12: projection versions and snapshots
+# Workload 13: a follower's apply rate and lag (bench/follower.sh)
+bash "$SRC/bench/follower.sh" "$WORK"

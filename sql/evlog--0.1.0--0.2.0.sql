@@ -449,7 +449,6 @@ GRANT SELECT ON evlog.progress TO PUBLIC;
 
 -- Statistics (README "Statistics and monitoring").
 
--- Followers (README "Followers and change data capture").
 CREATE FUNCTION evlog.read_stats(OUT appends bigint, OUT retries bigint, OUT conflicts bigint,
                                  OUT version_conflicts bigint, OUT rejected bigint,
                                  OUT aborted_appends bigint, OUT sequencer_wait_ms double precision,
@@ -501,3 +500,34 @@ CREATE OR REPLACE VIEW evlog.projection_status AS
        LATERAL (SELECT coalesce(max(e.seq), 0) AS head FROM evlog.events e) h;
 COMMENT ON VIEW evlog.projection_status IS
   'One row per projection: name, mode, state, checkpoint bigint, head bigint, lag_events bigint (head - checkpoint), lag_seconds double precision (age of the oldest unfolded event, 0 when caught up), last_error, last_error_seq, updated_at, worker text (''running''; ''not needed (sync)''; ''no worker (max_worker_processes)'': the database''s worker could not start because no background worker slot is free, so nothing folds this async projection until one frees up (the launcher retries every second); ''database worker (max_worker_processes)'': no slot was free for a projection worker of its own, so the database''s worker folds it in turn with others; ''not running'': async projections then need evlog_catch_up or evlog in shared_preload_libraries), and worker_pid integer (the process that folds an active async projection: its projection worker, else the database''s worker; NULL otherwise). Needs SELECT on evlog.events.';
+
+-- Followers (README "Followers and change data capture").
+-- A database whose evlog.events is the target of a subscription is a
+-- follower: appends fail there with EV007 and only the subscription writes
+-- the log (the library checks pg_subscription_rel). This view says which
+-- subscription feeds the log, its head, and how far behind the primary it is.
+CREATE VIEW evlog.follower_status AS
+  SELECT s.subname AS subscription,
+         s.subenabled AS enabled,
+         CASE r.srsubstate WHEN 'i' THEN 'initializing' WHEN 'd' THEN 'copying'
+                           WHEN 'f' THEN 'copied' WHEN 's' THEN 'synchronized'
+                           WHEN 'r' THEN 'ready' END AS sync_state,
+         st.pid AS apply_pid,
+         coalesce(h.seq, 0) AS head,
+         h.recorded_at AS head_recorded_at,
+         extract(epoch FROM now() - h.recorded_at)::double precision AS head_age_seconds,
+         st.received_lsn, st.latest_end_lsn,
+         st.last_msg_send_time, st.last_msg_receipt_time, st.latest_end_time,
+         extract(epoch FROM st.last_msg_receipt_time - st.last_msg_send_time)::double precision AS transit_seconds,
+         coalesce(ss.apply_error_count, 0) AS apply_error_count,
+         coalesce(ss.sync_error_count, 0) AS sync_error_count
+  FROM pg_catalog.pg_subscription_rel r
+  JOIN pg_catalog.pg_subscription s ON s.oid = r.srsubid
+  LEFT JOIN pg_catalog.pg_stat_subscription st ON st.subid = s.oid AND st.relid IS NULL
+  LEFT JOIN pg_catalog.pg_stat_subscription_stats ss ON ss.subid = s.oid
+  LEFT JOIN LATERAL (SELECT e.seq, e.recorded_at FROM evlog.events e
+                     ORDER BY e.seq DESC LIMIT 1) h ON true
+  WHERE r.srrelid = 'evlog.events'::pg_catalog.regclass;
+COMMENT ON VIEW evlog.follower_status IS
+  'On a follower (a database whose evlog.events is the target of a subscription), one row per such subscription; no row on a primary. subscription name; enabled boolean; sync_state text (''initializing'', ''copying'', ''copied'', ''synchronized'' during the initial copy, then ''ready''); apply_pid integer (the apply worker, NULL when none runs); head bigint (the follower''s last event, 0 when empty) and head_recorded_at timestamptz (its time of sequencing on the primary); head_age_seconds double precision (now - head_recorded_at: while the primary appends, how far behind it the follower is in time); received_lsn, latest_end_lsn pg_lsn (the primary''s WAL positions received and reported; on the primary, pg_current_wal_lsn() minus latest_end_lsn is the lag in bytes); last_msg_send_time, last_msg_receipt_time, latest_end_time timestamptz and transit_seconds double precision (receipt - send of the last message) from pg_stat_subscription; apply_error_count, sync_error_count bigint from pg_stat_subscription_stats (a refused replicated event counts here, and the apply worker retries it). Raises nothing.';
+GRANT SELECT ON evlog.follower_status TO PUBLIC;

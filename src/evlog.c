@@ -17,6 +17,7 @@
 #include "consumer.h"
 #include "contracts.h"
 #include "event.h"
+#include "follower.h"
 #include "guard.h"
 #include "projection.h"
 #include "seqstate.h"
@@ -68,6 +69,7 @@ _PG_init(void)
 	if (process_shared_preload_libraries_in_progress)
 		evlog_slots_init();
 	/* followers */
+	evlog_follower_init();
 	if (process_shared_preload_libraries_in_progress)
 	{
 		evlog_shmem_init();

@@ -37,6 +37,7 @@
 #include "evlog.h"
 #include "locks.h"
 #include "event.h"
+#include "follower.h"
 #include "handler.h"
 #include "projection.h"
 #include "sequencer.h"
@@ -128,7 +129,7 @@ evlog_projection_from_tuple(EvlogProjection *p, HeapTuple tuple, TupleDesc desc)
 	p->handler = DatumGetObjectId(v[COL_HANDLER]);
 	p->reset = n[COL_RESET] ? InvalidOid : DatumGetObjectId(v[COL_RESET]);
 	p->owner = DatumGetObjectId(v[COL_OWNER]);
-	p->sync = strcmp(TextDatumGetCString(v[COL_MODE]), "sync") == 0;
+	p->sync = strcmp(TextDatumGetCString(v[COL_MODE]), "sync") == 0 && !evlog_follower_folds_sync();
 	p->skip_on_error = strcmp(TextDatumGetCString(v[COL_ON_ERROR]), "skip") == 0;
 	p->state = TextDatumGetCString(v[COL_STATE])[0];
 	p->checkpoint = DatumGetInt64(v[COL_CHECKPOINT]);

@@ -63,6 +63,7 @@
 #include "commit.h"
 #include "contracts.h"
 #include "event.h"
+#include "follower.h"
 #include "projection.h"
 #include "restore.h"
 #include "seqstate.h"
@@ -175,6 +176,8 @@ evlog_append_begin(AppendContext *ac, Relation rel, bool for_insert)
 	 * their invalidation (processed here) says whether there are any.
 	 */
 	AcceptInvalidationMessages();
+	if (for_insert)
+		evlog_follower_refuse_append(RelationGetRelid(ac->rel));
 	if (for_insert && (evlog_registry_note() < 0 ||
 					   (evlog_registry_note() & EVLOG_HAS_SYNC)))
 	{
@@ -551,6 +554,7 @@ evlog_check_direct_insert(Relation rel, HeapTuple tuple)
 		evlog_restore_begin(relid, &ac.head);
 		head = ac.head;
 	}
+	evlog_follower_check_row(rel, tuple, &head);
 	evlog_seqstate_invalidate();
 	wake_worker_at_commit = true;
 	if (tuple == NULL)
