@@ -9,8 +9,8 @@
 # slot there, the subscription's connection and origin moved) and follows
 # it from the old head.
 #
-# Consumer groups are set up and checked in the two marked places below
-# ("before the failover", "after the failover").
+# A consumer group acknowledges part of the log on the primary and, after
+# the failover, is given again exactly what it had not acknowledged.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -73,8 +73,15 @@ append_three_ways($primary, 2);
 ok(poll_until($primary, 'postgres', q{SELECT checkpoint FROM evlog.projection_status WHERE name = 'per_stream'}, '600'),
 	'primary: per_stream folded to seq 600');
 
-# ---- consumer groups, before the failover: create a group, poll and ack
-# part of the log here
+# ---- consumer groups, before the failover: a group reading the whole log;
+# its member is given 1..250 and acknowledges them, then is given 251..350
+# and acknowledges nothing more
+$primary->safe_psql('postgres', q{SELECT evlog_create_consumer_group('billing', start_after => 0, partitions => 4)});
+is($primary->safe_psql('postgres', q{SELECT count(*), min(seq), max(seq) FROM evlog_poll('billing', 'm1', 250)}), '250|1|250',
+	'primary: the member is given seqs 1..250');
+is($primary->safe_psql('postgres', q{SELECT evlog_ack('billing', 'm1', 250)}), '250', 'primary: it acknowledges them');
+is($primary->safe_psql('postgres', q{SELECT count(*), min(seq), max(seq) FROM evlog_poll('billing', 'm1', 100)}), '100|251|350',
+	'primary: then it is given seqs 251..350, not acknowledged');
 
 $primary->backup('backup');
 my $standby = PostgreSQL::Test::Cluster->new('standby');
@@ -146,7 +153,15 @@ is($follower->safe_psql('postgres', $log), $standby->safe_psql('postgres', $log)
 unlike(slurp_file($follower->logfile), qr/does not continue the follower's log/, 'follower: no replicated event was refused');
 
 # ---- consumer groups, after the failover: the group resumes from its
-# committed offsets on the promoted standby
+# committed offsets on the promoted standby: what was given and not
+# acknowledged is given again, nothing acknowledged is
+is($standby->safe_psql('postgres', q{SELECT committed, lag_events FROM evlog.consumer_groups WHERE group_name = 'billing'}),
+	'250|951', 'promoted: the group kept its committed offsets');
+is($standby->safe_psql('postgres', q{SELECT count(*), min(seq), max(seq) FROM evlog_poll('billing', 'm1', 2000)}), '951|251|1201',
+	'promoted: the member is given 251..1201, from its committed offsets on');
+is($standby->safe_psql('postgres', q{SELECT evlog_ack('billing', 'm1', 1201)}), '951', 'promoted: it acknowledges them');
+is($standby->safe_psql('postgres', q{SELECT committed, lag_events FROM evlog.consumer_groups WHERE group_name = 'billing'}),
+	'1201|0', 'promoted: the group is at the head');
 
 $standby->stop;
 $follower->stop;
