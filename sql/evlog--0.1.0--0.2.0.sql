@@ -154,28 +154,14 @@ COMMENT ON FUNCTION evlog.guard() IS
   'Trigger function of every append-only table: BEFORE UPDATE, DELETE or TRUNCATE raises EV001. On evlog.events, BEFORE INSERT admits a row not written by the sequencer when its seq is above the head (else EV001), and AFTER INSERT (per statement, or at commit when no statement trigger fired) proves the rows admitted continue the log: gapless seqs from head + 1, chained digests, recorded_at not decreasing, stream versions without a hole; else EV001 naming the seq.';
 -- Projection workers (README, "Isolation: one process per projection"): which
 -- process folds an async projection, as a function and as the new last column
--- worker_pid of evlog.projection_status
+-- worker_pid of evlog.projection_status (the view is recreated once, in
+-- "Worker slots" below, with this column and the worker states of 0.2.0)
 CREATE FUNCTION evlog.projection_worker_pid(name text) RETURNS integer
   LANGUAGE C STABLE STRICT SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'evlog_projection_worker_pid';
 COMMENT ON FUNCTION evlog.projection_worker_pid(text) IS
   'evlog.projection_worker_pid(name text) RETURNS integer: process id of the projection worker that folds the named async projection of this database, NULL when none runs (the projection is sync, paused, failed, idle or unknown; the database''s worker folds it itself; or evlog is not in shared_preload_libraries). Raises nothing.';
 
-CREATE OR REPLACE VIEW evlog.projection_status AS
-  SELECT p.name, p.mode, p.state, p.checkpoint, h.head,
-         h.head - p.checkpoint AS lag_events,
-         coalesce(extract(epoch FROM now() - (SELECT e.recorded_at FROM evlog.events e
-                                            WHERE e.seq = p.checkpoint + 1)), 0)::double precision AS lag_seconds,
-         p.last_error, p.last_error_seq, p.updated_at,
-         CASE WHEN p.mode = 'sync' THEN 'not needed (sync)'
-              WHEN evlog.worker_pid() IS NOT NULL THEN 'running'
-              ELSE 'not running' END AS worker,
-         CASE WHEN p.mode = 'async' AND p.state = 'active'
-              THEN coalesce(evlog.projection_worker_pid(p.name), evlog.worker_pid()) END AS worker_pid
-  FROM evlog.projections p,
-       LATERAL (SELECT coalesce(max(e.seq), 0) AS head FROM evlog.events e) h;
-COMMENT ON VIEW evlog.projection_status IS
-  'One row per projection: name, mode, state, checkpoint bigint, head bigint, lag_events bigint (head - checkpoint), lag_seconds double precision (age of the oldest unfolded event, 0 when caught up), last_error, last_error_seq, updated_at, worker (''running'', ''not running'': async projections then need evlog_catch_up or evlog in shared_preload_libraries), and worker_pid integer (the process that folds an active async projection: its projection worker, else the database''s worker; NULL otherwise). Needs SELECT on evlog.events.';
 -- The guard: evlog.guard() only through evlog_protect(), by a table's owner.
 -- Without EXECUTE on evlog.guard() nobody but a superuser can attach it with
 -- CREATE TRIGGER (triggers that exist keep firing: PostgreSQL does not check
