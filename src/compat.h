@@ -53,21 +53,31 @@ evlog_copy_line(CopyFromState cstate)
 }
 
 /*
- * evlog_copy_check_insert
- *		The privileges COPY FROM checks for nsitem's relation: INSERT on it
- *		or on each of attnums (attribute numbers, 1-based).  Raises 42501.
+ * evlog_copy_pstate
+ *		The parse state of a COPY FROM into rel (open, RowExclusiveLock held)
+ *		of queryString, with rel as its one range table entry, after the
+ *		privileges COPY FROM checks: INSERT on rel or on each column of
+ *		attlist (all columns when NIL).  Raises 42501.  For the COPY paths
+ *		that run BeginCopyFrom themselves (copy.c, restorecopy.c).
  */
-static inline void
-evlog_copy_check_insert(ParseState *pstate, ParseNamespaceItem *nsitem,
-						List *attnums)
+static inline ParseState *
+evlog_copy_pstate(Relation rel, const char *queryString,
+				  QueryEnvironment *queryEnv, List *attlist)
 {
+	ParseState *pstate = make_parsestate(NULL);
+	ParseNamespaceItem *nsitem;
 	ListCell   *lc;
 
+	pstate->p_sourcetext = queryString;
+	pstate->p_queryEnv = queryEnv;
+	nsitem = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock,
+										   NULL, false, false);
 	nsitem->p_rte->requiredPerms = ACL_INSERT;
-	foreach(lc, attnums)
+	foreach(lc, CopyGetAttnums(RelationGetDescr(rel), rel, attlist))
 		nsitem->p_rte->insertedCols =
 			bms_add_member(nsitem->p_rte->insertedCols,
 						   lfirst_int(lc) - FirstLowInvalidHeapAttributeNumber);
 	ExecCheckRTPerms(pstate->p_rtable, true);
+	return pstate;
 }
 #endif							/* EVLOG_COMPAT_COPYFROM */

@@ -129,7 +129,6 @@ evlog_copy_append_queue(CopyStmt *stmt, const char *queryString,
 	Oid			viewid;
 	Relation	rel;
 	ParseState *pstate;
-	ParseNamespaceItem *nsitem;
 	ListCell   *lc;
 	CopyFromState cstate;
 	EState	   *estate;
@@ -166,13 +165,7 @@ evlog_copy_append_queue(CopyStmt *stmt, const char *queryString,
 	PreventCommandIfReadOnly("COPY FROM");
 
 	/* the privileges COPY checks: INSERT on the view or the columns copied */
-	pstate = make_parsestate(NULL);
-	pstate->p_sourcetext = queryString;
-	pstate->p_queryEnv = queryEnv;
-	nsitem = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock,
-										   NULL, false, false);
-	evlog_copy_check_insert(pstate, nsitem,
-							CopyGetAttnums(RelationGetDescr(rel), rel, stmt->attlist));
+	pstate = evlog_copy_pstate(rel, queryString, queryEnv, stmt->attlist);
 
 	/* as the trigger function would run: with evlog's search_path */
 	nestlevel = NewGUCNestLevel();

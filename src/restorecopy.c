@@ -254,7 +254,6 @@ evlog_restore_copy(CopyStmt *stmt, const char *queryString,
 	Oid			relid;
 	Relation	rel;
 	ParseState *pstate;
-	ParseNamespaceItem *nsitem;
 	ListCell   *lc;
 	List	   *indexes;
 	EState	   *estate;
@@ -280,13 +279,7 @@ evlog_restore_copy(CopyStmt *stmt, const char *queryString,
 	PreventCommandIfReadOnly("COPY FROM");
 
 	/* the privileges COPY checks: INSERT on the log or the columns copied */
-	pstate = make_parsestate(NULL);
-	pstate->p_sourcetext = queryString;
-	pstate->p_queryEnv = queryEnv;
-	nsitem = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock,
-										   NULL, false, false);
-	evlog_copy_check_insert(pstate, nsitem,
-							CopyGetAttnums(RelationGetDescr(rel), rel, stmt->attlist));
+	pstate = evlog_copy_pstate(rel, queryString, queryEnv, stmt->attlist);
 
 	indexes = RelationGetIndexList(rel);
 	if (!lock_for_build(rel, indexes))
