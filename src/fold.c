@@ -157,38 +157,6 @@ evlog_sync_fold(List *projections, HeapTuple tuple, TupleDesc desc, text *type,
 		evlog_scope_end(nestlevel);
 }
 
-/*
- * evlog_sync_checkpoint
- *		Set to seq the checkpoint of every sync projection this call folded
- *		(those not being rebuilt), in the appending transaction.
- */
-void
-evlog_sync_checkpoint(List *projections, int64 seq)
-{
-	Oid			argtypes[2] = {INT8OID, TEXTARRAYOID};
-	Datum		args[2];
-	Datum	   *names = palloc_array(Datum, list_length(projections));
-	int			n = 0;
-	ListCell   *lc;
-
-	foreach(lc, projections)
-	{
-		EvlogProjection *p = lfirst(lc);
-
-		if (!p->skip)
-			names[n++] = CStringGetTextDatum(p->name);
-	}
-	if (n == 0)
-		return;
-	args[0] = Int64GetDatum(seq);
-	args[1] = PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
-	SPI_connect();
-	evlog_registry_exec("UPDATE evlog.projections SET checkpoint = $1, updated_at = now() "
-						"WHERE name = ANY ($2)",
-						2, argtypes, args, NULL, 0);
-	SPI_finish();
-}
-
 /* The events fold_in_subxact hands over */
 typedef struct FoldWork
 {
@@ -237,27 +205,20 @@ fold_in_subxact(EvlogProjection *p, EvlogBatch *batch, int first, int n)
 
 /*
  * record_failure
- *		on_error = 'skip': write a dead letter.  'stop': mark the projection
- *		failed at seq (evlog_mark_failed).  The caller is SPI-connected.
+ *		on_error = 'skip': write a dead letter (evlog_record_dead_letter).
+ *		'stop': mark the projection failed at seq (evlog_mark_failed).  Both
+ *		in projection_rows.c.  The caller is SPI-connected.
  */
 static void
 record_failure(EvlogProjection *p, int64 seq, const char *message)
 {
-	Oid			argtypes[3] = {TEXTOID, INT8OID, TEXTOID};
-	Datum		args[3];
-
 	evlog_stats_add(EVLOG_STAT_FOLD_FAILURES, 1);
 	if (!p->skip_on_error)
 	{
 		evlog_mark_failed(p->name, seq, message);
 		return;
 	}
-	args[0] = CStringGetTextDatum(p->name);
-	args[1] = Int64GetDatum(seq);
-	args[2] = CStringGetTextDatum(message);
-	evlog_registry_exec("INSERT INTO evlog.dead_letters (projection, seq, error) VALUES ($1, $2, $3) "
-						"ON CONFLICT (projection, seq) DO UPDATE SET error = excluded.error, failed_at = now()",
-						3, argtypes, args, NULL, 0);
+	evlog_record_dead_letter(p->name, seq, message);
 	evlog_stats_add(EVLOG_STAT_DEAD_LETTERS, 1);
 }
 
@@ -379,22 +340,6 @@ int64
 evlog_head_spi(void)
 {
 	return evlog_spi_bigint("SELECT coalesce(max(seq), 0) FROM evlog.events");
-}
-
-/*
- * evlog_set_checkpoint
- *		Write p's checkpoint.  SPI-connected caller.
- */
-static void
-evlog_set_checkpoint(const char *name, int64 checkpoint)
-{
-	Oid			argtypes[2] = {TEXTOID, INT8OID};
-	Datum		args[2];
-
-	args[0] = CStringGetTextDatum(name);
-	args[1] = Int64GetDatum(checkpoint);
-	evlog_registry_exec("UPDATE evlog.projections SET checkpoint = $2, updated_at = now() WHERE name = $1",
-						2, argtypes, args, NULL, 0);
 }
 
 /*

@@ -2,7 +2,7 @@
  *
  * projection.h
  *	  Projections (README "Projections", P1-P6): the registry evlog.projections,
- *	  and folding events into a projection's read model.
+ *	  its rows, and folding events into a projection's read model.
  *
  *-------------------------------------------------------------------------
  */
@@ -47,13 +47,20 @@ typedef enum EvlogFoldMode
 	EVLOG_FOLD_STRICT			/* to the head, a handler error fails the call */
 } EvlogFoldMode;
 
-/* registry.c */
+/* projection_rows.c */
+extern double evlog_interval_ms(const Interval *iv);
+extern List *evlog_load_projections(Snapshot snapshot);
 extern bool evlog_check_projection_owner(const char *name);
-extern void evlog_check_table_kind(Oid relid, const char *name);
-extern void evlog_mark_failed(const char *name, int64 seq, const char *message);
 extern EvlogProjection *evlog_lock_projection(const char *name, bool check_owner,
 											  bool skip_locked);
-extern List *evlog_load_projections(Snapshot snapshot);
+extern void evlog_set_projection_state(const char *name, const char *state);
+extern void evlog_set_checkpoint(const char *name, int64 checkpoint);
+extern void evlog_sync_checkpoint(List *projections, int64 seq);
+extern void evlog_record_dead_letter(const char *name, int64 seq, const char *message);
+extern void evlog_mark_failed(const char *name, int64 seq, const char *message);
+
+/* registry.c */
+extern void evlog_check_table_kind(Oid relid, const char *name);
 
 /* logscan.c */
 extern bool evlog_projection_wants(EvlogProjection *p, text *type);
@@ -69,7 +76,6 @@ extern int64 evlog_fold(const char *name, EvlogFoldMode mode, bool *more);
 extern void evlog_sync_prepare(List *projections);
 extern void evlog_sync_fold(List *projections, HeapTuple tuple, TupleDesc desc,
 							text *type, int64 seq);
-extern void evlog_sync_checkpoint(List *projections, int64 seq);
 
 /* rebuild.c */
 extern void evlog_rebuild_init(void);

@@ -54,249 +54,6 @@ PG_FUNCTION_INFO_V1(evlog_resume);
 evlog_register_hook_type evlog_register_hook = NULL;
 evlog_unregister_hook_type evlog_unregister_hook = NULL;
 
-/* The default handler timeout: one minute, in milliseconds */
-#define EVLOG_DEFAULT_TIMEOUT_MS (60 * 1000)
-
-/* The columns of evlog.projections that EvlogProjection holds, by name */
-static const char *const projection_columns[] = {
-	"name", "handler", "tables", "event_types", "mode", "on_error", "reset",
-	"owner", "state", "checkpoint", "upcast", "timeout"
-};
-enum
-{
-	COL_NAME, COL_HANDLER, COL_TABLES, COL_EVENT_TYPES, COL_MODE, COL_ON_ERROR,
-	COL_RESET, COL_OWNER, COL_STATE, COL_CHECKPOINT, COL_UPCAST, COL_TIMEOUT,
-	NUM_COLS
-};
-
-/*
- * interval_ms
- *		An interval in milliseconds (months count 30 days, as PostgreSQL's
- *		interval comparisons do).
- */
-static double
-interval_ms(const Interval *iv)
-{
-	return (double) iv->time / 1000.0 +
-		((double) iv->month * DAYS_PER_MONTH + iv->day) * (double) (USECS_PER_DAY / 1000);
-}
-
-/*
- * evlog_interval_ms
- *		An interval as whole milliseconds, clamped to 1..INT_MAX.
- */
-static int
-evlog_interval_ms(const Interval *iv)
-{
-	double		ms = interval_ms(iv);
-
-	if (ms < 1)
-		return 1;
-	if (ms > INT_MAX)
-		return INT_MAX;
-	return (int) ms;
-}
-
-/*
- * evlog_projection_from_tuple
- *		Fill p from a row of evlog.projections (any column order: columns
- *		are found by name, so that a column added by an update shifts
- *		nothing).  A registry not yet updated from 0.1.0 has no timeout
- *		column: the default applies.
- */
-static void
-evlog_projection_from_tuple(EvlogProjection *p, HeapTuple tuple, TupleDesc desc)
-{
-	Datum		v[NUM_COLS];
-	bool		n[NUM_COLS];
-
-	for (int c = 0; c < NUM_COLS; c++)
-	{
-		int			attno = 0;
-
-		for (int i = 0; i < desc->natts && attno == 0; i++)
-			if (!TupleDescAttr(desc, i)->attisdropped &&
-				strcmp(NameStr(TupleDescAttr(desc, i)->attname), projection_columns[c]) == 0)
-				attno = i + 1;
-		if (attno == 0 && c != COL_TIMEOUT)
-			elog(ERROR, "evlog.projections has no column \"%s\"", projection_columns[c]);
-		n[c] = attno == 0;
-		v[c] = attno == 0 ? (Datum) 0 : heap_getattr(tuple, attno, desc, &n[c]);
-	}
-
-	memset(p, 0, sizeof(*p));
-	strlcpy(p->name, TextDatumGetCString(v[COL_NAME]), EVLOG_NAMEDATALEN);
-	p->handler = DatumGetObjectId(v[COL_HANDLER]);
-	p->reset = n[COL_RESET] ? InvalidOid : DatumGetObjectId(v[COL_RESET]);
-	p->owner = DatumGetObjectId(v[COL_OWNER]);
-	p->sync = strcmp(TextDatumGetCString(v[COL_MODE]), "sync") == 0 && !evlog_follower_folds_sync();
-	p->skip_on_error = strcmp(TextDatumGetCString(v[COL_ON_ERROR]), "skip") == 0;
-	p->state = TextDatumGetCString(v[COL_STATE])[0];
-	p->checkpoint = DatumGetInt64(v[COL_CHECKPOINT]);
-	p->upcast = DatumGetBool(v[COL_UPCAST]);
-	p->timeout_ms = n[COL_TIMEOUT] ? EVLOG_DEFAULT_TIMEOUT_MS :
-		evlog_interval_ms(DatumGetIntervalP(v[COL_TIMEOUT]));
-	p->tables = NIL;
-	{
-		Datum	   *elems;
-		bool	   *elemnulls;
-		int			count;
-
-		deconstruct_array(DatumGetArrayTypeP(v[COL_TABLES]),
-						  REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT,
-						  &elems, &elemnulls, &count);
-		for (int i = 0; i < count; i++)
-			if (!elemnulls[i])
-				p->tables = lappend_oid(p->tables, DatumGetObjectId(elems[i]));
-	}
-	p->event_types = NIL;
-	if (!n[COL_EVENT_TYPES])
-	{
-		Datum	   *elems;
-		bool	   *elemnulls;
-		int			count;
-
-		deconstruct_array(DatumGetArrayTypeP(v[COL_EVENT_TYPES]),
-						  TEXTOID, -1, false, TYPALIGN_INT,
-						  &elems, &elemnulls, &count);
-		for (int i = 0; i < count; i++)
-			if (!elemnulls[i])
-				p->event_types = lappend(p->event_types, TextDatumGetCString(elems[i]));
-	}
-	snprintf(p->what, sizeof(p->what), "handler of projection \"%s\"", p->name);
-}
-
-/*
- * evlog_load_projections
- *		The registered projections as snapshot sees them, in the current
- *		memory context.  NIL when the registry does not exist.  Takes
- *		AccessShareLock on the registry.
- */
-List *
-evlog_load_projections(Snapshot snapshot)
-{
-	Oid			relid = evlog_relid_if_exists("projections");
-	Relation	rel;
-	TableScanDesc scan;
-	HeapTuple	tuple;
-	List	   *result = NIL;
-
-	if (!OidIsValid(relid))
-		return NIL;
-	rel = table_open(relid, AccessShareLock);
-	scan = table_beginscan(rel, snapshot, 0, NULL);
-	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
-	{
-		EvlogProjection *p = palloc(sizeof(EvlogProjection));
-
-		evlog_projection_from_tuple(p, tuple, RelationGetDescr(rel));
-		result = lappend(result, p);
-	}
-	table_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return result;
-}
-
-/*
- * require_owner
- *		Raise 42501 unless the current user has the privileges of p's owner.
- */
-static void
-require_owner(EvlogProjection *p)
-{
-	if (!has_privs_of_role(GetUserId(), p->owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be owner of projection \"%s\"", p->name),
-				 errhint("Projection \"%s\" belongs to role \"%s\".", p->name,
-						 GetUserNameFromId(p->owner, false))));
-}
-
-/*
- * evlog_check_projection_owner
- *		Raise EV005 unless projection name exists, and 42501 unless the
- *		current user has the privileges of its owner, reading the registry
- *		with a new snapshot and taking no lock on the projection: callers
- *		check this before they take any lock, so that a refused call holds
- *		nothing.  Returns whether the projection is sync.
- */
-bool
-evlog_check_projection_owner(const char *name)
-{
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
-	EvlogProjection p;
-
-	SPI_connect();
-	args[0] = CStringGetTextDatum(name);
-	evlog_registry_exec("SELECT * FROM evlog.projections WHERE name = $1",
-						1, argtypes, args, NULL, 1);
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
-				 errmsg("projection \"%s\" does not exist", name),
-				 errhint("See evlog.projections for the registered projections.")));
-	evlog_projection_from_tuple(&p, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
-	SPI_finish();
-	require_owner(&p);
-	return p.sync;
-}
-
-/*
- * evlog_lock_projection
- *		Lock and read the registry row of name (SELECT ... FOR UPDATE, with
- *		skip_locked SKIP LOCKED); with check_owner, raise 42501 unless the
- *		current user has the privileges of the projection's owner.  The
- *		caller is SPI-connected.  Raises EV005 when there is no such
- *		projection, except with skip_locked, where NULL means "none or
- *		locked".
- */
-EvlogProjection *
-evlog_lock_projection(const char *name, bool check_owner, bool skip_locked)
-{
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
-	EvlogProjection *p = palloc(sizeof(EvlogProjection));
-
-	args[0] = CStringGetTextDatum(name);
-	evlog_registry_exec(skip_locked ?
-						"SELECT * FROM evlog.projections WHERE name = $1 FOR UPDATE SKIP LOCKED" :
-						"SELECT * FROM evlog.projections WHERE name = $1 FOR UPDATE",
-						1, argtypes, args, NULL, 1);
-	if (SPI_processed == 0)
-	{
-		if (skip_locked)
-			return NULL;
-		ereport(ERROR,
-				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
-				 errmsg("projection \"%s\" does not exist", name),
-				 errhint("See evlog.projections for the registered projections.")));
-	}
-	evlog_projection_from_tuple(p, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
-	if (check_owner)
-		require_owner(p);
-	return p;
-}
-
-/*
- * set_state
- *		Write state (and clear the error when state is 'active') of the
- *		projection name.  The caller is SPI-connected.
- */
-static void
-set_state(const char *name, const char *state)
-{
-	Oid			argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		args[2];
-
-	args[0] = CStringGetTextDatum(name);
-	args[1] = CStringGetTextDatum(state);
-	evlog_registry_exec("UPDATE evlog.projections SET state = $2, updated_at = now(), "
-						"last_error = CASE WHEN $2 = 'active' THEN NULL ELSE last_error END, "
-						"last_error_seq = CASE WHEN $2 = 'active' THEN NULL ELSE last_error_seq END "
-						"WHERE name = $1", 2, argtypes, args, NULL, 0);
-}
-
 /*
  * check_timeout
  *		Raise 22023 unless a handler timeout is positive and at most
@@ -305,7 +62,7 @@ set_state(const char *name, const char *state)
 static void
 check_timeout(Interval *iv)
 {
-	double		ms = interval_ms(iv);
+	double		ms = evlog_interval_ms(iv);
 
 	if (!(ms >= 1 && ms <= INT_MAX))
 		ereport(ERROR,
@@ -688,7 +445,7 @@ evlog_pause(PG_FUNCTION_ARGS)
 				 errmsg("projection \"%s\" is %s, not active", name,
 						p->state == 'p' ? "paused" : "failed"),
 				 errhint("evlog_resume('%s') makes it active again.", name)));
-	set_state(name, "paused");
+	evlog_set_projection_state(name, "paused");
 	SPI_finish();
 	evlog_registry_changed();
 	PG_RETURN_VOID();
@@ -716,36 +473,10 @@ evlog_resume(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
 				 errmsg("projection \"%s\" is already active", name)));
 	sync = p->sync;
-	set_state(name, "active");
+	evlog_set_projection_state(name, "active");
 	SPI_finish();
 	if (sync)
 		(void) evlog_fold(name, EVLOG_FOLD_STRICT, NULL);
 	evlog_registry_changed();
 	PG_RETURN_VOID();
-}
-
-/*
- * evlog_mark_failed
- *		Mark projection name failed at seq with message (on_error = 'stop').
- *		seq < 0 stands for the event after its checkpoint: the worker's case
- *		when folding raised an error no subtransaction caught (a dropped
- *		handler, say).  Runs in the caller's transaction.
- */
-void
-evlog_mark_failed(const char *name, int64 seq, const char *message)
-{
-	Oid			argtypes[3] = {TEXTOID, INT8OID, TEXTOID};
-	Datum		args[3];
-	char		nulls[3] = "   ";
-
-	args[0] = CStringGetTextDatum(name);
-	args[1] = Int64GetDatum(seq);
-	args[2] = CStringGetTextDatum(message);
-	if (seq < 0)
-		nulls[1] = 'n';
-	SPI_connect();
-	evlog_registry_exec("UPDATE evlog.projections SET state = 'failed', last_error = $3, "
-						"last_error_seq = coalesce($2, checkpoint + 1), updated_at = now() WHERE name = $1",
-						3, argtypes, args, nulls, 0);
-	SPI_finish();
 }
