@@ -18,7 +18,7 @@ OBJS = src/evlog.o src/event.o src/chain.o src/sequencer.o src/commit.o src/appe
        src/shmem.o src/registry.o src/fold.o src/logscan.o src/rebuild.o src/contracts.o src/oidcache.o src/subxact.o src/handler.o src/launcher.o src/worker.o \
        src/restore.o src/locks.o src/restorecopy.o
 # the layering refactor (docs/layers.md)
-OBJS += src/projection_rows.o
+OBJS += src/projection_rows.o src/head.o src/notify.o
 # consumer groups
 OBJS += src/consumer.o src/consumer_group.o src/lease.o src/durable.o
 # projection versions, snapshots and progress

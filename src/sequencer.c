@@ -25,6 +25,9 @@
  * before the sequencer is taken, so that the lock is held as briefly as the
  * guarantees allow: from the first append to the end of the transaction.
  *
+ * head.c reads the head, stream versions and idempotency keys under the
+ * sequencer; notify.c announces a committed append (NOTIFY, the worker).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -34,12 +37,9 @@
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
-#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_collation.h"
-#include "commands/async.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "funcapi.h"
@@ -49,7 +49,6 @@
 #include "tcop/utility.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -58,6 +57,8 @@
 #include "utils/typcache.h"
 
 #include "evlog.h"
+#include "head.h"
+#include "notify.h"
 #include "locks.h"
 #include "chain.h"
 #include "commit.h"
@@ -71,24 +72,7 @@
 #include "shmem.h"
 #include "stats.h"
 
-/* evlog.notify: NOTIFY evlog, '<head>' when an appending transaction commits */
-static bool evlog_notify = true;
-
 PG_FUNCTION_INFO_V1(evlog_append);
-PG_FUNCTION_INFO_V1(evlog_extension_created);
-
-
-
-/* Wake this database's worker, or the launcher, when this transaction commits */
-static bool wake_worker_at_commit = false;
-static bool wake_launcher_at_commit = false;
-
-static void load_head(AppendContext *ac, bool check_snapshot);
-static HeapTuple find_by_key(AppendContext *ac, text *key);
-static int64 stream_version(AppendContext *ac, text *stream);
-static int64 check_retry(AppendContext *ac, HeapTuple existing,
-						 EvlogAppendRequest *req);
-static void sequencer_xact_callback(XactEvent event, void *arg);
 
 /*
  * evlog_fill_request
@@ -225,189 +209,12 @@ evlog_append_end(AppendContext *ac)
 }
 
 /*
- * load_head
- *		Read the last event of the log (seq, recorded_at, digest) into ac.
- *		An empty log has head 0, digest 32 zero bytes.
- *
- * The caller holds the sequencer.  With check_snapshot (an append), the
- * head this transaction already knows is taken from appendcache.c, else,
- * under READ COMMITTED, the head the last appender published (seqstate.c);
- * a head read from the log is checked and then remembered in appendcache.c:
- * under REPEATABLE READ or SERIALIZABLE, raises 40001 serialization_failure
- * when the head was committed after the transaction's snapshot (G2).
- */
-static void
-load_head(AppendContext *ac, bool check_snapshot)
-{
-	SysScanDesc scan;
-	HeapTuple	tuple;
-
-	ac->have_head = true;
-	if (check_snapshot &&
-		evlog_cached_head(RelationGetRelid(ac->rel), &ac->head))
-		return;
-	/* READ COMMITTED needs no snapshot check: the head seqstate.c published */
-	if (check_snapshot && !IsolationUsesXactSnapshot() &&
-		evlog_appendcache_trusts_shared() &&
-		evlog_shared_head(RelationGetRelid(ac->rel), &ac->head))
-	{
-		evlog_cache_head(RelationGetRelid(ac->rel), &ac->head);
-		return;
-	}
-	ac->head.seq = 0;
-	ac->head.recorded_at = DT_NOBEGIN;
-	memset(ac->head.digest, 0, sizeof(ac->head.digest));
-	ac->head.ours = false;
-
-	scan = systable_beginscan_ordered(ac->rel, ac->pkey, SnapshotSelf, 0, NULL);
-	tuple = systable_getnext_ordered(scan, BackwardScanDirection);
-	if (tuple)
-	{
-		EvlogEvent	ev;
-		TransactionId xmin = HeapTupleHeaderGetXmin(tuple->t_data);
-
-		evlog_event_from_tuple(tuple, RelationGetDescr(ac->rel), &ev);
-		ac->head.seq = ev.seq;
-		ac->head.recorded_at = ev.recorded_at;
-		memcpy(ac->head.digest, ev.digest, PG_SHA256_DIGEST_LENGTH);
-		ac->head.ours = TransactionIdIsCurrentTransactionId(xmin);
-
-		if (check_snapshot && IsolationUsesXactSnapshot() && !ac->head.ours &&
-			XidInMVCCSnapshot(xmin, GetTransactionSnapshot()))
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("could not serialize access due to concurrent append"),
-					 errdetail("Event " INT64_FORMAT " was committed after this transaction's snapshot was taken.",
-							   ev.seq),
-					 errhint("The transaction might succeed if retried.")));
-	}
-	systable_endscan_ordered(scan);
-	if (check_snapshot)
-		evlog_cache_head(RelationGetRelid(ac->rel), &ac->head);
-}
-
-/*
- * probe_text
- *		The first (dir forward) or last (backward) event that index, whose
- *		first column is the text attribute attno, holds for value, or NULL;
- *		read with SnapshotSelf.  The caller holds the sequencer.  The tuple
- *		is a copy in the current memory context.
- */
-static HeapTuple
-probe_text(AppendContext *ac, Relation index, AttrNumber attno, text *value,
-		   ScanDirection dir)
-{
-	SysScanDesc scan;
-	ScanKeyData skey;
-	HeapTuple	tuple;
-
-	ScanKeyEntryInitialize(&skey, 0, attno, BTEqualStrategyNumber, InvalidOid,
-						   C_COLLATION_OID, F_TEXTEQ, PointerGetDatum(value));
-	scan = systable_beginscan_ordered(ac->rel, index, SnapshotSelf, 1, &skey);
-	tuple = systable_getnext_ordered(scan, dir);
-	if (tuple)
-		tuple = heap_copytuple(tuple);
-	systable_endscan_ordered(scan);
-	return tuple;
-}
-
-/*
- * find_by_key
- *		The event that holds idempotency key, or NULL.  The caller holds the
- *		sequencer.  The tuple is a copy in the current memory context.
- */
-static HeapTuple
-find_by_key(AppendContext *ac, text *key)
-{
-	return probe_text(ac, ac->key_idx, Anum_events_idempotency_key, key,
-					  ForwardScanDirection);
-}
-
-/*
- * stream_version
- *		The current version of stream (0 when it has no event), from
- *		appendcache.c when this transaction appended to the stream already,
- *		from seqstate.c when a recent appender published it, else from the
- *		log.  The caller holds the sequencer.
- */
-static int64
-stream_version(AppendContext *ac, text *stream)
-{
-	HeapTuple	tuple;
-	int64		version = 0;
-
-	if (evlog_cached_stream_version(stream, &version) ||
-		(evlog_appendcache_trusts_shared() &&
-		 evlog_shared_stream_version(RelationGetRelid(ac->rel), stream, &version)))
-		return version;
-	tuple = probe_text(ac, ac->stream_idx, Anum_events_stream, stream,
-					   BackwardScanDirection);
-	if (tuple)
-	{
-		bool		isnull;
-
-		version = DatumGetInt64(heap_getattr(tuple, Anum_events_stream_version,
-											 RelationGetDescr(ac->rel), &isnull));
-		heap_freetuple(tuple);
-	}
-	return version;
-}
-
-/*
- * text_equal
- *		Byte-wise equality of two text values.
- */
-static bool
-text_equal(text *a, text *b)
-{
-	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
-		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
-}
-
-/*
- * check_retry
- *		An append whose idempotency key exists: return the existing seq if
- *		stream, type, type_version and payload are equal (G4), else raise
- *		EV002 naming the existing event and the first field that differs.
- */
-static int64
-check_retry(AppendContext *ac, HeapTuple existing, EvlogAppendRequest *req)
-{
-	EvlogEvent	ev;
-	const char *differs = NULL;
-
-	evlog_event_from_tuple(existing, RelationGetDescr(ac->rel), &ev);
-	if (!text_equal(ev.stream, req->stream))
-		differs = "stream";
-	else if (!text_equal(ev.type, req->type))
-		differs = "type";
-	else if (ev.type_version != req->type_version)
-		differs = "type_version";
-	else if (!DatumGetBool(DirectFunctionCall2(jsonb_eq,
-											   JsonbPGetDatum(ev.payload),
-											   JsonbPGetDatum(req->payload))))
-		differs = "payload";
-
-	evlog_stats_add(differs ? EVLOG_STAT_CONFLICTS : EVLOG_STAT_RETRIES, 1);
-	if (differs)
-		ereport(ERROR,
-				(errcode(ERRCODE_EVLOG_IDEMPOTENCY_CONFLICT),
-				 errmsg("idempotency key \"%s\" is already used by an event with a different %s",
-						text_to_cstring(req->idempotency_key), differs),
-				 errdetail("Event " INT64_FORMAT " holds this key (stream \"%s\", type \"%s\", type_version %d).",
-						   ev.seq, text_to_cstring(ev.stream),
-						   text_to_cstring(ev.type), ev.type_version),
-				 errhint("A retry must resend the same event; a new fact needs a new key.")));
-	return ev.seq;
-}
-
-/*
  * evlog_append_one
  *		Sequence and write one checked request; return its seq (or, for a
  *		retry, the original seq).  The caller holds the sequencer.
  *
  * Raises EV002 (idempotency conflict), EV003 (wrong expected version) and
- * 40001 (see load_head); writes nothing when it raises.
+ * 40001 (see evlog_load_head in head.c); writes nothing when it raises.
  */
 int64
 evlog_append_one(AppendContext *ac, EvlogAppendRequest *req)
@@ -418,18 +225,18 @@ evlog_append_one(AppendContext *ac, EvlogAppendRequest *req)
 	TimestampTz now;
 
 	if (!ac->have_head)
-		load_head(ac, true);
+		evlog_load_head(ac, true);
 
 	/* G4: the key is checked before expected_version */
 	if (req->idempotency_key && !ac->skip_key_probe)
 	{
-		HeapTuple	existing = find_by_key(ac, req->idempotency_key);
+		HeapTuple	existing = evlog_event_with_key(ac, req->idempotency_key);
 
 		if (existing)
-			return check_retry(ac, existing, req);
+			return evlog_check_retry(ac, existing, req);
 	}
 
-	current = stream_version(ac, req->stream);
+	current = evlog_stream_version_of(ac, req->stream);
 	if (req->has_expected_version && req->expected_version != current)
 	{
 		evlog_stats_add(EVLOG_STAT_VERSION_CONFLICTS, 1);
@@ -549,14 +356,14 @@ evlog_check_direct_insert(Relation rel, HeapTuple tuple)
 		AppendContext ac;
 
 		evlog_append_begin(&ac, rel, false);
-		load_head(&ac, false);
+		evlog_load_head(&ac, false);
 		evlog_append_end(&ac);
 		evlog_restore_begin(relid, &ac.head);
 		head = ac.head;
 	}
 	evlog_follower_check_row(rel, tuple, &head);
 	evlog_seqstate_invalidate();
-	wake_worker_at_commit = true;
+	evlog_wake_worker_at_commit();
 	if (tuple == NULL)
 	{
 		evlog_restore_note_row();
@@ -574,125 +381,21 @@ evlog_check_direct_insert(Relation rel, HeapTuple tuple)
 }
 
 /*
- * sequencer_xact_callback
- *		At pre-commit of a transaction that appended, queue
- *		NOTIFY evlog, '<head>' (one per transaction, unless evlog.notify is
- *		off) and let commit.c defer the WAL flush (evlog.group_commit); at
- *		commit wake this database's worker.  Whether the transaction
- *		appended, and its head, are appendcache.c's to know and forget.
- *
- * When a subtransaction has rolled back since the last append, the head is
- * read from the log again, and nothing is sent when none of this
- * transaction's events survived.  A prepared transaction sends no
- * notification (PostgreSQL forbids NOTIFY in one).
- */
-static void
-sequencer_xact_callback(XactEvent event, void *arg)
-{
-	switch (event)
-	{
-		case XACT_EVENT_PRE_COMMIT:
-			if (evlog_xact_appended() && evlog_notify)
-			{
-				AppendContext ac;
-				Oid			relid = evlog_relid_if_exists(EVLOG_EVENTS_TABLE);
-				Oid			pkeyid = evlog_relid_if_exists(EVLOG_EVENTS_PKEY);
-
-				/* The extension may have been dropped since the append */
-				if (!OidIsValid(relid) || !OidIsValid(pkeyid))
-					break;
-				memset(&ac, 0, sizeof(ac));
-				if (!evlog_cached_head(relid, &ac.head))
-				{
-					ac.rel = table_open(relid, AccessShareLock);
-					ac.pkey = index_open(pkeyid, AccessShareLock);
-					load_head(&ac, false);
-					index_close(ac.pkey, NoLock);
-					table_close(ac.rel, NoLock);
-				}
-				if (ac.head.ours)
-				{
-					char		payload[32];
-
-					snprintf(payload, sizeof(payload), INT64_FORMAT, ac.head.seq);
-					Async_Notify("evlog", payload);
-				}
-			}
-			if (evlog_xact_appended())
-				evlog_commit_defer_flush();
-			break;
-		case XACT_EVENT_COMMIT:
-			/* the worker has nothing to do for appends without async projections */
-			if ((evlog_xact_appended() && (evlog_registry_note() < 0 ||
-								   (evlog_registry_note() & EVLOG_HAS_ASYNC))) ||
-				wake_worker_at_commit)
-				evlog_wake_worker(MyDatabaseId);
-			if (wake_launcher_at_commit)
-				evlog_wake_launcher(true);
-			wake_worker_at_commit = wake_launcher_at_commit = false;
-			break;
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PREPARE:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			wake_worker_at_commit = wake_launcher_at_commit = false;
-			break;
-		default:
-			break;
-	}
-}
-
-/*
  * evlog_sequencer_init
- *		Register the transaction callback; called once per backend from
- *		_PG_init.
+ *		Register the transaction callbacks of the append path (appendcache.c,
+ *		notify.c, restore.c, in that order) and the OID cache's
+ *		invalidation; called once per backend from _PG_init.
  */
 void
 evlog_sequencer_init(void)
 {
 	/*
-	 * Callbacks run newest first: sequencer_xact_callback must see at commit
+	 * Callbacks run newest first: notify.c's callback must see at commit
 	 * what appendcache.c knows of this transaction before it forgets it.
 	 */
 	evlog_appendcache_init();
-	RegisterXactCallback(sequencer_xact_callback, NULL);
+	evlog_notify_init();
 	evlog_restore_init();
 	evlog_oidcache_init();
-	DefineCustomBoolVariable("evlog.notify",
-							 "Send NOTIFY evlog, '<head>' when an appending transaction commits.",
-							 "PostgreSQL serialises committing notifiers and writes its notification queue; turn this off when nothing LISTENs.",
-							 &evlog_notify,
-							 true,
-							 PGC_USERSET, 0,
-							 NULL, NULL, NULL);
 }
 
-/*
- * evlog_registry_changed
- *		Wake this database's worker when the transaction commits, so that it
- *		sees a new, resumed or altered projection at once, and invalidate the
- *		registry's relcache entry, which tells every backend to look at the
- *		registry again (oidcache.c).
- */
-void
-evlog_registry_changed(void)
-{
-	Oid			relid = evlog_relid_if_exists("projections");
-
-	wake_worker_at_commit = true;
-	if (OidIsValid(relid))
-		CacheInvalidateRelcacheByRelid(relid);
-}
-
-/*
- * evlog.extension_created() RETURNS void
- *
- * Called by the install script: when CREATE EXTENSION commits, wake the
- * launcher so that this database gets its worker now.  Takes no locks.
- */
-Datum
-evlog_extension_created(PG_FUNCTION_ARGS)
-{
-	wake_launcher_at_commit = true;
-	PG_RETURN_VOID();
-}

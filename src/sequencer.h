@@ -16,6 +16,7 @@
 
 #include "appendcache.h"
 #include "event.h"
+#include "notify.h"
 #include "oidcache.h"
 
 /* The number of writer-supplied fields of an event, in argument order */
@@ -44,7 +45,6 @@ typedef struct AppendContext
 
 extern void evlog_check_direct_insert(Relation rel, HeapTuple tuple);
 extern void evlog_sequencer_init(void);
-extern void evlog_registry_changed(void);
 extern void evlog_fill_request(EvlogAppendRequest *req, Datum *values,
 							   bool *nulls);
 extern void evlog_append_begin(AppendContext *ac, Relation rel, bool for_insert);
