@@ -251,14 +251,14 @@ evlog_appendcache_inserting(bool now_inserting)
 }
 
 /*
- * publish
+ * publish_head_at_commit
  *		At commit of a transaction that appended: publish the head and the
  *		stream versions, or, when this transaction does not know them all,
  *		make the shared state invalid.  Only while holding the sequencer:
  *		without it, none of this transaction's events survived.
  */
 static void
-publish(void)
+publish_head_at_commit(void)
 {
 	HASH_SEQ_STATUS status;
 	StreamVersionEntry *entry;
@@ -280,7 +280,7 @@ publish(void)
 
 /*
  * appendcache_xact_callback, appendcache_subxact_callback
- *		At commit, publish (see publish); at pre-prepare, and at abort in
+ *		At commit, publish the head (see publish_head_at_commit); at pre-prepare, and at abort in
  *		the middle of an insert, make the shared state invalid.  Forget
  *		everything at the end of a transaction (its memory goes with
  *		TopTransactionContext) and when a subtransaction rolls back.
@@ -289,7 +289,7 @@ static void
 appendcache_xact_callback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_COMMIT)
-		publish();
+		publish_head_at_commit();
 	else if ((event == XACT_EVENT_PRE_PREPARE && xact_appended) ||
 			 (event == XACT_EVENT_ABORT && inserting))
 	{

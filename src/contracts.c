@@ -61,14 +61,14 @@ static bool evlog_strict_types = false;
 #define Anum_upcasters_definer	4
 
 /*
- * lookup
+ * find_contract_row
  *		The row of table (an evlog table keyed by (type, version)) for type and
  *		version, copied, or NULL; with version 0, the row of the highest
  *		version.  Reads with SnapshotSelf through the primary key index.
  */
 static HeapTuple
-lookup(const char *table, const char *index, text *type, int32 version,
-	   TupleDesc *desc)
+find_contract_row(const char *table, const char *index, text *type, int32 version,
+				  TupleDesc *desc)
 {
 	Relation	rel = table_open(evlog_relid(table), AccessShareLock);
 	Relation	idx = index_open(evlog_relid(index), AccessShareLock);
@@ -108,14 +108,14 @@ any_definition(void)
 }
 
 /*
- * call_as
+ * call_contract_fn_as
  *		Call fn with one argument as role, through handler.c (security-
  *		restricted, its own GUC nest level), cancelled after timeout_ms
  *		(0: only the session's statement_timeout applies).  *isnull says
  *		whether it returned NULL.
  */
 static Datum
-call_as(Oid fn, Oid role, Datum arg, int timeout_ms, bool *isnull)
+call_contract_fn_as(Oid fn, Oid role, Datum arg, int timeout_ms, bool *isnull)
 {
 	FmgrInfo	flinfo;
 	EvlogUserCode code;
@@ -161,8 +161,8 @@ evlog_check_contract(EvlogAppendRequest *req)
 	/* the common case: no contract at all, nothing to look up */
 	if (!evlog_strict_types && !evlog_may_have_contracts())
 		return;
-	def = lookup("event_type_definitions", "event_type_definitions_pkey",
-				 req->type, req->type_version, &desc);
+	def = find_contract_row("event_type_definitions", "event_type_definitions_pkey",
+							req->type, req->type_version, &desc);
 	if (def == NULL)
 	{
 		if (!evlog_strict_types)
@@ -201,8 +201,8 @@ evlog_check_contract(EvlogAppendRequest *req)
 	{
 		Oid			validator = DatumGetObjectId(values[Anum_defs_validator - 1]);
 		bool		isnull;
-		Datum		ok = call_as(validator, DatumGetObjectId(values[Anum_defs_definer - 1]),
-								 JsonbPGetDatum(req->payload), 0, &isnull);
+		Datum		ok = call_contract_fn_as(validator, DatumGetObjectId(values[Anum_defs_definer - 1]),
+											 JsonbPGetDatum(req->payload), 0, &isnull);
 
 		if (isnull || !DatumGetBool(ok))
 			contract_failed(req, psprintf("validator %s", format_procedure(validator)));
@@ -243,7 +243,7 @@ evlog_upcast_row(Datum row, int timeout_ms)
 	type = DatumGetTextPP(values[Anum_events_type - 1]);
 	version = DatumGetInt32(values[Anum_events_type_version - 1]);
 
-	latest = lookup("event_type_definitions", "event_type_definitions_pkey", type, 0, &desc);
+	latest = find_contract_row("event_type_definitions", "event_type_definitions_pkey", type, 0, &desc);
 	target = latest ? DatumGetInt32(heap_getattr(latest, 2, desc, &isnull)) : version;
 	if (target <= version)
 	{
@@ -252,7 +252,7 @@ evlog_upcast_row(Datum row, int timeout_ms)
 	}
 	for (int64 v = version; v < target; v++)
 	{
-		HeapTuple	up = lookup("upcasters", "upcasters_pkey", type, (int32) v, &desc);
+		HeapTuple	up = find_contract_row("upcasters", "upcasters_pkey", type, (int32) v, &desc);
 		bool		dummy;
 
 		if (up == NULL)
@@ -262,9 +262,9 @@ evlog_upcast_row(Datum row, int timeout_ms)
 							text_to_cstring(type), v, v + 1),
 					 errhint("Define it with evlog_define_upcaster().")));
 		values[Anum_events_payload - 1] =
-			call_as(DatumGetObjectId(heap_getattr(up, Anum_upcasters_fn, desc, &dummy)),
-					DatumGetObjectId(heap_getattr(up, Anum_upcasters_definer, desc, &dummy)),
-					values[Anum_events_payload - 1], timeout_ms, &isnull);
+			call_contract_fn_as(DatumGetObjectId(heap_getattr(up, Anum_upcasters_fn, desc, &dummy)),
+								DatumGetObjectId(heap_getattr(up, Anum_upcasters_definer, desc, &dummy)),
+								values[Anum_events_payload - 1], timeout_ms, &isnull);
 		if (isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_EVLOG_PROJECTION_STATE),

@@ -27,7 +27,7 @@ static int	evlog_max_payload_bytes = 1024 * 1024;
 int			evlog_max_metadata_bytes = 64 * 1024;
 
 static void check_text_length(const char *arg, text *value, int maxbytes);
-static void check_object(const char *arg, Jsonb *value);
+static void check_json_object(const char *arg, Jsonb *value);
 static void check_jsonb_size(const char *arg, Jsonb *value, int maxbytes,
 							 const char *guc);
 
@@ -117,11 +117,11 @@ check_text_length(const char *arg, text *value, int maxbytes)
 }
 
 /*
- * check_object
+ * check_json_object
  *		Raise EV004 unless value is a JSON object.  arg names the argument.
  */
 static void
-check_object(const char *arg, Jsonb *value)
+check_json_object(const char *arg, Jsonb *value)
 {
 	if (!JB_ROOT_IS_OBJECT(value) || JB_ROOT_IS_SCALAR(value))
 		ereport(ERROR,
@@ -183,10 +183,10 @@ evlog_check_request(EvlogAppendRequest *req, bool stream_null, bool type_null,
 
 	check_text_length("stream", req->stream, EVLOG_MAX_STREAM_BYTES);
 	evlog_check_type_name(VARDATA_ANY(req->type), VARSIZE_ANY_EXHDR(req->type));
-	check_object("payload", req->payload);
+	check_json_object("payload", req->payload);
 	check_jsonb_size("payload", req->payload, evlog_max_payload_bytes,
 					 "evlog.max_payload_bytes");
-	check_object("metadata", req->metadata);
+	check_json_object("metadata", req->metadata);
 	check_jsonb_size("metadata", req->metadata, evlog_max_metadata_bytes,
 					 "evlog.max_metadata_bytes");
 	if (req->idempotency_key)

@@ -79,9 +79,9 @@ PG_FUNCTION_INFO_V1(evlog_protect);
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
-static void refuse_fmt(const char *detail, const char *fmt,...) pg_attribute_printf(2, 3);
-static void refuse(Oid relid, const char *what);
-static void refuse_object(const ObjectAddress *addr, const char *fmt);
+static void refuse_guard_ddl(const char *detail, const char *fmt,...) pg_attribute_printf(2, 3);
+static void refuse_weakening(Oid relid, const char *what);
+static void refuse_own_object_change(const ObjectAddress *addr, const char *fmt);
 static bool is_events_table(Oid relid);
 static Oid	guard_func_oid(void);
 static bool has_guard(Oid relid, const char *tgname);
@@ -89,11 +89,11 @@ static bool is_evlog_member(Oid classid, Oid objid);
 static bool is_log_index(Oid relid);
 static bool evlog_relation(Oid relid);
 static Oid	rangevar_relid(RangeVar *rv);
-static ObjectAddress object_of(ObjectType type, Node *object);
+static ObjectAddress own_object_address(ObjectType type, Node *object);
 static void check_evlog_object(const ObjectAddress *addr, const char *fmt);
 static void check_evlog_relation(Oid relid, const char *fmt);
 static void check_alter_table(AlterTableStmt *stmt);
-static void check_drop(DropStmt *stmt);
+static void check_drop_stmt(DropStmt *stmt);
 static void check_rename(RenameStmt *stmt);
 static void check_set_schema(AlterObjectSchemaStmt *stmt);
 static void check_depends(AlterObjectDependsStmt *stmt);
@@ -294,13 +294,13 @@ has_guard(Oid relid, const char *tgname)
 }
 
 /*
- * refuse_fmt
+ * refuse_guard_ddl
  *		Raise EV001 for a DDL command that would weaken the guard: fmt and
  *		its arguments make the message, detail the DETAIL.  Every refusal of
  *		the utility hook goes through here, so that all carry the same hint.
  */
 static void
-refuse_fmt(const char *detail, const char *fmt,...)
+refuse_guard_ddl(const char *detail, const char *fmt,...)
 {
 	StringInfoData msg;
 
@@ -325,31 +325,31 @@ refuse_fmt(const char *detail, const char *fmt,...)
 }
 
 /*
- * refuse
+ * refuse_weakening
  *		Raise EV001 for a DDL command that would weaken the guard of relid
  *		(evlog.events or a table protected by evlog_protect()); what says
  *		what the command would do.
  */
 static void
-refuse(Oid relid, const char *what)
+refuse_weakening(Oid relid, const char *what)
 {
-	refuse_fmt("The table is protected by evlog's append-only guard.",
-			   "cannot %s on append-only table \"%s.%s\"", what,
-			   get_namespace_name(get_rel_namespace(relid)),
-			   get_rel_name(relid));
+	refuse_guard_ddl("The table is protected by evlog's append-only guard.",
+					 "cannot %s on append-only table \"%s.%s\"", what,
+					 get_namespace_name(get_rel_namespace(relid)),
+					 get_rel_name(relid));
 }
 
 /*
- * refuse_object
+ * refuse_own_object_change
  *		Raise EV001 for a DDL command that would rename, move or detach one
  *		of evlog's own objects (a member of the extension, or an index of
  *		one of its tables).  fmt has one %s, the object's description.
  */
 static void
-refuse_object(const ObjectAddress *addr, const char *fmt)
+refuse_own_object_change(const ObjectAddress *addr, const char *fmt)
 {
-	refuse_fmt("evlog finds its objects by name, in its own schema and extension; the append-only guard relies on them.",
-			   fmt, getObjectDescription(addr, false));
+	refuse_guard_ddl("evlog finds its objects by name, in its own schema and extension; the append-only guard relies on them.",
+					 fmt, getObjectDescription(addr, false));
 }
 
 /*
@@ -409,7 +409,7 @@ rangevar_relid(RangeVar *rv)
 }
 
 /*
- * object_of
+ * own_object_address
  *		The address of a non-relation object named as in a utility
  *		statement (as get_object_address takes it, or, for a type, the list
  *		of names RENAME and SET SCHEMA give), for the object types evlog owns
@@ -417,7 +417,7 @@ rangevar_relid(RangeVar *rv)
  *		object, as get_object_address does.
  */
 static ObjectAddress
-object_of(ObjectType type, Node *object)
+own_object_address(ObjectType type, Node *object)
 {
 	Relation	rel = NULL;
 	ObjectAddress addr;
@@ -463,7 +463,7 @@ check_evlog_object(const ObjectAddress *addr, const char *fmt)
 	if (addr->classId == RelationRelationId ?
 		evlog_relation(addr->objectId) :
 		is_evlog_member(addr->classId, addr->objectId))
-		refuse_object(addr, fmt);
+		refuse_own_object_change(addr, fmt);
 }
 
 /*
@@ -514,14 +514,14 @@ check_alter_table(AlterTableStmt *stmt)
 
 		if (cmd->subtype == AT_AddInherit &&
 			is_events_table(rangevar_relid((RangeVar *) cmd->def)))
-			refuse_fmt("Rows of another table would be read as events of the log.",
-					   "cannot inherit from append-only table \"%s.%s\"",
-					   EVLOG_SCHEMA, EVLOG_EVENTS_TABLE);
+			refuse_guard_ddl("Rows of another table would be read as events of the log.",
+							 "cannot inherit from append-only table \"%s.%s\"",
+							 EVLOG_SCHEMA, EVLOG_EVENTS_TABLE);
 		if (cmd->subtype == AT_AttachPartition &&
 			is_events_table(rangevar_relid(castNode(PartitionCmd, cmd->def)->name)))
-			refuse_fmt("The log must stay a table of its own.",
-					   "cannot attach append-only table \"%s.%s\" as a partition",
-					   EVLOG_SCHEMA, EVLOG_EVENTS_TABLE);
+			refuse_guard_ddl("The log must stay a table of its own.",
+							 "cannot attach append-only table \"%s.%s\" as a partition",
+							 EVLOG_SCHEMA, EVLOG_EVENTS_TABLE);
 
 		if (log_index)
 		{
@@ -534,8 +534,8 @@ check_alter_table(AlterTableStmt *stmt)
 				case AT_SetTableSpace:
 					break;
 				default:
-					refuse(IndexGetRelation(relid, false),
-						   psprintf("change index \"%s\"", get_rel_name(relid)));
+					refuse_weakening(IndexGetRelation(relid, false),
+									 psprintf("change index \"%s\"", get_rel_name(relid)));
 			}
 			continue;
 		}
@@ -548,13 +548,13 @@ check_alter_table(AlterTableStmt *stmt)
 			case AT_EnableReplicaTrig:
 			case AT_DisableTrig:
 				if (has_guard(relid, cmd->name))
-					refuse(relid, "change the firing of guard trigger");
+					refuse_weakening(relid, "change the firing of guard trigger");
 				break;
 			case AT_EnableTrigAll:
 			case AT_DisableTrigAll:
 			case AT_EnableTrigUser:
 			case AT_DisableTrigUser:
-				refuse(relid, "change the firing of all triggers");
+				refuse_weakening(relid, "change the firing of all triggers");
 				break;
 			case AT_EnableAlwaysTrig:
 			case AT_SetStatistics:
@@ -580,29 +580,29 @@ check_alter_table(AlterTableStmt *stmt)
 			case AT_DropInherit:
 			case AT_AttachPartition:
 				if (is_log)
-					refuse(relid, "change inheritance or partitions");
+					refuse_weakening(relid, "change inheritance or partitions");
 				break;
 			case AT_DetachPartition:
 			case AT_DetachPartitionFinalize:
 				/* a detached partition loses the guard triggers cloned to it */
-				refuse(relid, is_log ? "change inheritance or partitions" :
-					   "detach a partition");
+				refuse_weakening(relid, is_log ? "change inheritance or partitions" :
+								 "detach a partition");
 				break;
 			default:
 				if (is_log)
-					refuse(relid, "change the columns, constraints or persistence");
+					refuse_weakening(relid, "change the columns, constraints or persistence");
 				break;
 		}
 	}
 }
 
 /*
- * check_drop
+ * check_drop_stmt
  *		Refuse DROP TRIGGER of a guard trigger and DROP INDEX of an index of
  *		evlog.events (a re-index under a new name).
  */
 static void
-check_drop(DropStmt *stmt)
+check_drop_stmt(DropStmt *stmt)
 {
 	ListCell   *lc;
 
@@ -617,13 +617,13 @@ check_drop(DropStmt *stmt)
 		{
 			relid = rangevar_relid(makeRangeVarFromNameList(names));
 			if (is_log_index(relid))
-				refuse(IndexGetRelation(relid, false),
-					   psprintf("drop index \"%s\"", get_rel_name(relid)));
+				refuse_weakening(IndexGetRelation(relid, false),
+								 psprintf("drop index \"%s\"", get_rel_name(relid)));
 			continue;
 		}
 		relid = rangevar_relid(makeRangeVarFromNameList(list_copy_head(names, list_length(names) - 1)));
 		if (has_guard(relid, strVal(llast(names))))
-			refuse(relid, "drop guard trigger");
+			refuse_weakening(relid, "drop guard trigger");
 	}
 }
 
@@ -649,7 +649,7 @@ check_rename(RenameStmt *stmt)
 	}
 	if (stmt->relation == NULL)
 	{
-		addr = object_of(stmt->renameType, stmt->object);
+		addr = own_object_address(stmt->renameType, stmt->object);
 		check_evlog_object(&addr, "cannot rename %s");
 		return;
 	}
@@ -660,7 +660,7 @@ check_rename(RenameStmt *stmt)
 	if (stmt->renameType == OBJECT_TRIGGER)
 	{
 		if (has_guard(relid, stmt->subname))
-			refuse(relid, psprintf("rename guard trigger \"%s\"", stmt->subname));
+			refuse_weakening(relid, psprintf("rename guard trigger \"%s\"", stmt->subname));
 		return;
 	}
 	if (is_events_table(relid) &&
@@ -668,7 +668,7 @@ check_rename(RenameStmt *stmt)
 		 stmt->renameType == OBJECT_COLUMN ||
 		 stmt->renameType == OBJECT_ATTRIBUTE ||
 		 stmt->renameType == OBJECT_TABCONSTRAINT))
-		refuse(relid, "rename the log or its columns");
+		refuse_weakening(relid, "rename the log or its columns");
 	if (stmt->renameType == OBJECT_POLICY || stmt->renameType == OBJECT_RULE)
 		return;
 	check_evlog_relation(relid, stmt->renameType == OBJECT_COLUMN ||
@@ -694,7 +694,7 @@ check_set_schema(AlterObjectSchemaStmt *stmt)
 							 "cannot move %s to another schema");
 	else
 	{
-		addr = object_of(stmt->objectType, stmt->object);
+		addr = own_object_address(stmt->objectType, stmt->object);
 		check_evlog_object(&addr, "cannot move %s to another schema");
 	}
 }
@@ -714,7 +714,7 @@ check_depends(AlterObjectDependsStmt *stmt)
 		return;
 	if (stmt->relation == NULL)
 	{
-		addr = object_of(stmt->objectType, stmt->object);
+		addr = own_object_address(stmt->objectType, stmt->object);
 		check_evlog_object(&addr, "cannot make %s depend on an extension");
 		return;
 	}
@@ -724,10 +724,10 @@ check_depends(AlterObjectDependsStmt *stmt)
 		const char *tgname = strVal(llast(castNode(List, stmt->object)));
 
 		if (has_guard(relid, tgname))
-			refuse_fmt("The table is protected by evlog's append-only guard.",
-					   "cannot make guard trigger \"%s\" of append-only table \"%s.%s\" depend on an extension",
-					   tgname, get_namespace_name(get_rel_namespace(relid)),
-					   get_rel_name(relid));
+			refuse_guard_ddl("The table is protected by evlog's append-only guard.",
+							 "cannot make guard trigger \"%s\" of append-only table \"%s.%s\" depend on an extension",
+							 tgname, get_namespace_name(get_rel_namespace(relid)),
+							 get_rel_name(relid));
 		return;
 	}
 	check_evlog_relation(relid, "cannot make %s depend on an extension");
@@ -751,7 +751,7 @@ check_extension_contents(AlterExtensionContentsStmt *stmt)
 	if (rel)
 		relation_close(rel, NoLock);
 	if (OidIsValid(addr.objectId))
-		refuse_object(&addr, "cannot remove %s from extension evlog");
+		refuse_own_object_change(&addr, "cannot remove %s from extension evlog");
 }
 
 /*
@@ -766,9 +766,9 @@ check_inherits(List *parents)
 
 	foreach(lc, parents)
 		if (is_events_table(rangevar_relid(lfirst_node(RangeVar, lc))))
-			refuse_fmt("Rows of another table would be read as events of the log.",
-					   "cannot inherit from append-only table \"%s.%s\"",
-					   EVLOG_SCHEMA, EVLOG_EVENTS_TABLE);
+			refuse_guard_ddl("Rows of another table would be read as events of the log.",
+							 "cannot inherit from append-only table \"%s.%s\"",
+							 EVLOG_SCHEMA, EVLOG_EVENTS_TABLE);
 }
 
 /*
@@ -788,9 +788,9 @@ check_create_trigger(CreateTrigStmt *stmt)
 	if (!OidIsValid(relid))
 		return;
 	if (is_events_table(relid))
-		refuse(relid, "create a trigger");
+		refuse_weakening(relid, "create a trigger");
 	if (stmt->replace && has_guard(relid, stmt->trigname))
-		refuse(relid, psprintf("replace guard trigger \"%s\"", stmt->trigname));
+		refuse_weakening(relid, psprintf("replace guard trigger \"%s\"", stmt->trigname));
 	if (OidIsValid(guard) &&
 		LookupFuncName(stmt->funcname, 0, NULL, true) == guard &&
 		!evlog_rel_ownercheck(relid, GetUserId()))
@@ -812,7 +812,7 @@ check_create_rule(RuleStmt *stmt)
 	Oid			relid = rangevar_relid(stmt->relation);
 
 	if (is_events_table(relid))
-		refuse(relid, "create a rule");
+		refuse_weakening(relid, "create a rule");
 }
 
 /*
@@ -985,7 +985,7 @@ evlog_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				check_alter_table((AlterTableStmt *) parsetree);
 				break;
 			case T_DropStmt:
-				check_drop((DropStmt *) parsetree);
+				check_drop_stmt((DropStmt *) parsetree);
 				break;
 			case T_RenameStmt:
 				check_rename((RenameStmt *) parsetree);

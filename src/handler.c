@@ -163,11 +163,11 @@ enter_user(const EvlogUserCode *code, UserState *st)
 }
 
 /*
- * disarm
+ * disarm_handler_timeout
  *		Disarm the timeout this call armed.  Returns whether it fired.
  */
 static bool
-disarm(UserState *st)
+disarm_handler_timeout(UserState *st)
 {
 	bool		fired;
 
@@ -189,7 +189,7 @@ disarm(UserState *st)
 static void
 leave_user(UserState *st)
 {
-	if (disarm(st))
+	if (disarm_handler_timeout(st))
 		QueryCancelPending = false;
 	evlog_in_handler--;
 	AtEOXact_GUC(false, st->nestlevel);
@@ -207,7 +207,7 @@ leave_user(UserState *st)
 static void
 leave_user_on_error(const EvlogUserCode *code, UserState *st, MemoryContext cxt)
 {
-	bool		fired = disarm(st);
+	bool		fired = disarm_handler_timeout(st);
 
 	evlog_in_handler--;
 	SetUserIdAndSecContext(st->save_userid, st->save_sec);

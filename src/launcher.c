@@ -149,11 +149,11 @@ list_databases(MemoryContext cxt)
 }
 
 /*
- * find_db
+ * launcher_db_entry
  *		The launcher's entry for dboid, created when missing.
  */
 static LauncherDb *
-find_db(List **dbs, Oid dboid)
+launcher_db_entry(List **dbs, Oid dboid)
 {
 	ListCell   *lc;
 	LauncherDb *db;
@@ -191,7 +191,7 @@ start_missing_workers(List **dbs, MemoryContext cxt)
 	foreach(lc, oids)
 	{
 		Oid			dboid = lfirst_oid(lc);
-		LauncherDb *db = find_db(dbs, dboid);
+		LauncherDb *db = launcher_db_entry(dbs, dboid);
 		EvlogWorkerSlot *slot;
 		bool		no_extension = false;
 		bool		evicted = false;

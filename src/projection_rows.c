@@ -64,11 +64,11 @@ evlog_interval_ms(const Interval *iv)
 }
 
 /*
- * timeout_ms
+ * clamp_timeout_ms
  *		A handler timeout as whole milliseconds, clamped to 1..INT_MAX.
  */
 static int
-timeout_ms(const Interval *iv)
+clamp_timeout_ms(const Interval *iv)
 {
 	double		ms = evlog_interval_ms(iv);
 
@@ -117,7 +117,7 @@ evlog_projection_from_tuple(EvlogProjection *p, HeapTuple tuple, TupleDesc desc)
 	p->checkpoint = DatumGetInt64(v[COL_CHECKPOINT]);
 	p->upcast = DatumGetBool(v[COL_UPCAST]);
 	p->timeout_ms = n[COL_TIMEOUT] ? EVLOG_DEFAULT_TIMEOUT_MS :
-		timeout_ms(DatumGetIntervalP(v[COL_TIMEOUT]));
+		clamp_timeout_ms(DatumGetIntervalP(v[COL_TIMEOUT]));
 	p->tables = NIL;
 	{
 		Datum	   *elems;

@@ -147,13 +147,13 @@ evlog_rebuild_init(void)
 }
 
 /*
- * table_name
+ * read_model_table_name
  *		The schema-qualified, quoted name of relid, a table of p.  42P01
  *		when it was dropped after registration, 42809 when it is no longer
  *		an ordinary table.
  */
 static char *
-table_name(EvlogProjection *p, Oid relid)
+read_model_table_name(EvlogProjection *p, Oid relid)
 {
 	char	   *rel = get_rel_name(relid);
 
@@ -172,7 +172,7 @@ table_name(EvlogProjection *p, Oid relid)
  *		that tables referencing earlier ones go first), then run its reset
  *		function, all as p's owner through handler.c (security-restricted,
  *		own GUC nest level, p's timeout).  SPI-connected caller.  Errors:
- *		42P01, 42809 (table_name), EV005 reset function dropped, 42501 its
+ *		42P01, 42809 (read_model_table_name), EV005 reset function dropped, 42501 its
  *		owner may no longer execute it, and what the owner's code raises.
  */
 static void
@@ -183,7 +183,7 @@ empty_read_model(EvlogProjection *p)
 	evlog_user_code_of(p, &code);
 	for (int i = list_length(p->tables) - 1; i >= 0; i--)
 		evlog_exec_user_sql(&code,
-							psprintf("DELETE FROM %s", table_name(p, list_nth_oid(p->tables, i))),
+							psprintf("DELETE FROM %s", read_model_table_name(p, list_nth_oid(p->tables, i))),
 							NULL);
 	if (OidIsValid(p->reset))
 	{
@@ -299,19 +299,19 @@ rows_as_text(EvlogProjection *p, Oid relid)
 	SetTuplestoreDestReceiverParams(dest, ts, CurrentMemoryContext, false, NULL, NULL);
 	evlog_exec_user_sql(&code,
 						psprintf("SELECT r FROM (SELECT t::pg_catalog.text AS r FROM %s t) s ORDER BY r COLLATE pg_catalog.\"C\"",
-								 table_name(p, relid)),
+								 read_model_table_name(p, relid)),
 						dest);
 	dest->rDestroy(dest);
 	return ts;
 }
 
 /*
- * next_row
+ * next_row_text
  *		The next text of a tuplestore filled by rows_as_text, or NULL at its
  *		end.
  */
 static text *
-next_row(Tuplestorestate *ts, TupleTableSlot *slot)
+next_row_text(Tuplestorestate *ts, TupleTableSlot *slot)
 {
 	bool		isnull;
 	Datum		d;
@@ -341,8 +341,8 @@ count_differences(Tuplestorestate *table, Tuplestorestate *fresh,
 	TupleDescInitEntry(desc, 1, "r", TEXTOID, -1, 0);
 	ts = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 	fs = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-	t = next_row(table, ts);
-	f = next_row(fresh, fs);
+	t = next_row_text(table, ts);
+	f = next_row_text(fresh, fs);
 	while (t != NULL || f != NULL)
 	{
 		int			c;
@@ -365,9 +365,9 @@ count_differences(Tuplestorestate *table, Tuplestorestate *fresh,
 		else if (c > 0)
 			(*missing)++;
 		if (c <= 0)
-			t = next_row(table, ts);
+			t = next_row_text(table, ts);
 		if (c >= 0)
-			f = next_row(fresh, fs);
+			f = next_row_text(fresh, fs);
 	}
 	ExecDropSingleTupleTableSlot(ts);
 	ExecDropSingleTupleTableSlot(fs);

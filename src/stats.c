@@ -195,14 +195,14 @@ stats_slot(void)
 }
 
 /*
- * flush
+ * flush_pending_counts
  *		Add this backend's pending counts to its database's slot (dropped
  *		when it has none) and clear them.  Lock-free: one atomic add per
  *		counter that moved, and a compare-and-swap loop for the longest
  *		wait.
  */
 static void
-flush(void)
+flush_pending_counts(void)
 {
 	StatsSlot  *slot = stats_slot();
 
@@ -313,7 +313,7 @@ stats_xact_callback(XactEvent event, void *arg)
 	if (level_any)
 		end_levels(committed);
 	if (pending_any)
-		flush();
+		flush_pending_counts();
 }
 
 /*
