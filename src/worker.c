@@ -202,11 +202,11 @@ worker_detach(int code, Datum arg)
 }
 
 /*
- * attach
+ * claim_database_slot
  *		Claim the slot of this database; false when another worker holds it.
  */
 static bool
-attach(Oid dboid)
+claim_database_slot(Oid dboid)
 {
 	EvlogWorkerSlot *slot;
 	bool		ok = false;
@@ -522,7 +522,7 @@ all_have_workers(Oid dboid)
 }
 
 /*
- * dispatch
+ * assign_projection_workers
  *		One look at the registry: start a projection worker for each active
  *		async projection that has events to fold and no worker, and return
  *		the names (in cxt) of those this process must fold itself: every one
@@ -531,7 +531,7 @@ all_have_workers(Oid dboid)
  *		projection has its worker.  Own transaction.
  */
 static List *
-dispatch(Oid dboid, MemoryContext cxt, bool force)
+assign_projection_workers(Oid dboid, MemoryContext cxt, bool force)
 {
 	int64		head;
 	List	   *entries;
@@ -567,12 +567,12 @@ dispatch(Oid dboid, MemoryContext cxt, bool force)
 }
 
 /*
- * next_after
+ * next_projection_after
  *		The position in names of the name after last (round-robin), 0 when
  *		last is not there.
  */
 static int
-next_after(List *names, const char *last)
+next_projection_after(List *names, const char *last)
 {
 	for (int i = 0; i < list_length(names); i++)
 		if (strcmp(list_nth(names, i), last) == 0)
@@ -585,7 +585,7 @@ next_after(List *names, const char *last)
  *		Entry point of a database's worker; the database OID is the argument.
  *
  * Each time its latch is set (a commit, a registry change, a projection
- * worker's start or end) it looks at the registry again (dispatch), also
+ * worker's start or end) it looks at the registry again (assign_projection_workers), also
  * between two batches it folds itself, so that a projection without a
  * worker waits no more than one batch for one.  It folds its own
  * projections one batch each in turn until a whole round finds nothing.
@@ -605,7 +605,7 @@ evlog_worker_main(Datum arg)
 	pgstat_report_appname("evlog worker");
 	fold_settings();
 
-	if (!attach(dboid))
+	if (!claim_database_slot(dboid))
 		proc_exit(0);
 	before_shmem_exit(worker_detach, arg);
 
@@ -621,8 +621,8 @@ evlog_worker_main(Datum arg)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		reload_if_asked();
-		here = dispatch(dboid, cxt, (rc & WL_TIMEOUT) != 0);
-		pos = next_after(here, last);
+		here = assign_projection_workers(dboid, cxt, (rc & WL_TIMEOUT) != 0);
+		pos = next_projection_after(here, last);
 
 		/* fold this process's projections until a round finds nothing */
 		while (here != NIL && quiet < list_length(here))
@@ -642,8 +642,8 @@ evlog_worker_main(Datum arg)
 				ResetLatch(MyLatch);
 				reload_if_asked();
 				MemoryContextReset(cxt);
-				here = dispatch(dboid, cxt, false);
-				pos = next_after(here, last);
+				here = assign_projection_workers(dboid, cxt, false);
+				pos = next_projection_after(here, last);
 				quiet = 0;
 			}
 		}
