@@ -586,8 +586,9 @@ next_projection_after(List *names, const char *last)
  *
  * Each time its latch is set (a commit, a registry change, a projection
  * worker's start or end) it looks at the registry again
- * (assign_projection_workers), also between two batches it folds itself, so that a projection without a
- * worker waits no more than one batch for one.  It folds its own
+ * (assign_projection_workers), also between two batches it folds itself,
+ * so that a projection without a worker waits no more than one batch for
+ * one.  It folds its own
  * projections one batch each in turn until a whole round finds nothing.
  */
 void
