@@ -41,14 +41,29 @@ static int	registry_note = -1;
 /* -1: unknown, 0: none, 1: some */
 static int	contracts_note = -1;
 
+/* evlog.events whose column names evlog_check_events_columns accepted */
+static Oid	events_columns_checked = InvalidOid;
+
+/*
+ * The columns of evlog.events at positions 1..Natts_events, as evlog.h's
+ * Anum_events_* numbers them.
+ */
+static const char *const events_columns[Natts_events] = {
+	"seq", "stream", "stream_version", "type", "type_version", "payload",
+	"metadata", "idempotency_key", "actor", "recorded_at", "digest"
+};
+
 /*
  * relcache_callback
  *		Forget the cached OIDs when any of them (or every relation) is
- *		invalidated, and the notes when their table is.
+ *		invalidated, the notes when their table is, and that evlog.events's
+ *		columns were checked when it is (an ALTER TABLE sends one).
  */
 static void
 relcache_callback(Datum arg, Oid relid)
 {
+	if (relid == InvalidOid || relid == events_columns_checked)
+		events_columns_checked = InvalidOid;
 	for (int i = 0; i < relid_cache_used; i++)
 	{
 		if (relid != InvalidOid && relid_cache[i].relid != relid)
@@ -114,13 +129,52 @@ evlog_relid(const char *name)
 }
 
 /*
+ * evlog_check_events_columns
+ *		Raise 55000 object_not_in_prerequisite_state unless the columns of
+ *		evlog.events (relid) at positions 1..Natts_events carry the names
+ *		evlog.h's Anum_events_* give them.
+ *
+ * evlog reads and writes an event's columns by position, which costs
+ * nothing per row; this check, once per backend and again after each
+ * invalidation of the table, makes sure an update that added, dropped or
+ * reordered a column cannot make evlog read one column as another.  Columns
+ * after the last one evlog knows are allowed.  Takes no locks beyond the
+ * syscache's.
+ */
+void
+evlog_check_events_columns(Oid relid)
+{
+	if (relid == events_columns_checked)
+		return;
+	for (int i = 0; i < Natts_events; i++)
+	{
+		char	   *att = get_attname(relid, i + 1, true);
+
+		if (att == NULL || strcmp(att, events_columns[i]) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("column %d of evlog.events is %s%s%s, not \"%s\"",
+							i + 1, att ? "\"" : "", att ? att : "missing",
+							att ? "\"" : "", events_columns[i]),
+					 errdetail("This evlog library reads and writes the columns of evlog.events by position."),
+					 errhint("Install the evlog library that matches the extension's version, or run ALTER EXTENSION evlog UPDATE.")));
+	}
+	events_columns_checked = relid;
+}
+
+/*
  * evlog_events_relid
- *		The OID of evlog.events; errors as evlog_relid.
+ *		The OID of evlog.events, its columns checked (see
+ *		evlog_check_events_columns); errors as evlog_relid and that
+ *		function.
  */
 Oid
 evlog_events_relid(void)
 {
-	return evlog_relid(EVLOG_EVENTS_TABLE);
+	Oid			relid = evlog_relid(EVLOG_EVENTS_TABLE);
+
+	evlog_check_events_columns(relid);
+	return relid;
 }
 
 /*

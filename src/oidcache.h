@@ -13,6 +13,7 @@
 extern Oid	evlog_relid_if_exists(const char *name);
 extern Oid	evlog_relid(const char *name);
 extern Oid	evlog_events_relid(void);
+extern void evlog_check_events_columns(Oid relid);
 /* What the registry holds among active projections, or -1 when unknown */
 #define EVLOG_HAS_SYNC	1
 #define EVLOG_HAS_ASYNC 2

@@ -112,7 +112,8 @@ evlog_fill_request(EvlogAppendRequest *req, Datum *values, bool *nulls)
  *		take the sequencer.  With for_insert false only the lookups are set
  *		up (the direct-insert check, whose caller inserts).
  *
- * Raises 25006 on a standby or in a read-only transaction.
+ * Raises 25006 on a standby or in a read-only transaction, 55000 when the
+ * columns of evlog.events are not where evlog.h says (oidcache.c).
  */
 void
 evlog_append_begin(AppendContext *ac, Relation rel, bool for_insert)
@@ -128,6 +129,8 @@ evlog_append_begin(AppendContext *ac, Relation rel, bool for_insert)
 				 errdetail("Handlers fold events into read models; an event they appended would be folded again."),
 				 errhint("Append from the application, or from a trigger on the read model.")));
 
+	if (rel)
+		evlog_check_events_columns(RelationGetRelid(rel));
 	ac->rel = rel ? rel : table_open(evlog_events_relid(), RowExclusiveLock);
 	ac->pkey = index_open(evlog_relid(EVLOG_EVENTS_PKEY), RowExclusiveLock);
 	ac->stream_idx = index_open(evlog_relid(EVLOG_EVENTS_STREAM_IDX),
