@@ -98,7 +98,7 @@ find_contract_row(const char *table, const char *index, text *type, int32 versio
 static bool
 any_definition(void)
 {
-	Relation	rel = table_open(evlog_relid("event_type_definitions"), AccessShareLock);
+	Relation	rel = table_open(evlog_relid(EVLOG_EVENT_TYPE_DEFS_TABLE), AccessShareLock);
 	TableScanDesc scan = table_beginscan(rel, SnapshotSelf, 0, NULL);
 	bool		any = heap_getnext(scan, ForwardScanDirection) != NULL;
 
@@ -161,7 +161,7 @@ evlog_check_contract(EvlogAppendRequest *req)
 	/* the common case: no contract at all, nothing to look up */
 	if (!evlog_strict_types && !evlog_may_have_contracts())
 		return;
-	def = find_contract_row("event_type_definitions", "event_type_definitions_pkey",
+	def = find_contract_row(EVLOG_EVENT_TYPE_DEFS_TABLE, EVLOG_EVENT_TYPE_DEFS_PKEY,
 							req->type, req->type_version, &desc);
 	if (def == NULL)
 	{
@@ -243,7 +243,7 @@ evlog_upcast_row(Datum row, int timeout_ms)
 	type = DatumGetTextPP(values[Anum_events_type - 1]);
 	version = DatumGetInt32(values[Anum_events_type_version - 1]);
 
-	latest = find_contract_row("event_type_definitions", "event_type_definitions_pkey", type, 0, &desc);
+	latest = find_contract_row(EVLOG_EVENT_TYPE_DEFS_TABLE, EVLOG_EVENT_TYPE_DEFS_PKEY, type, 0, &desc);
 	target = latest ? DatumGetInt32(heap_getattr(latest, 2, desc, &isnull)) : version;
 	if (target <= version)
 	{
@@ -252,7 +252,7 @@ evlog_upcast_row(Datum row, int timeout_ms)
 	}
 	for (int64 v = version; v < target; v++)
 	{
-		HeapTuple	up = find_contract_row("upcasters", "upcasters_pkey", type, (int32) v, &desc);
+		HeapTuple	up = find_contract_row(EVLOG_UPCASTERS_TABLE, EVLOG_UPCASTERS_PKEY, type, (int32) v, &desc);
 		bool		dummy;
 
 		if (up == NULL)
@@ -365,10 +365,10 @@ evlog_define_event_type(PG_FUNCTION_ARGS)
 
 	evlog_sequencer_lock();
 	SPI_connect();
-	if (count_rows("SELECT count(*) FROM evlog.event_type_definitions WHERE type = $1 AND type_version = $2",
+	if (count_rows("SELECT count(*) FROM " EVLOG_QUALIFIED(EVLOG_EVENT_TYPE_DEFS_TABLE) " WHERE type = $1 AND type_version = $2",
 				   type, version) > 0)
 	{
-		if (count_rows("SELECT count(*) FROM (SELECT FROM evlog.events WHERE type = $1 AND type_version = $2 LIMIT 1) e",
+		if (count_rows("SELECT count(*) FROM (SELECT FROM " EVLOG_QUALIFIED(EVLOG_EVENTS_TABLE) " WHERE type = $1 AND type_version = $2 LIMIT 1) e",
 					   type, version) > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -383,7 +383,7 @@ evlog_define_event_type(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		int64		highest = count_rows("SELECT max(type_version)::bigint FROM evlog.event_type_definitions "
+		int64		highest = count_rows("SELECT max(type_version)::bigint FROM " EVLOG_QUALIFIED(EVLOG_EVENT_TYPE_DEFS_TABLE) " "
 										 "WHERE type = $1 AND $2 IS NOT NULL", type, version);
 
 		if (highest >= version)
@@ -399,7 +399,7 @@ evlog_define_event_type(PG_FUNCTION_ARGS)
 		args[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
 	}
 	args[5] = ObjectIdGetDatum(GetUserId());
-	evlog_registry_exec("INSERT INTO evlog.event_type_definitions AS d "
+	evlog_registry_exec("INSERT INTO " EVLOG_QUALIFIED(EVLOG_EVENT_TYPE_DEFS_TABLE) " AS d "
 						"(type, type_version, \"check\", validator, description, definer) "
 						"VALUES ($1, $2, $3::jsonpath, $4, $5, $6) "
 						"ON CONFLICT (type, type_version) DO UPDATE SET \"check\" = excluded.\"check\", "
@@ -408,7 +408,7 @@ evlog_define_event_type(PG_FUNCTION_ARGS)
 						6, argtypes, args, nulls, 0);
 	SPI_finish();
 	/* every backend looks at the definitions again */
-	CacheInvalidateRelcacheByRelid(evlog_relid("event_type_definitions"));
+	CacheInvalidateRelcacheByRelid(evlog_relid(EVLOG_EVENT_TYPE_DEFS_TABLE));
 	PG_RETURN_VOID();
 }
 
@@ -452,13 +452,13 @@ evlog_define_upcaster(PG_FUNCTION_ARGS)
 	evlog_sequencer_lock();
 	SPI_connect();
 	for (int32 step = 0; step <= 1; step++)
-		if (count_rows("SELECT count(*) FROM evlog.event_type_definitions WHERE type = $1 AND type_version = $2",
+		if (count_rows("SELECT count(*) FROM " EVLOG_QUALIFIED(EVLOG_EVENT_TYPE_DEFS_TABLE) " WHERE type = $1 AND type_version = $2",
 					   type, from + step) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("event type %s version %d is not defined", text_to_cstring(type), from + step),
 					 errhint("An upcaster joins two defined versions: define both with evlog_define_event_type().")));
-	if (count_rows("SELECT count(*) FROM evlog.upcasters WHERE type = $1 AND from_version = $2",
+	if (count_rows("SELECT count(*) FROM " EVLOG_QUALIFIED(EVLOG_UPCASTERS_TABLE) " WHERE type = $1 AND from_version = $2",
 				   type, from) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
@@ -468,7 +468,7 @@ evlog_define_upcaster(PG_FUNCTION_ARGS)
 	args[1] = Int32GetDatum(from);
 	args[2] = ObjectIdGetDatum(fn);
 	args[3] = ObjectIdGetDatum(GetUserId());
-	evlog_registry_exec("INSERT INTO evlog.upcasters (type, from_version, fn, definer) VALUES ($1, $2, $3, $4)",
+	evlog_registry_exec("INSERT INTO " EVLOG_QUALIFIED(EVLOG_UPCASTERS_TABLE) " (type, from_version, fn, definer) VALUES ($1, $2, $3, $4)",
 						4, argtypes, args, NULL, 0);
 	SPI_finish();
 	PG_RETURN_VOID();

@@ -152,7 +152,7 @@ evlog_copy_append_queue(CopyStmt *stmt, const char *queryString,
 		if (strcmp(((DefElem *) lfirst(lc))->defname, "freeze") == 0)
 			return false;
 	}
-	viewid = evlog_relid_if_exists("append_queue");
+	viewid = evlog_relid_if_exists(EVLOG_APPEND_QUEUE_VIEW);
 	if (!OidIsValid(viewid) ||
 		RangeVarGetRelid(stmt->relation, NoLock, true) != viewid)
 		return false;

@@ -35,6 +35,21 @@
 #define EVLOG_EVENTS_PKEY		"events_pkey"
 #define EVLOG_EVENTS_STREAM_IDX	"events_stream_version_key"
 #define EVLOG_EVENTS_KEY_IDX	"events_idempotency_key_key"
+#define EVLOG_PROJECTIONS_TABLE	"projections"
+#define EVLOG_DEAD_LETTERS_TABLE	"dead_letters"
+#define EVLOG_EVENT_TYPE_DEFS_TABLE	"event_type_definitions"
+#define EVLOG_EVENT_TYPE_DEFS_PKEY	"event_type_definitions_pkey"
+#define EVLOG_UPCASTERS_TABLE	"upcasters"
+#define EVLOG_UPCASTERS_PKEY	"upcasters_pkey"
+#define EVLOG_APPEND_QUEUE_VIEW	"append_queue"
+#define EVLOG_GUARD_FUNCTION	"guard"
+
+/*
+ * A name above qualified with evlog's schema, for the SQL evlog runs itself
+ * (string literal concatenation: EVLOG_QUALIFIED(EVLOG_EVENTS_TABLE) is
+ * "evlog.events").  evlog's own SQL schema-qualifies every name (handler.c).
+ */
+#define EVLOG_QUALIFIED(name)	EVLOG_SCHEMA "." name
 
 /* Column numbers of evlog.events (README, "The log: evlog.events") */
 #define Anum_events_seq				1

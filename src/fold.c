@@ -339,7 +339,7 @@ evlog_spi_bigint(const char *sql)
 int64
 evlog_head_spi(void)
 {
-	return evlog_spi_bigint("SELECT coalesce(max(seq), 0) FROM evlog.events");
+	return evlog_spi_bigint("SELECT coalesce(max(seq), 0) FROM " EVLOG_QUALIFIED(EVLOG_EVENTS_TABLE));
 }
 
 /*
@@ -443,7 +443,7 @@ evlog_appended_here(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(false);
 	args[0] = PG_GETARG_DATUM(0);
 	SPI_connect();
-	if (evlog_exec_own_sql("SELECT xmin FROM evlog.events WHERE seq = $1",
+	if (evlog_exec_own_sql("SELECT xmin FROM " EVLOG_QUALIFIED(EVLOG_EVENTS_TABLE) " WHERE seq = $1",
 						   1, argtypes, args, NULL, 1, InvalidOid) == SPI_OK_SELECT &&
 		SPI_processed > 0)
 	{

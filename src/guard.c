@@ -217,9 +217,9 @@ evlog_protect(PG_FUNCTION_ARGS)
 	qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 										   get_rel_name(relid));
 	stmts[0] = psprintf("CREATE TRIGGER evlog_guard_row BEFORE UPDATE OR DELETE ON %s "
-						"FOR EACH ROW EXECUTE FUNCTION evlog.guard()", qualified);
+						"FOR EACH ROW EXECUTE FUNCTION " EVLOG_QUALIFIED(EVLOG_GUARD_FUNCTION) "()", qualified);
 	stmts[1] = psprintf("CREATE TRIGGER evlog_guard_statement BEFORE UPDATE OR DELETE OR TRUNCATE ON %s "
-						"FOR EACH STATEMENT EXECUTE FUNCTION evlog.guard()", qualified);
+						"FOR EACH STATEMENT EXECUTE FUNCTION " EVLOG_QUALIFIED(EVLOG_GUARD_FUNCTION) "()", qualified);
 	stmts[2] = psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER evlog_guard_row, "
 						"ENABLE ALWAYS TRIGGER evlog_guard_statement", qualified);
 	SPI_connect();

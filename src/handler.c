@@ -372,7 +372,7 @@ int
 evlog_registry_exec(const char *sql, int nargs, Oid *argtypes, Datum *values,
 					const char *nulls, long count)
 {
-	Oid			relid = evlog_relid("projections");
+	Oid			relid = evlog_relid(EVLOG_PROJECTIONS_TABLE);
 	HeapTuple	classtup;
 	Oid			owner;
 

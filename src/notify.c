@@ -146,7 +146,7 @@ evlog_wake_worker_at_commit(void)
 void
 evlog_registry_changed(void)
 {
-	Oid			relid = evlog_relid_if_exists("projections");
+	Oid			relid = evlog_relid_if_exists(EVLOG_PROJECTIONS_TABLE);
 
 	wake_worker_at_commit = true;
 	if (OidIsValid(relid))

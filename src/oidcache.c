@@ -192,7 +192,7 @@ void
 evlog_set_registry_note(int note)
 {
 	/* the note only lives as long as the cached OIDs it rides on */
-	if (OidIsValid(evlog_relid_if_exists("projections")))
+	if (OidIsValid(evlog_relid_if_exists(EVLOG_PROJECTIONS_TABLE)))
 		registry_note = note;
 }
 
@@ -209,7 +209,7 @@ evlog_may_have_contracts(void)
 void
 evlog_note_contracts(bool any)
 {
-	if (OidIsValid(evlog_relid_if_exists("event_type_definitions")))
+	if (OidIsValid(evlog_relid_if_exists(EVLOG_EVENT_TYPE_DEFS_TABLE)))
 		contracts_note = any ? 1 : 0;
 }
 

@@ -157,7 +157,7 @@ evlog_projection_from_tuple(EvlogProjection *p, HeapTuple tuple, TupleDesc desc)
 List *
 evlog_load_projections(Snapshot snapshot)
 {
-	Oid			relid = evlog_relid_if_exists("projections");
+	Oid			relid = evlog_relid_if_exists(EVLOG_PROJECTIONS_TABLE);
 	Relation	rel;
 	TableScanDesc scan;
 	HeapTuple	tuple;
@@ -211,7 +211,7 @@ evlog_check_projection_owner(const char *name)
 
 	SPI_connect();
 	args[0] = CStringGetTextDatum(name);
-	evlog_registry_exec("SELECT * FROM evlog.projections WHERE name = $1",
+	evlog_registry_exec("SELECT * FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " WHERE name = $1",
 						1, argtypes, args, NULL, 1);
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -242,8 +242,8 @@ evlog_lock_projection(const char *name, bool check_owner, bool skip_locked)
 
 	args[0] = CStringGetTextDatum(name);
 	evlog_registry_exec(skip_locked ?
-						"SELECT * FROM evlog.projections WHERE name = $1 FOR UPDATE SKIP LOCKED" :
-						"SELECT * FROM evlog.projections WHERE name = $1 FOR UPDATE",
+						"SELECT * FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " WHERE name = $1 FOR UPDATE SKIP LOCKED" :
+						"SELECT * FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " WHERE name = $1 FOR UPDATE",
 						1, argtypes, args, NULL, 1);
 	if (SPI_processed == 0)
 	{
@@ -273,7 +273,7 @@ evlog_set_projection_state(const char *name, const char *state)
 
 	args[0] = CStringGetTextDatum(name);
 	args[1] = CStringGetTextDatum(state);
-	evlog_registry_exec("UPDATE evlog.projections SET state = $2, updated_at = now(), "
+	evlog_registry_exec("UPDATE " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " SET state = $2, updated_at = now(), "
 						"last_error = CASE WHEN $2 = 'active' THEN NULL ELSE last_error END, "
 						"last_error_seq = CASE WHEN $2 = 'active' THEN NULL ELSE last_error_seq END "
 						"WHERE name = $1", 2, argtypes, args, NULL, 0);
@@ -293,7 +293,7 @@ evlog_set_checkpoint(const char *name, int64 checkpoint)
 
 	args[0] = CStringGetTextDatum(name);
 	args[1] = Int64GetDatum(checkpoint);
-	evlog_registry_exec("UPDATE evlog.projections SET checkpoint = $2, updated_at = now() WHERE name = $1",
+	evlog_registry_exec("UPDATE " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " SET checkpoint = $2, updated_at = now() WHERE name = $1",
 						2, argtypes, args, NULL, 0);
 }
 
@@ -323,7 +323,7 @@ evlog_sync_checkpoint(List *projections, int64 seq)
 	args[0] = Int64GetDatum(seq);
 	args[1] = PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
 	SPI_connect();
-	evlog_registry_exec("UPDATE evlog.projections SET checkpoint = $1, updated_at = now() "
+	evlog_registry_exec("UPDATE " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " SET checkpoint = $1, updated_at = now() "
 						"WHERE name = ANY ($2)",
 						2, argtypes, args, NULL, 0);
 	SPI_finish();
@@ -344,7 +344,7 @@ evlog_record_dead_letter(const char *name, int64 seq, const char *message)
 	args[0] = CStringGetTextDatum(name);
 	args[1] = Int64GetDatum(seq);
 	args[2] = CStringGetTextDatum(message);
-	evlog_registry_exec("INSERT INTO evlog.dead_letters (projection, seq, error) VALUES ($1, $2, $3) "
+	evlog_registry_exec("INSERT INTO " EVLOG_QUALIFIED(EVLOG_DEAD_LETTERS_TABLE) " (projection, seq, error) VALUES ($1, $2, $3) "
 						"ON CONFLICT (projection, seq) DO UPDATE SET error = excluded.error, failed_at = now()",
 						3, argtypes, args, NULL, 0);
 }
@@ -369,7 +369,7 @@ evlog_mark_failed(const char *name, int64 seq, const char *message)
 	if (seq < 0)
 		nulls[1] = 'n';
 	SPI_connect();
-	evlog_registry_exec("UPDATE evlog.projections SET state = 'failed', last_error = $3, "
+	evlog_registry_exec("UPDATE " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " SET state = 'failed', last_error = $3, "
 						"last_error_seq = coalesce($2, checkpoint + 1), updated_at = now() WHERE name = $1",
 						3, argtypes, args, nulls, 0);
 	SPI_finish();

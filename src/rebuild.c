@@ -249,7 +249,7 @@ evlog_rebuild(PG_FUNCTION_ARGS)
 	if (from < 0)
 		empty_read_model(p);
 	args[0] = CStringGetTextDatum(name);
-	evlog_registry_exec("DELETE FROM evlog.dead_letters WHERE projection = $1",
+	evlog_registry_exec("DELETE FROM " EVLOG_QUALIFIED(EVLOG_DEAD_LETTERS_TABLE) " WHERE projection = $1",
 						1, argtypes, args, NULL, 0);
 
 	(void) evlog_fold_range(p, Max(from, 0), evlog_head_spi(), !p->skip_on_error, 0, true,
@@ -263,7 +263,7 @@ evlog_rebuild(PG_FUNCTION_ARGS)
 	}
 
 	args[1] = Int64GetDatum(last);
-	evlog_registry_exec("UPDATE evlog.projections SET checkpoint = $2, updated_at = now(), "
+	evlog_registry_exec("UPDATE " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " SET checkpoint = $2, updated_at = now(), "
 						"state = CASE state WHEN 'failed' THEN 'active' ELSE state END, "
 						"last_error = NULL, last_error_seq = NULL WHERE name = $1",
 						2, argtypes, args, NULL, 0);

@@ -302,7 +302,7 @@ evlog_register_projection(PG_FUNCTION_ARGS)
 		Oid			t[1] = {TEXTOID};
 		Datum		a[1] = {CStringGetTextDatum(name)};
 
-		evlog_registry_exec("SELECT FROM evlog.projections WHERE name = $1", 1, t, a, NULL, 1);
+		evlog_registry_exec("SELECT FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " WHERE name = $1", 1, t, a, NULL, 1);
 		found = SPI_processed > 0;
 	}
 	if (found)
@@ -320,7 +320,7 @@ evlog_register_projection(PG_FUNCTION_ARGS)
 	if (PG_NARGS() > 8)
 		args[9] = PG_GETARG_DATUM(8);
 	/* a registry not yet updated from 0.1.0 has no timeout column */
-	evlog_registry_exec(psprintf("INSERT INTO evlog.projections (name, handler, tables, event_types, mode, on_error, reset, upcast, owner%s) "
+	evlog_registry_exec(psprintf("INSERT INTO " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " (name, handler, tables, event_types, mode, on_error, reset, upcast, owner%s) "
 								 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9%s)",
 								 PG_NARGS() > 8 ? ", timeout" : "",
 								 PG_NARGS() > 8 ? ", $10" : ""),
@@ -385,7 +385,7 @@ evlog_alter_projection(PG_FUNCTION_ARGS)
 	if (has_timeout)
 		args[3] = PG_GETARG_DATUM(3);
 	/* a registry not yet updated from 0.1.0 has no timeout column */
-	evlog_registry_exec(psprintf("UPDATE evlog.projections SET mode = coalesce($2, mode), "
+	evlog_registry_exec(psprintf("UPDATE " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " SET mode = coalesce($2, mode), "
 								 "on_error = coalesce($3, on_error)%s, updated_at = now() WHERE name = $1",
 								 has_timeout ? ", timeout = $4" : ""),
 						has_timeout ? 4 : 3, argtypes, args, nulls, 0);
@@ -413,9 +413,9 @@ evlog_unregister_projection(PG_FUNCTION_ARGS)
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	(void) lock_for_change(name);
 	args[0] = CStringGetTextDatum(name);
-	evlog_registry_exec("DELETE FROM evlog.dead_letters WHERE projection = $1",
+	evlog_registry_exec("DELETE FROM " EVLOG_QUALIFIED(EVLOG_DEAD_LETTERS_TABLE) " WHERE projection = $1",
 						1, argtypes, args, NULL, 0);
-	evlog_registry_exec("DELETE FROM evlog.projections WHERE name = $1",
+	evlog_registry_exec("DELETE FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " WHERE name = $1",
 						1, argtypes, args, NULL, 0);
 	if (evlog_unregister_hook)
 		evlog_unregister_hook(name);

@@ -262,7 +262,7 @@ active_async_projections(Oid dboid, MemoryContext cxt, int64 *head)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	registry_relid = evlog_relid_if_exists("projections");
+	registry_relid = evlog_relid_if_exists(EVLOG_PROJECTIONS_TABLE);
 	if (!OidIsValid(registry_relid))
 	{
 		PopActiveSnapshot();
@@ -723,7 +723,7 @@ projection_is_active(const char *name)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	registry_relid = evlog_relid_if_exists("projections");
+	registry_relid = evlog_relid_if_exists(EVLOG_PROJECTIONS_TABLE);
 	foreach(lc, evlog_load_projections(GetActiveSnapshot()))
 	{
 		EvlogProjection *p = lfirst(lc);
