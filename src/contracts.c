@@ -54,11 +54,6 @@ PG_FUNCTION_INFO_V1(evlog_define_upcaster);
 static bool evlog_strict_types = false;
 
 /* Column numbers of evlog.event_type_definitions and evlog.upcasters */
-#define Anum_defs_check			3
-#define Anum_defs_validator		4
-#define Anum_defs_definer		6
-#define Anum_upcasters_fn		3
-#define Anum_upcasters_definer	4
 
 /*
  * find_contract_row
@@ -155,8 +150,12 @@ evlog_check_contract(EvlogAppendRequest *req)
 {
 	TupleDesc	desc;
 	HeapTuple	def;
-	Datum		values[7];
-	bool		nulls[7];
+	Datum		check;
+	Datum		validator;
+	Datum		definer;
+	bool		check_null;
+	bool		validator_null;
+	bool		definer_null;
 
 	/* the common case: no contract at all, nothing to look up */
 	if (!evlog_strict_types && !evlog_may_have_contracts())
@@ -176,8 +175,13 @@ evlog_check_contract(EvlogAppendRequest *req)
 					 errhint("Define it with evlog_define_event_type().")));
 		return;
 	}
-	heap_deform_tuple(def, desc, values, nulls);
-	if (!nulls[Anum_defs_check - 1])
+	check = heap_getattr(def, evlog_column(desc, EVLOG_EVENT_TYPE_DEFS_TABLE, "check"),
+						 desc, &check_null);
+	validator = heap_getattr(def, evlog_column(desc, EVLOG_EVENT_TYPE_DEFS_TABLE, "validator"),
+							 desc, &validator_null);
+	definer = heap_getattr(def, evlog_column(desc, EVLOG_EVENT_TYPE_DEFS_TABLE, "definer"),
+						   desc, &definer_null);
+	if (!check_null)
 	{
 		LOCAL_FCINFO(fcinfo, 4);
 		Datum		matched;
@@ -185,7 +189,7 @@ evlog_check_contract(EvlogAppendRequest *req)
 		InitFunctionCallInfoData(*fcinfo, NULL, 4, InvalidOid, NULL, NULL);
 		fcinfo->args[0].value = JsonbPGetDatum(req->payload);
 		fcinfo->args[0].isnull = false;
-		fcinfo->args[1].value = values[Anum_defs_check - 1];
+		fcinfo->args[1].value = check;
 		fcinfo->args[1].isnull = false;
 		fcinfo->args[2].value = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
 		fcinfo->args[2].isnull = false;
@@ -195,17 +199,17 @@ evlog_check_contract(EvlogAppendRequest *req)
 		if (fcinfo->isnull || !DatumGetBool(matched))
 			contract_failed(req, psprintf("check %s",
 										  DatumGetCString(DirectFunctionCall1(jsonpath_out,
-																			  values[Anum_defs_check - 1]))));
+																			  check))));
 	}
-	if (!nulls[Anum_defs_validator - 1])
+	if (!validator_null)
 	{
-		Oid			validator = DatumGetObjectId(values[Anum_defs_validator - 1]);
 		bool		isnull;
-		Datum		ok = call_contract_fn_as(validator, DatumGetObjectId(values[Anum_defs_definer - 1]),
+		Datum		ok = call_contract_fn_as(DatumGetObjectId(validator), DatumGetObjectId(definer),
 											 JsonbPGetDatum(req->payload), 0, &isnull);
 
 		if (isnull || !DatumGetBool(ok))
-			contract_failed(req, psprintf("validator %s", format_procedure(validator)));
+			contract_failed(req, psprintf("validator %s",
+										  format_procedure(DatumGetObjectId(validator))));
 	}
 }
 
@@ -225,8 +229,8 @@ evlog_upcast_row(Datum row, int timeout_ms)
 	TupleDesc	rowdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(th),
 												 HeapTupleHeaderGetTypMod(th));
 	HeapTupleData tmp;
-	Datum		values[Natts_events];
-	bool		nulls[Natts_events];
+	Datum	   *values = palloc_array(Datum, rowdesc->natts);
+	bool	   *nulls = palloc_array(bool, rowdesc->natts);
 	TupleDesc	desc;
 	HeapTuple	latest;
 	text	   *type;
@@ -244,7 +248,9 @@ evlog_upcast_row(Datum row, int timeout_ms)
 	version = DatumGetInt32(values[Anum_events_type_version - 1]);
 
 	latest = find_contract_row(EVLOG_EVENT_TYPE_DEFS_TABLE, EVLOG_EVENT_TYPE_DEFS_PKEY, type, 0, &desc);
-	target = latest ? DatumGetInt32(heap_getattr(latest, 2, desc, &isnull)) : version;
+	target = latest ? DatumGetInt32(heap_getattr(latest,
+												 evlog_column(desc, EVLOG_EVENT_TYPE_DEFS_TABLE, "type_version"),
+												 desc, &isnull)) : version;
 	if (target <= version)
 	{
 		ReleaseTupleDesc(rowdesc);
@@ -262,8 +268,10 @@ evlog_upcast_row(Datum row, int timeout_ms)
 							text_to_cstring(type), v, v + 1),
 					 errhint("Define it with evlog_define_upcaster().")));
 		values[Anum_events_payload - 1] =
-			call_contract_fn_as(DatumGetObjectId(heap_getattr(up, Anum_upcasters_fn, desc, &dummy)),
-								DatumGetObjectId(heap_getattr(up, Anum_upcasters_definer, desc, &dummy)),
+			call_contract_fn_as(DatumGetObjectId(heap_getattr(up, evlog_column(desc, EVLOG_UPCASTERS_TABLE, "fn"),
+															  desc, &dummy)),
+								DatumGetObjectId(heap_getattr(up, evlog_column(desc, EVLOG_UPCASTERS_TABLE, "definer"),
+															  desc, &dummy)),
 								values[Anum_events_payload - 1], timeout_ms, &isnull);
 		if (isnull)
 			ereport(ERROR,

@@ -13,6 +13,7 @@
 
 #include "postgres.h"
 
+#include "access/tupdesc.h"
 #include "access/xact.h"
 #include "common/int.h"
 #include "datatype/timestamp.h"
@@ -69,6 +70,24 @@
 #define EVLOG_MAX_STREAM_BYTES	512
 #define EVLOG_MAX_TYPE_BYTES	128
 #define EVLOG_MAX_KEY_BYTES		256
+
+/*
+ * evlog_column
+ *		The attribute number of column name in desc, a tuple descriptor of
+ *		evlog's table table (for the message).  Columns of evlog's tables
+ *		other than evlog.events are found by name, so that a column added by
+ *		an update shifts nothing.  Raises XX000 when there is no such column.
+ */
+static inline AttrNumber
+evlog_column(TupleDesc desc, const char *table, const char *name)
+{
+	for (int i = 0; i < desc->natts; i++)
+		if (!TupleDescAttr(desc, i)->attisdropped &&
+			strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
+			return (AttrNumber) (i + 1);
+	elog(ERROR, "evlog.%s has no column \"%s\"", table, name);
+	return InvalidAttrNumber;	/* keep compiler quiet */
+}
 
 /*
  * evlog_xact_ended

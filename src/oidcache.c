@@ -130,15 +130,15 @@ evlog_relid(const char *name)
 
 /*
  * evlog_check_events_columns
- *		Raise 55000 object_not_in_prerequisite_state unless the columns of
- *		evlog.events (relid) at positions 1..Natts_events carry the names
+ *		Raise 55000 object_not_in_prerequisite_state unless evlog.events
+ *		(relid) has exactly the columns 1..Natts_events, with the names
  *		evlog.h's Anum_events_* give them.
  *
  * evlog reads and writes an event's columns by position, which costs
  * nothing per row; this check, once per backend and again after each
  * invalidation of the table, makes sure an update that added, dropped or
- * reordered a column cannot make evlog read one column as another.  Columns
- * after the last one evlog knows are allowed.  Takes no locks beyond the
+ * reordered a column cannot make evlog read one column as another, nor
+ * form a row without a column it does not know.  Takes no locks beyond the
  * syscache's.
  */
 void
@@ -159,6 +159,12 @@ evlog_check_events_columns(Oid relid)
 					 errdetail("This evlog library reads and writes the columns of evlog.events by position."),
 					 errhint("Install the evlog library that matches the extension's version, or run ALTER EXTENSION evlog UPDATE.")));
 	}
+	if (get_attname(relid, Natts_events + 1, true) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("evlog.events has more than %d columns", Natts_events),
+				 errdetail("This evlog library reads and writes the columns of evlog.events by position."),
+				 errhint("Install the evlog library that matches the extension's version, or run ALTER EXTENSION evlog UPDATE.")));
 	events_columns_checked = relid;
 }
 
