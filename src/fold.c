@@ -379,7 +379,7 @@ evlog_fold(const char *name, EvlogFoldMode mode, bool *more)
 							mode == EVLOG_FOLD_WORKER ? evlog_batch_size : 0,
 							false, &handed, &last);
 	if (last != p->checkpoint)
-		evlog_set_checkpoint(name, last);
+		evlog_set_checkpoint(name, last, false);
 	SPI_finish();
 	if (more)
 		*more = last < head;

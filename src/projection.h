@@ -54,8 +54,10 @@ extern bool evlog_check_projection_owner(const char *name);
 extern EvlogProjection *evlog_lock_projection(const char *name, bool check_owner,
 											  bool skip_locked);
 extern void evlog_set_projection_state(const char *name, const char *state);
-extern void evlog_set_checkpoint(const char *name, int64 checkpoint);
+extern void evlog_set_checkpoint(const char *name, int64 checkpoint,
+								 bool rebuilt);
 extern void evlog_sync_checkpoint(List *projections, int64 seq);
+extern void evlog_forget_dead_letters(const char *name);
 extern void evlog_record_dead_letter(const char *name, int64 seq, const char *message);
 extern void evlog_mark_failed(const char *name, int64 seq, const char *message);
 

@@ -281,19 +281,25 @@ evlog_set_projection_state(const char *name, const char *state)
 
 /*
  * evlog_set_checkpoint
- *		Write the checkpoint of projection name (a seq).  SPI-connected
- *		caller; runs in its transaction, so that the checkpoint commits with
- *		what the fold wrote.
+ *		Write the checkpoint of projection name (a seq).  With rebuilt (a
+ *		rebuild folded every event up to it), a failed projection becomes
+ *		active again and its error is cleared.  SPI-connected caller; runs
+ *		in its transaction, so that the checkpoint commits with what the
+ *		fold wrote.
  */
 void
-evlog_set_checkpoint(const char *name, int64 checkpoint)
+evlog_set_checkpoint(const char *name, int64 checkpoint, bool rebuilt)
 {
 	Oid			argtypes[2] = {TEXTOID, INT8OID};
 	Datum		args[2];
 
 	args[0] = CStringGetTextDatum(name);
 	args[1] = Int64GetDatum(checkpoint);
-	evlog_registry_exec("UPDATE " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " SET checkpoint = $2, updated_at = now() WHERE name = $1",
+	evlog_registry_exec(rebuilt ?
+						"UPDATE " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " SET checkpoint = $2, updated_at = now(), "
+						"state = CASE state WHEN 'failed' THEN 'active' ELSE state END, "
+						"last_error = NULL, last_error_seq = NULL WHERE name = $1" :
+						"UPDATE " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " SET checkpoint = $2, updated_at = now() WHERE name = $1",
 						2, argtypes, args, NULL, 0);
 }
 
@@ -327,6 +333,22 @@ evlog_sync_checkpoint(List *projections, int64 seq)
 						"WHERE name = ANY ($2)",
 						2, argtypes, args, NULL, 0);
 	SPI_finish();
+}
+
+/*
+ * evlog_forget_dead_letters
+ *		Delete the dead letters of projection name (a rebuild, an
+ *		unregistration).  SPI-connected caller; runs in its transaction.
+ */
+void
+evlog_forget_dead_letters(const char *name)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+
+	args[0] = CStringGetTextDatum(name);
+	evlog_registry_exec("DELETE FROM " EVLOG_QUALIFIED(EVLOG_DEAD_LETTERS_TABLE) " WHERE projection = $1",
+						1, argtypes, args, NULL, 0);
 }
 
 /*

@@ -221,8 +221,6 @@ evlog_rebuild(PG_FUNCTION_ARGS)
 	int64		handed = 0;
 	int64		last;
 	int64		from = -1;
-	Oid			argtypes[2] = {TEXTOID, INT8OID};
-	Datum		args[2];
 
 	evlog_arg_not_null(fcinfo, 0, "name");
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -248,9 +246,7 @@ evlog_rebuild(PG_FUNCTION_ARGS)
 		from = evlog_restore_hook(p, fcinfo);
 	if (from < 0)
 		empty_read_model(p);
-	args[0] = CStringGetTextDatum(name);
-	evlog_registry_exec("DELETE FROM " EVLOG_QUALIFIED(EVLOG_DEAD_LETTERS_TABLE) " WHERE projection = $1",
-						1, argtypes, args, NULL, 0);
+	evlog_forget_dead_letters(name);
 
 	(void) evlog_fold_range(p, Max(from, 0), evlog_head_spi(), !p->skip_on_error, 0, true,
 							&handed, &last);
@@ -262,11 +258,7 @@ evlog_rebuild(PG_FUNCTION_ARGS)
 								true, &handed, &last);
 	}
 
-	args[1] = Int64GetDatum(last);
-	evlog_registry_exec("UPDATE " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " SET checkpoint = $2, updated_at = now(), "
-						"state = CASE state WHEN 'failed' THEN 'active' ELSE state END, "
-						"last_error = NULL, last_error_seq = NULL WHERE name = $1",
-						2, argtypes, args, NULL, 0);
+	evlog_set_checkpoint(name, last, true);
 	SPI_finish();
 	evlog_registry_changed();
 	PG_RETURN_INT64(handed);

@@ -412,9 +412,8 @@ evlog_unregister_projection(PG_FUNCTION_ARGS)
 	evlog_arg_not_null(fcinfo, 0, "name");
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	(void) lock_for_change(name);
+	evlog_forget_dead_letters(name);
 	args[0] = CStringGetTextDatum(name);
-	evlog_registry_exec("DELETE FROM " EVLOG_QUALIFIED(EVLOG_DEAD_LETTERS_TABLE) " WHERE projection = $1",
-						1, argtypes, args, NULL, 0);
 	evlog_registry_exec("DELETE FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " WHERE name = $1",
 						1, argtypes, args, NULL, 0);
 	if (evlog_unregister_hook)
