@@ -2,7 +2,9 @@
  *
  * sequencer.h
  *	  The sequencer: gapless, commit-ordered seq for every appended event
- *	  (docs/guarantees.md G1-G4, G6, G7) and the lookups of the log it needs.
+ *	  (docs/guarantees.md G1-G4, G6, G7): the state of one appending call,
+ *	  shared by sequencer.c, head.c (the lookups of the log it needs) and
+ *	  bulk.c.
  *
  *-------------------------------------------------------------------------
  */
