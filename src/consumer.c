@@ -239,7 +239,7 @@ ensure_loaded(const ConsumerGroup *g)
 	if (evlog_lease_group_loaded(g->key.relid, g->key.group_id))
 		return;
 	committed = palloc0(sizeof(int64) * g->key.partitions);
-	evlog_consumer_sql("SELECT \"partition\", committed FROM evlog.consumer_offsets WHERE group_id = $1",
+	evlog_consumer_sql("SELECT \"partition\", committed FROM " EVLOG_QUALIFIED(EVLOG_CONSUMER_OFFSETS_TABLE) " WHERE group_id = $1",
 			1, argtypes, values);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -441,7 +441,7 @@ evlog_ack(PG_FUNCTION_ARGS)
 		values[0] = Int64GetDatum(g->key.group_id);
 		values[1] = PointerGetDatum(construct_array(pd, nchanged, INT4OID, 4, true, TYPALIGN_INT));
 		values[2] = PointerGetDatum(construct_array(cd, nchanged, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		evlog_consumer_sql("UPDATE evlog.consumer_offsets o"
+		evlog_consumer_sql("UPDATE " EVLOG_QUALIFIED(EVLOG_CONSUMER_OFFSETS_TABLE) " o"
 				" SET committed = GREATEST(o.committed, u.c), updated_at = pg_catalog.now()"
 				" FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(p, c)"
 				" WHERE o.group_id = $1 AND o.\"partition\" = u.p",

@@ -90,7 +90,7 @@ evlog_consumer_check_name(FunctionCallInfo fcinfo, int argno, const char *what)
 static Oid
 registry_owner(void)
 {
-	Oid			relid = evlog_relid("consumer_group_registry");
+	Oid			relid = evlog_relid(EVLOG_CONSUMER_GROUPS_TABLE);
 	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	Oid			owner;
 
@@ -132,7 +132,7 @@ evlog_consumer_group(const char *name, bool check_owner)
 	Datum		d;
 
 	evlog_consumer_sql("SELECT group_id, owner::oid, event_types, stream_prefix, partitions, lease"
-			" FROM evlog.consumer_group_registry WHERE group_name = $1",
+			" FROM " EVLOG_QUALIFIED(EVLOG_CONSUMER_GROUPS_TABLE) " WHERE group_name = $1",
 			1, argtypes, values);
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -143,7 +143,7 @@ evlog_consumer_group(const char *name, bool check_owner)
 	MemoryContextSwitchTo(cxt);
 	g = palloc0(sizeof(ConsumerGroup));
 	g->key.name = pstrdup(name);
-	g->key.relid = evlog_relid("consumer_group_registry");
+	g->key.relid = evlog_relid(EVLOG_CONSUMER_GROUPS_TABLE);
 	g->key.group_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 	g->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
 	d = SPI_getbinval(tup, desc, 3, &isnull);
@@ -229,7 +229,7 @@ evlog_consumer_remember(PendingKind kind, int64 group_id, const char *member, in
 	PendingChange *c = palloc(sizeof(PendingChange));
 
 	c->kind = kind;
-	c->relid = evlog_relid("consumer_group_registry");
+	c->relid = evlog_relid(EVLOG_CONSUMER_GROUPS_TABLE);
 	c->group_id = group_id;
 	c->member = member ? pstrdup(member) : NULL;
 	c->seq = seq;
@@ -271,7 +271,7 @@ evlog_seek(PG_FUNCTION_ARGS)
 				 errdetail("The head of the log is " INT64_FORMAT "; after_seq must be between 0 and the head.", head)));
 	values[0] = Int64GetDatum(g->key.group_id);
 	values[1] = Int64GetDatum(after_seq);
-	evlog_consumer_sql("UPDATE evlog.consumer_offsets SET committed = $2, updated_at = pg_catalog.now()"
+	evlog_consumer_sql("UPDATE " EVLOG_QUALIFIED(EVLOG_CONSUMER_OFFSETS_TABLE) " SET committed = $2, updated_at = pg_catalog.now()"
 			" WHERE group_id = $1", 2, argtypes, values);
 	evlog_consumer_remember(PENDING_SEEK, g->key.group_id, NULL, after_seq);
 	SPI_finish();
@@ -362,7 +362,7 @@ evlog_create_consumer_group(PG_FUNCTION_ARGS)
 	nulls[3] = PG_ARGISNULL(2) ? 'n' : ' ';
 	values[4] = Int32GetDatum(partitions);
 	values[5] = PG_GETARG_DATUM(5);
-	evlog_exec_own_sql("INSERT INTO evlog.consumer_group_registry"
+	evlog_exec_own_sql("INSERT INTO " EVLOG_QUALIFIED(EVLOG_CONSUMER_GROUPS_TABLE)
 					   " (group_name, owner, event_types, stream_prefix, partitions, lease)"
 					   " VALUES ($1, $2::pg_catalog.regrole, $3, $4, $5, $6)"
 					   " ON CONFLICT (group_name) DO NOTHING RETURNING group_id",
@@ -379,7 +379,7 @@ evlog_create_consumer_group(PG_FUNCTION_ARGS)
 		vals2[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		vals2[1] = Int32GetDatum(partitions);
 		vals2[2] = Int64GetDatum(start_after);
-		evlog_consumer_sql("INSERT INTO evlog.consumer_offsets (group_id, \"partition\", committed, updated_at)"
+		evlog_consumer_sql("INSERT INTO " EVLOG_QUALIFIED(EVLOG_CONSUMER_OFFSETS_TABLE) " (group_id, \"partition\", committed, updated_at)"
 				" SELECT $1, p, $3, pg_catalog.now() FROM pg_catalog.generate_series(0, $2 - 1) AS p",
 				3, types2, vals2);
 	}
@@ -407,8 +407,8 @@ evlog_drop_consumer_group(PG_FUNCTION_ARGS)
 	SPI_connect();
 	g = evlog_consumer_group(group_name, true);
 	values[0] = Int64GetDatum(g->key.group_id);
-	evlog_consumer_sql("DELETE FROM evlog.consumer_offsets WHERE group_id = $1", 1, argtypes, values);
-	evlog_consumer_sql("DELETE FROM evlog.consumer_group_registry WHERE group_id = $1", 1, argtypes, values);
+	evlog_consumer_sql("DELETE FROM " EVLOG_QUALIFIED(EVLOG_CONSUMER_OFFSETS_TABLE) " WHERE group_id = $1", 1, argtypes, values);
+	evlog_consumer_sql("DELETE FROM " EVLOG_QUALIFIED(EVLOG_CONSUMER_GROUPS_TABLE) " WHERE group_id = $1", 1, argtypes, values);
 	evlog_consumer_remember(PENDING_DROP, g->key.group_id, NULL, 0);
 	SPI_finish();
 	PG_RETURN_VOID();

@@ -44,6 +44,10 @@
 #define EVLOG_UPCASTERS_PKEY	"upcasters_pkey"
 #define EVLOG_APPEND_QUEUE_VIEW	"append_queue"
 #define EVLOG_GUARD_FUNCTION	"guard"
+#define EVLOG_SNAPSHOTS_TABLE	"projection_snapshots"
+#define EVLOG_SNAPSHOT_ID_SEQ	"snapshot_id_seq"
+#define EVLOG_CONSUMER_GROUPS_TABLE	"consumer_group_registry"
+#define EVLOG_CONSUMER_OFFSETS_TABLE	"consumer_offsets"
 
 /*
  * A name above qualified with evlog's schema, for the SQL evlog runs itself

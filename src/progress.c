@@ -227,7 +227,7 @@ phase_of(EvlogProjection *p)
 	args[0] = CStringGetTextDatum(p->name);
 	/* through to_jsonb: a registry not yet updated from 0.1.0 has no replaces */
 	if (evlog_exec_own_sql("SELECT pg_catalog.to_jsonb(p) OPERATOR(pg_catalog.->>) 'replaces' "
-						   "FROM evlog.projections p WHERE p.name = $1",
+						   "FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " p WHERE p.name = $1",
 						   1, argtypes, args, NULL, 1, InvalidOid) == SPI_OK_SELECT &&
 		SPI_processed > 0)
 		(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);

@@ -170,7 +170,7 @@ drop_snapshots(const char *sql, const char *name, int keep)
 			evlog_registry_exec(psprintf("DROP TABLE IF EXISTS evlog_snapshots.%s",
 										 quote_identifier(TextDatumGetCString(copies[c]))),
 								0, NULL, NULL, NULL, 0);
-		evlog_registry_exec("DELETE FROM evlog.projection_snapshots WHERE id = $1",
+		evlog_registry_exec("DELETE FROM " EVLOG_QUALIFIED(EVLOG_SNAPSHOTS_TABLE) " WHERE id = $1",
 							1, idtype, &id, NULL, 0);
 	}
 }
@@ -183,7 +183,7 @@ drop_snapshots(const char *sql, const char *name, int keep)
 void
 evlog_snapshot_forget(const char *name)
 {
-	drop_snapshots("SELECT id, copies FROM evlog.projection_snapshots "
+	drop_snapshots("SELECT id, copies FROM " EVLOG_QUALIFIED(EVLOG_SNAPSHOTS_TABLE) " "
 				   "WHERE projection = $1 AND $2 = 0", name, 0);
 }
 
@@ -198,7 +198,7 @@ evlog_snapshot_rename(const char *from, const char *to)
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 	Datum		args[2] = {CStringGetTextDatum(from), CStringGetTextDatum(to)};
 
-	evlog_registry_exec("UPDATE evlog.projection_snapshots SET projection = $2 WHERE projection = $1",
+	evlog_registry_exec("UPDATE " EVLOG_QUALIFIED(EVLOG_SNAPSHOTS_TABLE) " SET projection = $2 WHERE projection = $1",
 						2, argtypes, args, NULL, 0);
 }
 
@@ -239,7 +239,7 @@ evlog_snapshot(PG_FUNCTION_ARGS)
 	p = evlog_lock_projection(name, true, false);
 	shapes = describe_tables(p);
 	fp = fingerprint(p, shapes);
-	evlog_registry_exec("SELECT pg_catalog.nextval('evlog.snapshot_id_seq')", 0, NULL, NULL, NULL, 1);
+	evlog_registry_exec("SELECT pg_catalog.nextval('" EVLOG_QUALIFIED(EVLOG_SNAPSHOT_ID_SEQ) "')", 0, NULL, NULL, NULL, 1);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
 	n = list_length(p->tables);
@@ -265,9 +265,9 @@ evlog_snapshot(PG_FUNCTION_ARGS)
 	args[2] = Int64GetDatum(p->checkpoint);
 	args[3] = CStringGetTextDatum(fp);
 	args[4] = PointerGetDatum(construct_array(copies, n, TEXTOID, -1, false, TYPALIGN_INT));
-	evlog_registry_exec("INSERT INTO evlog.projection_snapshots (id, projection, seq, fingerprint, copies) "
+	evlog_registry_exec("INSERT INTO " EVLOG_QUALIFIED(EVLOG_SNAPSHOTS_TABLE) " (id, projection, seq, fingerprint, copies) "
 						"VALUES ($1, $2, $3, $4, $5)", 5, argtypes, args, NULL, 0);
-	drop_snapshots("SELECT id, copies FROM evlog.projection_snapshots WHERE projection = $1 "
+	drop_snapshots("SELECT id, copies FROM " EVLOG_QUALIFIED(EVLOG_SNAPSHOTS_TABLE) " WHERE projection = $1 "
 				   "ORDER BY seq DESC, id DESC OFFSET $2", name, snapshot_retention);
 	SPI_finish();
 	PG_RETURN_INT64(DatumGetInt64(args[2]));
@@ -305,7 +305,7 @@ snapshot_restore(EvlogProjection *p, FunctionCallInfo fcinfo)
 	shapes = describe_tables(p);
 	args[0] = CStringGetTextDatum(p->name);
 	args[1] = CStringGetTextDatum(fingerprint(p, shapes));
-	evlog_registry_exec("SELECT s.seq, s.copies FROM evlog.projection_snapshots s "
+	evlog_registry_exec("SELECT s.seq, s.copies FROM " EVLOG_QUALIFIED(EVLOG_SNAPSHOTS_TABLE) " s "
 						"WHERE s.projection = $1 AND s.fingerprint = $2 AND NOT EXISTS "
 						"(SELECT FROM pg_catalog.unnest(s.copies) c(name) "
 						" WHERE pg_catalog.to_regclass('evlog_snapshots.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.name)) IS NULL) "

@@ -78,13 +78,13 @@ registry_text(const char *sql, const char *arg)
 
 /* The projection that name replaces, or NULL */
 #define replaces_of(name) \
-	registry_text("SELECT replaces FROM evlog.projections WHERE name = $1", (name))
+	registry_text("SELECT replaces FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " WHERE name = $1", (name))
 /* The projection registered as the next version of name, or NULL */
 #define version_of(name) \
-	registry_text("SELECT name FROM evlog.projections WHERE replaces = $1", (name))
+	registry_text("SELECT name FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " WHERE replaces = $1", (name))
 /* name itself, when it is registered, or NULL */
 #define registered(name) \
-	registry_text("SELECT name FROM evlog.projections WHERE name = $1", (name))
+	registry_text("SELECT name FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " WHERE name = $1", (name))
 
 /*
  * version_register
@@ -147,7 +147,7 @@ version_register(FunctionCallInfo fcinfo, const char *name, bool locked)
 				 errhint("Promote or unregister \"%s\" first.", other)));
 	args[0] = CStringGetTextDatum(name);
 	args[1] = CStringGetTextDatum(replaces);
-	evlog_registry_exec("UPDATE evlog.projections SET replaces = $2 WHERE name = $1",
+	evlog_registry_exec("UPDATE " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " SET replaces = $2 WHERE name = $1",
 						2, argtypes, args, NULL, 0);
 }
 
@@ -165,10 +165,10 @@ version_unregister(const char *name)
 	Datum		args[1];
 
 	/* a database not yet updated from 0.1.0 has neither versions nor snapshots */
-	if (get_attnum(evlog_relid("projections"), "replaces") == InvalidAttrNumber)
+	if (get_attnum(evlog_relid(EVLOG_PROJECTIONS_TABLE), "replaces") == InvalidAttrNumber)
 		return;
 	args[0] = CStringGetTextDatum(name);
-	evlog_registry_exec("UPDATE evlog.projections SET replaces = NULL WHERE replaces = $1",
+	evlog_registry_exec("UPDATE " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " SET replaces = NULL WHERE replaces = $1",
 						1, argtypes, args, NULL, 0);
 	evlog_snapshot_forget(name);
 }
@@ -206,8 +206,8 @@ near_head(const char *name, TimestampTz deadline, int64 *checkpoint, int64 *head
 		char	   *state;
 
 		CHECK_FOR_INTERRUPTS();
-		evlog_registry_exec("SELECT p.checkpoint, p.state, (SELECT coalesce(max(e.seq), 0) FROM evlog.events e) "
-							"FROM evlog.projections p WHERE p.name = $1",
+		evlog_registry_exec("SELECT p.checkpoint, p.state, (SELECT coalesce(max(e.seq), 0) FROM " EVLOG_QUALIFIED(EVLOG_EVENTS_TABLE) " e) "
+							"FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " p WHERE p.name = $1",
 							1, argtypes, args, NULL, 1);
 		if (SPI_processed == 0)
 			ereport(ERROR,
@@ -356,15 +356,15 @@ evlog_promote(PG_FUNCTION_ARGS)
 	/* the cut-over */
 	args[0] = CStringGetTextDatum(name);
 	args[1] = CStringGetTextDatum(old);
-	evlog_registry_exec("DELETE FROM evlog.dead_letters WHERE projection = $2",
+	evlog_registry_exec("DELETE FROM " EVLOG_QUALIFIED(EVLOG_DEAD_LETTERS_TABLE) " WHERE projection = $2",
 						2, argtypes, args, NULL, 0);
 	evlog_snapshot_forget(old);
-	evlog_registry_exec("DELETE FROM evlog.projections WHERE name = $2",
+	evlog_registry_exec("DELETE FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " WHERE name = $2",
 						2, argtypes, args, NULL, 0);
-	evlog_registry_exec("UPDATE evlog.dead_letters SET projection = $2 WHERE projection = $1",
+	evlog_registry_exec("UPDATE " EVLOG_QUALIFIED(EVLOG_DEAD_LETTERS_TABLE) " SET projection = $2 WHERE projection = $1",
 						2, argtypes, args, NULL, 0);
 	evlog_snapshot_rename(name, old);
-	evlog_registry_exec(psprintf("UPDATE evlog.projections SET name = $2, mode = '%s', replaces = NULL, "
+	evlog_registry_exec(psprintf("UPDATE " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " SET name = $2, mode = '%s', replaces = NULL, "
 								 "updated_at = now() WHERE name = $1",
 								 old_sync ? "sync" : "async"),
 						2, argtypes, args, NULL, 0);
