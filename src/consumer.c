@@ -108,11 +108,11 @@ text_eq(text *a, text *b)
 }
 
 /*
- * wants
+ * group_wants_event
  *		Does group g take an event of this stream and type?
  */
 static bool
-wants(const ConsumerGroup *g, text *stream, text *type)
+group_wants_event(const ConsumerGroup *g, text *stream, text *type)
 {
 	if (g->prefix != NULL &&
 		(VARSIZE_ANY_EXHDR(stream) < VARSIZE_ANY_EXHDR(g->prefix) ||
@@ -181,8 +181,8 @@ scan_log(const ConsumerGroup *g, const LeaseAssignment *a, int64 upto, int max,
 		if (!a->owned[p] || seq <= a->delivered[p])
 			continue;
 		slot_getallattrs(slot);
-		if (!wants(g, DatumGetTextPP(slot->tts_values[Anum_events_stream - 1]),
-				   DatumGetTextPP(slot->tts_values[Anum_events_type - 1])))
+		if (!group_wants_event(g, DatumGetTextPP(slot->tts_values[Anum_events_stream - 1]),
+							   DatumGetTextPP(slot->tts_values[Anum_events_type - 1])))
 			continue;
 		memcpy(values, slot->tts_values, sizeof(Datum) * Natts_events);
 		memcpy(nulls, slot->tts_isnull, sizeof(bool) * Natts_events);

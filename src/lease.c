@@ -246,13 +246,13 @@ release_partition(LeasePartition *p)
 }
 
 /*
- * unlock
+ * release_lease_lock
  *		Release the module's lock and, when a partition was let go of
  *		meanwhile, wake the polls that wait, so that its next owner takes
  *		it now rather than at the end of its sleep.
  */
 static void
-unlock(void)
+release_lease_lock(void)
 {
 	bool		wake = released;
 
@@ -279,11 +279,11 @@ free_member(int mi)
 }
 
 /*
- * expired
+ * lease_expired
  *		Has member slot mi been silent longer than its group's lease?
  */
 static bool
-expired(int mi, TimestampTz now)
+lease_expired(int mi, TimestampTz now)
 {
 	LeaseGroup *g = &groups[members[mi].group];
 
@@ -291,15 +291,15 @@ expired(int mi, TimestampTz now)
 }
 
 /*
- * reap
+ * reap_expired_members
  *		Free the members of group slot gi whose lease ran out.  Lock held
  *		exclusively.
  */
 static void
-reap(int gi, TimestampTz now)
+reap_expired_members(int gi, TimestampTz now)
 {
 	for (int i = 0; i < evlog_consumer_max_members; i++)
-		if (members[i].group == gi && expired(i, now))
+		if (members[i].group == gi && lease_expired(i, now))
 			free_member(i);
 }
 
@@ -464,7 +464,7 @@ evlog_lease_load_group(const LeaseGroupKey *g, const int64 *committed)
 }
 
 /*
- * join
+ * join_member
  *		The slot of member name of group g, after reaping the members
  *		whose lease ran out; a new member gets a free slot.  A fenced
  *		member, one whose lease ran out, or (rejoin) one that asks, joins
@@ -472,7 +472,7 @@ evlog_lease_load_group(const LeaseGroupKey *g, const int64 *committed)
  *		42704 (group gone) or 53400 (no free member slot).
  */
 static int
-join(const LeaseGroupKey *g, const char *name, bool rejoin, int *gip)
+join_member(const LeaseGroupKey *g, const char *name, bool rejoin, int *gip)
 {
 	int			gi = find_group(g->relid, g->group_id);
 	int			mi;
@@ -486,7 +486,7 @@ join(const LeaseGroupKey *g, const char *name, bool rejoin, int *gip)
 				 errmsg("consumer group \"%s\" does not exist", g->name)));
 	}
 	groups[gi].lease_us = g->lease_us;
-	reap(gi, now);
+	reap_expired_members(gi, now);
 	mi = find_member(gi, name);
 	if (mi < 0)
 	{
@@ -545,7 +545,7 @@ evlog_lease_poll_begin(const LeaseGroupKey *g, const char *member, bool rejoin,
 	int			mi;
 
 	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
-	mi = join(g, member, rejoin, &gi);
+	mi = join_member(g, member, rejoin, &gi);
 	a->fenced = rebalance(gi, mi);
 	if (a->fenced)
 		members[mi].fenced = true;
@@ -564,7 +564,7 @@ evlog_lease_poll_begin(const LeaseGroupKey *g, const char *member, bool rejoin,
 		a->part_gen[p] = part->generation;
 		a->low = Min(a->low, part->delivered);
 	}
-	unlock();
+	release_lease_lock();
 }
 
 /*
@@ -700,9 +700,9 @@ evlog_lease_ack(const LeaseGroupKey *g, const char *member, int64 seq,
 	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
 	gi = find_group(g->relid, g->group_id);
 	mi = gi < 0 ? -1 : find_member(gi, member);
-	if (mi >= 0 && expired(mi, now))
+	if (mi >= 0 && lease_expired(mi, now))
 	{
-		reap(gi, now);
+		reap_expired_members(gi, now);
 		mi = -1;
 	}
 	if (mi < 0 || members[mi].fenced)
@@ -781,7 +781,7 @@ evlog_lease_ack_commit(Oid relid, int64 group_id, const char *member, int64 seq)
 		if (!members[mi].fenced && rebalance(gi, mi))
 			members[mi].fenced = true;
 	}
-	unlock();
+	release_lease_lock();
 }
 
 /*
@@ -896,7 +896,7 @@ evlog_lease_members(LeaseMemberRow **rows)
 		strlcpy(r->member, members[i].name, sizeof(r->member));
 		r->generation = members[i].generation;
 		r->last_seen = members[i].last_seen;
-		r->expired = expired(i, now);
+		r->expired = lease_expired(i, now);
 		r->parts = palloc(sizeof(int32) * g->partitions);
 		for (int p = 0; p < g->partitions; p++)
 			if (g->parts[p].owner == i)

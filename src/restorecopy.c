@@ -100,13 +100,13 @@ only_guard_triggers(Relation rel)
 }
 
 /*
- * served
+ * copy_into_log_relid
  *		If stmt is a COPY FROM STDIN into evlog.events, without a WHERE
  *		clause or FREEZE, return the log's OID; else InvalidOid.  Takes no
  *		locks.
  */
 static Oid
-served(CopyStmt *stmt)
+copy_into_log_relid(CopyStmt *stmt)
 {
 	ListCell   *lc;
 	Oid			relid;
@@ -264,7 +264,7 @@ evlog_restore_copy(CopyStmt *stmt, const char *queryString,
 	EvlogLoadProof *lp;
 	uint64		processed;
 
-	relid = served(stmt);
+	relid = copy_into_log_relid(stmt);
 	if (!OidIsValid(relid))
 		return false;
 	rel = table_open(relid, RowExclusiveLock);
