@@ -97,17 +97,6 @@ prove_durable(void)
 }
 
 /*
- * text_eq
- *		Are two texts byte for byte equal?
- */
-static bool
-text_eq(text *a, text *b)
-{
-	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
-		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
-}
-
-/*
  * group_wants_event
  *		Does group g take an event of this stream and type?
  */
@@ -121,7 +110,7 @@ group_wants_event(const ConsumerGroup *g, text *stream, text *type)
 	if (g->ntypes == 0)
 		return true;
 	for (int i = 0; i < g->ntypes; i++)
-		if (text_eq(g->types[i], type))
+		if (evlog_text_equal(g->types[i], type))
 			return true;
 	return false;
 }

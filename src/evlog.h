@@ -150,4 +150,17 @@ evlog_interval_us(const Interval *iv)
 	return us;
 }
 
+/*
+ * evlog_text_equal
+ *		Are two text values byte for byte equal (no collation)?  For the
+ *		stream and type comparisons of idempotent retries (head.c) and of
+ *		consumer-group filters (consumer.c).
+ */
+static inline bool
+evlog_text_equal(const text *a, const text *b)
+{
+	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
+		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+}
+
 #endif							/* EVLOG_H */

@@ -166,17 +166,6 @@ evlog_stream_version_of(AppendContext *ac, text *stream)
 }
 
 /*
- * text_equal
- *		Byte-wise equality of two text values.
- */
-static bool
-text_equal(text *a, text *b)
-{
-	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
-		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
-}
-
-/*
  * evlog_check_retry
  *		An append whose idempotency key exists: return the existing seq if
  *		stream, type, type_version and payload are equal (G4), else raise
@@ -189,9 +178,9 @@ evlog_check_retry(AppendContext *ac, HeapTuple existing, EvlogAppendRequest *req
 	const char *differs = NULL;
 
 	evlog_event_from_tuple(existing, RelationGetDescr(ac->rel), &ev);
-	if (!text_equal(ev.stream, req->stream))
+	if (!evlog_text_equal(ev.stream, req->stream))
 		differs = "stream";
-	else if (!text_equal(ev.type, req->type))
+	else if (!evlog_text_equal(ev.type, req->type))
 		differs = "type";
 	else if (ev.type_version != req->type_version)
 		differs = "type_version";
