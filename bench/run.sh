@@ -5,8 +5,10 @@
 # its two sides in alternation, ROUNDS times, and keeps the median.
 #   QUICK=1        a run of under 2 minutes, for a first look: 1 round of 3 s,
 #                  FOLD_EVENTS 20000, LAG_SECONDS 5, BULK_EVENTS 20000,
-#                  RSS_EVENTS 100000, RESTORE_EVENTS 20000 (each still set by
-#                  its own variable); rougher ratios than the defaults
+#                  RSS_EVENTS 50000, RESTORE_EVENTS 10000, CONSUMER_EVENTS
+#                  10000, VERSION_EVENTS 10000, FOLLOWER_SECONDS 5 (each still
+#                  set by its own variable); rougher ratios than the defaults.
+#                  The last line gives the run's wall time.
 #   BENCH_SECONDS  seconds per side and round (default 10)
 #   ROUNDS         rounds (default 3)
 #   FOLD_EVENTS    events of workload 4 (default 200000)
@@ -19,8 +21,9 @@ set -euo pipefail
 # exported: scripts this one runs read them too
 if [ "${QUICK:-0}" = 1 ]; then
   export BENCH_SECONDS=${BENCH_SECONDS:-3} ROUNDS=${ROUNDS:-1} FOLD_EVENTS=${FOLD_EVENTS:-20000} \
-    LAG_SECONDS=${LAG_SECONDS:-5} BULK_EVENTS=${BULK_EVENTS:-20000} RSS_EVENTS=${RSS_EVENTS:-100000} \
-    RESTORE_EVENTS=${RESTORE_EVENTS:-20000}
+    LAG_SECONDS=${LAG_SECONDS:-5} BULK_EVENTS=${BULK_EVENTS:-20000} RSS_EVENTS=${RSS_EVENTS:-50000} \
+    RESTORE_EVENTS=${RESTORE_EVENTS:-10000} CONSUMER_EVENTS=${CONSUMER_EVENTS:-10000} \
+    VERSION_EVENTS=${VERSION_EVENTS:-10000} FOLLOWER_SECONDS=${FOLLOWER_SECONDS:-5}
 fi
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,7 +37,8 @@ trap 'instance_stop "$WORK"; rm -rf "$WORK"' EXIT
 instance_start "$WORK" "$PORT" yes "fsync = on
 synchronous_commit = on
 shared_buffers = '512MB'
-max_connections = 50"
+max_connections = 50
+max_worker_processes = 32"
 export PGHOST="$WORK/sock" PGPORT="$PORT"
 psql -q -X -d postgres -c "CREATE DATABASE bench" >/dev/null
 psql -q -X -d bench -c "CREATE EXTENSION evlog" -f "$SRC/bench/plain_setup.sql" >/dev/null
@@ -46,6 +50,14 @@ psql -q -X -d contracts -c "CREATE EXTENSION evlog" -f "$SRC/bench/plain_setup.s
 tps() {
   pgbench -n -M prepared -T "$SECONDS_PER" -c "$2" -j "$(( $2 < 2 ? 1 : 2 ))" -f "$SRC/bench/$1" "${3:-bench}" 2>/dev/null |
     awk '/^tps = / { printf "%.0f\n", $3 }'
+}
+
+# drop_db NAME...: drop the databases of a finished workload, so that their
+# evlog workers give their background-worker slots back (each database with
+# evlog takes one; README "Worker slots")
+drop_db() {
+  local d
+  for d in "$@"; do psql -q -X -d postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null; done
 }
 
 # median of the arguments
@@ -73,6 +85,7 @@ row 2 "same, 16 clients, 1000 streams" 16 "≥ 0.60"
 PGOPTIONS="-c evlog.group_commit=on" row 2g "same, 16 clients, with evlog.group_commit = on (flush after the sequencer is released)" 16 "≥ 0.60"
 row 1c "evlog_append with a jsonpath contract on the type, against evlog_append without, 1 client" 1 "≥ 0.90" \
   append_evlog_checked.pgbench append_evlog.pgbench contracts
+drop_db bench contracts
 
 # Workload 4: the worker's fold rate against a plain SQL loop, in a fresh database
 FOLD_EVENTS=${FOLD_EVENTS:-200000}
@@ -89,6 +102,7 @@ printf '| 5 | evlog_rebuild of that projection (%s events replayed; differ: %s r
   "$rn" "$rdiffer" "$(awk -v n="$rn" -v t="$re" 'BEGIN { print n / t }')" \
   "$(awk -v n="$FOLD_EVENTS" -v t="$fb" 'BEGIN { print n / t }')" \
   "$(awk -v n="$rn" -v t="$re" -v m="$FOLD_EVENTS" -v b="$fb" 'BEGIN { print (n / t) / (m / b) }')"
+drop_db fold
 
 # Workload 6: end-to-end lag at a steady rate, recorded_at to visible in the read model
 LAG_SECONDS=${LAG_SECONDS:-30}
@@ -101,6 +115,7 @@ read -r p50 p99 nlag < <(psql -X -At -F ' ' -d lag -c "SELECT round(1000 * perce
   round(1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM folded_at - recorded_at))::numeric, 1), count(*) FROM lag_probe")
 printf '| 6 | end-to-end lag at 1000 appends/s for %s s (%s events): sequenced to folded, p50 %s ms | p99 %s ms | — | — | p99 ≤ 20 ms |\n' \
   "$LAG_SECONDS" "$nlag" "$p50" "$p99"
+drop_db lag
 
 # Workload 3: bulk append of BULK_EVENTS in one call and through COPY, against
 # INSERT ... SELECT and COPY into the plain table (fresh database), ROUNDS
@@ -138,6 +153,7 @@ printf '| 3a | bulk append of %s events in one evlog_append_batch call, against 
 printf '| 3b | the same through COPY into evlog.append_queue, against COPY into the plain table | %.0f events/s | %.0f events/s | %.2f | ≥ 0.80 |\n' \
   "$(awk -v n="$n" -v t="$ce" 'BEGIN { print n / t }')" "$(awk -v n="$n" -v t="$cp" 'BEGIN { print n / t }')" \
   "$(awk -v e="$ce" -v b="$cp" 'BEGIN { print b / e }')"
+drop_db bulk
 
 # Workload 7: the worker's private resident memory (RssAnon: its heap, not the
 # shared buffers it touches) while it folds RSS_EVENTS events
@@ -161,11 +177,17 @@ rss_last=$(rss_kb "$pid")
 printf '| 7 | worker RSS (private) over %s folded events: %.1f MB after the first %s, %.1f MB at the end | growth %.1f MB | — | — | growth < 10 MB |\n' \
   "$RSS_EVENTS" "$(awk -v k="$rss_first" 'BEGIN { print k / 1024 }')" "$step" \
   "$(awk -v k="$rss_last" 'BEGIN { print k / 1024 }')" "$(awk -v a="$rss_first" -v b="$rss_last" 'BEGIN { print (b - a) / 1024 }')"
+drop_db rss
 
 # Workload 8: pg_restore of a busy log against a plain table's (bench/restore.sh)
 bash "$SRC/bench/restore.sh" "$WORK"
+drop_db restore_log restore_plain restored_log restored_plain restored_plain_data
 # Workloads 9-11: consumer groups (bench/consumer.sh)
 bash "$SRC/bench/consumer.sh" "$WORK"
+drop_db consumers
 bash "$SRC/bench/versions.sh" "$WORK"   # workload 12: projection versions and snapshots
+drop_db versions
 # Workload 13: a follower's apply rate and lag (bench/follower.sh)
 bash "$SRC/bench/follower.sh" "$WORK"
+echo
+echo "wall time: $SECONDS s"
