@@ -16,15 +16,16 @@
 #include "commit.h"
 #include "consumer.h"
 #include "contracts.h"
+#include "ddlguard.h"
 #include "event.h"
 #include "follower.h"
-#include "guard.h"
 #include "projection.h"
 #include "seqstate.h"
 #include "sequencer.h"
 #include "shmem.h"
 #include "slots.h"
 #include "stats.h"
+#include "utility.h"
 #include "versions.h"
 #include "worker.h"
 
@@ -57,7 +58,8 @@ _PG_init(void)
 	evlog_sequencer_init();
 	evlog_commit_init();
 	evlog_rebuild_init();
-	evlog_guard_init();
+	evlog_ddlguard_init();
+	evlog_utility_init();
 	/* consumer groups */
 	evlog_consumer_init();
 	/* projection versions, snapshots and progress */
