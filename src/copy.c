@@ -7,7 +7,7 @@
  * PostgreSQL copies into a view by calling its INSTEAD OF trigger for every
  * row; evlog's trigger then sets an append up, appends one event and tears
  * the append down again.  A loader's COPY of many rows pays that per row.
- * The utility hook (guard.c) hands a COPY FROM STDIN into evlog.append_queue
+ * The utility hook (utility.c) hands a COPY FROM STDIN into evlog.append_queue
  * here instead: the rows are read with PostgreSQL's own COPY parser
  * (BeginCopyFrom / NextCopyFrom, so formats, options, column lists and the
  * view's column defaults behave as in any COPY), checked, and appended

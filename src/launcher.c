@@ -11,7 +11,7 @@
  * has none.  A worker that finds no extension says so in its slot and
  * leaves; that database is looked at again only after five minutes or when
  * CREATE EXTENSION evlog wakes the launcher with a rescan.  A database whose
- * worker was evicted (DROP DATABASE and the like, guard.c) gets none until
+ * worker was evicted (DROP DATABASE and the like, utility.c) gets none until
  * the eviction ends.  While a worker waits for a free background worker
  * slot, the launcher looks every second (slots.c).
  *

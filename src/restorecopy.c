@@ -10,7 +10,7 @@
  * BEFORE ROW trigger on the table rules out COPY's batches), calls the
  * guard trigger for each row, and maintains the log's four indexes one row
  * at a time, which costs more than building them afterwards.  When the log
- * is empty, the utility hook (guard.c) hands the COPY here instead:
+ * is empty, the utility hook (utility.c) hands the COPY here instead:
  *
  *	1. the privileges COPY checks, then ShareLock on the log (no one else
  *	   inserts until the transaction ends) and AccessExclusiveLock on each of
