@@ -80,3 +80,10 @@ bench: deps
 	$(MAKE) all
 	$(MAKE) install
 	@bash bench/run.sh
+
+# CPU instructions per append, this checkout against git revision BASE
+# (default: 256b086, the last commit of 0.1.0), counted by callgrind
+BASE ?= 256b086
+.PHONY: bench-instructions
+bench-instructions: deps
+	@bash bench/instructions.sh $(BASE)

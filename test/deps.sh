@@ -22,6 +22,8 @@ command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || need+=(pgbounce
 /usr/bin/python3 -c 'import psycopg' 2>/dev/null || need+=(python3-psycopg)
 # metrics: Debian's Prometheus exporter reading monitoring/postgres_exporter.yaml
 [ -x /usr/bin/prometheus-postgres-exporter ] || need+=(prometheus-postgres-exporter)
+# make bench-instructions (bench/instructions.sh) counts instructions with callgrind
+command -v valgrind >/dev/null || need+=(valgrind)
 # change data capture through logical decoding with wal2json
 [ -f /usr/lib/postgresql/15/lib/wal2json.so ] || need+=(postgresql-15-wal2json)
 
