@@ -20,6 +20,7 @@
 #include "event.h"
 #include "follower.h"
 #include "projection.h"
+#include "projworker.h"
 #include "seqstate.h"
 #include "sequencer.h"
 #include "shmem.h"
@@ -55,6 +56,7 @@ _PG_init(void)
 	evlog_fold_init();
 	evlog_launcher_init();
 	evlog_worker_init();
+	evlog_projworker_init();
 	evlog_sequencer_init();
 	evlog_commit_init();
 	evlog_rebuild_init();

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * worker.c
- *	  The per-database evlog worker and the projection workers it starts.
+ *	  The per-database evlog worker, which starts the projection workers
+ *	  (projworker.c).
  *
  * The database's worker is a dispatcher: it gives every active async
  * projection that has events to fold a projection worker of its own, a
@@ -15,10 +16,6 @@
  * which an appending transaction sets at commit (evlog.worker_naptime is
  * only the fallback).  Handlers run as their projection's owner (fold.c),
  * never as the worker's superuser.
- *
- * A projection worker leaves when its projection is paused, failed,
- * unregistered or made sync, when no commit woke it for
- * evlog.projection_worker_idle_timeout, and with the database's worker.
  *
  * They show in pg_stat_activity as backend_type (and application_name)
  * "evlog worker" and "evlog projection worker", waiting on wait event
@@ -53,29 +50,14 @@
 #include "evlog.h"
 #include "oidcache.h"
 #include "projection.h"
+#include "projworker.h"
 #include "shmem.h"
 #include "slots.h"
 #include "worker.h"
+#include "workerloop.h"
 
 /* evlog.worker_naptime: fallback nap of a worker, in milliseconds */
 static int	evlog_worker_naptime = 10000;
-
-/*
- * evlog.projection_worker_idle_timeout: a projection worker no commit woke
- * for this long leaves, in milliseconds
- */
-int			evlog_projection_worker_idle_timeout = 60000;
-
-/* Shortest time between two wake-ups' folds of a projection worker */
-#define FOLD_INTERVAL_MS 2
-
-/* What a projection worker is started with, in bgw_extra */
-typedef struct ProjectionWorkerArg
-{
-	Oid			dboid;
-	uint32		generation;		/* of its slot, which bgw_main_arg numbers */
-	char		name[64];
-} ProjectionWorkerArg;
 
 /* A projection worker the database's worker started and has not seen end */
 typedef struct StartedWorker
@@ -100,10 +82,6 @@ typedef struct DispatchEntry
 static List *started_workers = NIL;
 static List *fallback_noted = NIL;
 
-/* The registry may have changed since this process last read it */
-static bool registry_stale = true;
-static Oid	registry_relid = InvalidOid;
-
 /*
  * The database's worker: active async projections at its last look, and
  * whether its last look was skipped (all_have_workers)
@@ -112,35 +90,13 @@ static int	listed_active = -1;
 static bool look_skipped = false;
 
 /*
- * registry_invalidated
- *		Relcache callback of the workers: the registry (or every relation)
- *		was invalidated, as registering, pausing, resuming, altering,
- *		unregistering and DROP EXTENSION do.
- */
-static void
-registry_invalidated(Datum arg, Oid relid)
-{
-	if (relid == InvalidOid || relid == registry_relid)
-		registry_stale = true;
-}
-
-/*
  * evlog_worker_init
- *		Define the settings of the workers: evlog.worker_naptime, and while
- *		preloading evlog.projection_worker_idle_timeout.  Called from
- *		_PG_init before the "evlog" prefix is reserved; takes no locks.
+ *		Define evlog.worker_naptime.  Called from _PG_init before the
+ *		"evlog" prefix is reserved; takes no locks.
  */
 void
 evlog_worker_init(void)
 {
-	if (process_shared_preload_libraries_in_progress)
-		DefineCustomIntVariable("evlog.projection_worker_idle_timeout",
-								"A projection worker that no commit woke for this long leaves, giving its background worker slot back.",
-								"The database's worker starts another when events arrive.",
-								&evlog_projection_worker_idle_timeout,
-								60000, 100, 24 * 3600 * 1000,
-								PGC_SIGHUP, GUC_UNIT_MS,
-								NULL, NULL, NULL);
 	DefineCustomIntVariable("evlog.worker_naptime",
 							"Longest time an evlog worker sleeps when no append wakes it.",
 							"Appends wake the worker at commit; this is only the fallback.",
@@ -148,35 +104,6 @@ evlog_worker_init(void)
 							10000, 10, 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
-}
-
-/*
- * reload_if_asked
- *		Reload the configuration when a SIGHUP asked for it.
- */
-static void
-reload_if_asked(void)
-{
-	if (ConfigReloadPending)
-	{
-		ConfigReloadPending = false;
-		ProcessConfigFile(PGC_SIGHUP);
-	}
-}
-
-/*
- * fold_settings
- *		Commit fold transactions asynchronously.  A crash then loses at most
- *		the last moments of folding, never an event (a fold's commit record
- *		follows those of the events it read, so it is never durable without
- *		them), and the read models roll back with their checkpoints, which
- *		are folded again.  Synchronous commits would put every fold's WAL
- *		flush in line with the appenders', one per projection worker.
- */
-static void
-fold_settings(void)
-{
-	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 }
 
 /*
@@ -256,20 +183,19 @@ active_async_projections(Oid dboid, MemoryContext cxt, int64 *head)
 	List	   *all;
 	ListCell   *lc;
 	bool		need_head = false;
+	bool		installed;
 
 	*head = 0;
-	registry_stale = false;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	registry_relid = evlog_relid_if_exists(EVLOG_PROJECTIONS_TABLE);
-	if (!OidIsValid(registry_relid))
+	all = evlog_worker_read_registry(&installed);
+	if (!installed)
 	{
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		leave_without_extension(dboid);
 	}
-	all = evlog_load_projections(GetActiveSnapshot());
 	LWLockAcquire(evlog_shared->lock, LW_SHARED);
 	foreach(lc, all)
 	{
@@ -296,57 +222,6 @@ active_async_projections(Oid dboid, MemoryContext cxt, int64 *head)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	return entries;
-}
-
-/*
- * fold_one
- *		Fold one batch of projection name in a transaction of its own.  An
- *		error no subtransaction caught (the handler was dropped, say) marks
- *		the projection failed instead of ending the worker.  Returns whether
- *		events remain; *handed (may be NULL) gets the events handed to the
- *		handler, -1 when the projection was marked failed here.
- */
-static bool
-fold_one(const char *name, int64 *handed)
-{
-	bool		more = false;
-	int64		n = 0;
-	MemoryContext cxt = CurrentMemoryContext;
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, name);
-	PG_TRY();
-	{
-		n = evlog_fold(name, EVLOG_FOLD_WORKER, &more);
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		ereport(LOG,
-				(errmsg("evlog worker: projection \"%s\" failed: %s", name, edata->message)));
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		evlog_mark_failed(name, -1, edata->message);
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		FreeErrorData(edata);
-		more = false;
-		n = -1;
-	}
-	PG_END_TRY();
-	pgstat_report_activity(STATE_IDLE, NULL);
-	if (handed)
-		*handed = n;
-	return more;
 }
 
 /*
@@ -513,7 +388,7 @@ all_have_workers(Oid dboid)
 		return false;
 	StartTransactionCommand();
 	CommitTransactionCommand();
-	if (registry_stale)
+	if (evlog_worker_registry_stale)
 		return false;
 	LWLockAcquire(evlog_shared->lock, LW_SHARED);
 	n = evlog_projection_workers(dboid);
@@ -604,13 +479,13 @@ evlog_worker_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("evlog worker");
-	fold_settings();
+	evlog_worker_fold_settings();
 
 	if (!claim_database_slot(dboid))
 		proc_exit(0);
 	before_shmem_exit(worker_detach, arg);
 
-	CacheRegisterRelcacheCallback(registry_invalidated, (Datum) 0);
+	evlog_worker_watch_registry();
 	cxt = AllocSetContextCreate(TopMemoryContext, "evlog worker",
 								ALLOCSET_DEFAULT_SIZES);
 	for (;;)
@@ -621,7 +496,7 @@ evlog_worker_main(Datum arg)
 
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
-		reload_if_asked();
+		evlog_worker_reload_if_asked();
 		here = assign_projection_workers(dboid, cxt, (rc & WL_TIMEOUT) != 0);
 		pos = next_projection_after(here, last);
 
@@ -631,7 +506,7 @@ evlog_worker_main(Datum arg)
 			const char *name = list_nth(here, pos);
 
 			CHECK_FOR_INTERRUPTS();
-			if (fold_one(name, NULL))
+			if (evlog_worker_fold_one(name, NULL))
 				quiet = 0;
 			else
 				quiet++;
@@ -641,7 +516,7 @@ evlog_worker_main(Datum arg)
 			{
 				/* something happened: look at the registry again */
 				ResetLatch(MyLatch);
-				reload_if_asked();
+				evlog_worker_reload_if_asked();
 				MemoryContextReset(cxt);
 				here = assign_projection_workers(dboid, cxt, false);
 				pos = next_projection_after(here, last);
@@ -654,151 +529,5 @@ evlog_worker_main(Datum arg)
 		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 					   look_skipped ? Min(evlog_worker_naptime, 1000) : evlog_worker_naptime,
 					   PG_WAIT_EXTENSION);
-	}
-}
-
-/*
- * projection_detach
- *		before_shmem_exit callback of a projection worker: free its slot and
- *		wake the database's worker, which may start another.
- */
-static void
-projection_detach(int code, Datum arg)
-{
-	EvlogProjectionSlot *ps = &evlog_shared->projslots[DatumGetInt32(arg)];
-	EvlogWorkerSlot *slot;
-
-	LWLockAcquire(evlog_shared->lock, LW_EXCLUSIVE);
-	if (ps->pid == MyProcPid)
-	{
-		ps->dboid = InvalidOid;
-		ps->pid = 0;
-		ps->latch = NULL;
-	}
-	slot = evlog_slot_for(MyDatabaseId, false);
-	if (slot && slot->latch)
-		SetLatch(slot->latch);
-	LWLockRelease(evlog_shared->lock);
-}
-
-/*
- * projection_attach
- *		Take slot index of evlog_shared->projslots, claimed for this process
- *		as arg says; false when it is no longer (the database's worker has
- *		ended or given it up).  Takes evlog_shared->lock exclusively.
- */
-static bool
-projection_attach(int index, ProjectionWorkerArg *arg)
-{
-	EvlogProjectionSlot *ps;
-	bool		ok = false;
-
-	if (index < 0 || index >= evlog_shared->nprojslots)
-		return false;
-	ps = &evlog_shared->projslots[index];
-	LWLockAcquire(evlog_shared->lock, LW_EXCLUSIVE);
-	if (ps->dboid == arg->dboid && ps->generation == arg->generation &&
-		ps->pid == 0 && strcmp(ps->name, arg->name) == 0)
-	{
-		ps->pid = MyProcPid;
-		ps->latch = MyLatch;
-		ok = true;
-	}
-	LWLockRelease(evlog_shared->lock);
-	return ok;
-}
-
-/*
- * projection_is_active
- *		Whether projection name is still an active async projection.  Own
- *		transaction.
- */
-static bool
-projection_is_active(const char *name)
-{
-	bool		active = false;
-	ListCell   *lc;
-
-	registry_stale = false;
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	registry_relid = evlog_relid_if_exists(EVLOG_PROJECTIONS_TABLE);
-	foreach(lc, evlog_load_projections(GetActiveSnapshot()))
-	{
-		EvlogProjection *p = lfirst(lc);
-
-		if (strcmp(p->name, name) == 0)
-			active = p->state == 'a' && !p->sync;
-	}
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	return active;
-}
-
-/*
- * evlog_projection_worker_main
- *		Entry point of a projection worker; the argument is the index of its
- *		slot, bgw_extra a ProjectionWorkerArg.
- *
- * It folds its projection, batch after batch while events remain, then
- * sleeps on its latch, which every appending commit in the database sets.
- * It looks at the registry after a registry change or a fold that handed
- * nothing, and leaves when the projection is no longer an active async
- * one, or when it slept evlog.projection_worker_idle_timeout unwoken.
- */
-void
-evlog_projection_worker_main(Datum arg)
-{
-	ProjectionWorkerArg pwa;
-	TimestampTz last_fold = 0;
-
-	memcpy(&pwa, MyBgworkerEntry->bgw_extra, sizeof(pwa));
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnectionByOid(pwa.dboid, InvalidOid, 0);
-	pgstat_report_appname("evlog projection worker");
-	fold_settings();
-
-	if (!projection_attach(DatumGetInt32(arg), &pwa))
-		proc_exit(0);
-	before_shmem_exit(projection_detach, arg);
-	CacheRegisterRelcacheCallback(registry_invalidated, (Datum) 0);
-
-	for (;;)
-	{
-		bool		more;
-		int			rc;
-		long		since_ms;
-
-		/*
-		 * Under a stream of commits, let a few accumulate: a woken worker
-		 * folds at most every FOLD_INTERVAL_MS, so that each transaction
-		 * folds several events rather than one per commit.
-		 */
-		since_ms = (GetCurrentTimestamp() - last_fold) / 1000;
-		if (since_ms >= 0 && since_ms < FOLD_INTERVAL_MS)
-			(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 FOLD_INTERVAL_MS - since_ms, PG_WAIT_EXTENSION);
-		last_fold = GetCurrentTimestamp();
-		ResetLatch(MyLatch);
-		do
-		{
-			int64		handed;
-
-			CHECK_FOR_INTERRUPTS();
-			reload_if_asked();
-			more = fold_one(pwa.name, &handed);
-			if (handed < 0 ||
-				((registry_stale || (handed == 0 && !more)) &&
-				 !projection_is_active(pwa.name)))
-				proc_exit(0);
-		} while (more);
-
-		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					   evlog_projection_worker_idle_timeout, PG_WAIT_EXTENSION);
-		if ((rc & WL_TIMEOUT) && !(rc & WL_LATCH_SET))
-			proc_exit(0);
 	}
 }

@@ -13,8 +13,6 @@
 
 #include "postmaster/bgworker.h"
 
-extern int	evlog_projection_worker_idle_timeout;
-
 extern void evlog_worker_init(void);
 extern void evlog_launcher_register(void);
 extern void evlog_launcher_init(void);
@@ -24,6 +22,5 @@ extern bool evlog_start_worker(Oid dboid, void **handle);
 
 extern PGDLLEXPORT void evlog_launcher_main(Datum arg);
 extern PGDLLEXPORT void evlog_worker_main(Datum arg);
-extern PGDLLEXPORT void evlog_projection_worker_main(Datum arg);
 
 #endif							/* EVLOG_WORKER_H */
