@@ -20,19 +20,14 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib $FindBin::Bin;
-use EvlogAdversary qw(grant_execute_sql);
+use EvlogAdversary qw(adversary_node grant_execute_sql log_is_whole);
 
-my $node = PostgreSQL::Test::Cluster->new('guc_escape');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'evlog'
+my $node = adversary_node('guc_escape', qq{
 evlog.launcher_naptime = 1
 evlog.worker_naptime = '60s'
 });
-$node->start;
 
 $node->safe_psql('postgres', q{
-  CREATE ROLE mallory LOGIN;
   CREATE ROLE alice LOGIN;
 });
 
@@ -161,16 +156,6 @@ sub seqs
 	return $node->safe_psql($db, "SELECT coalesce(string_agg(seq::text, ',' ORDER BY seq), '') FROM $table");
 }
 
-# whole(DB, NAME): seqs 1..head with no hole, and the chain verifies
-sub whole
-{
-	my ($db, $name) = @_;
-	is($node->safe_psql($db, q{SELECT count(*) = coalesce(max(seq), 0) FROM evlog.events}), 't',
-		"$name: the log is gapless");
-	is($node->safe_psql($db, q{SELECT first_bad_seq IS NULL FROM evlog_verify_chain()}), 't',
-		"$name: the hash chain is intact");
-}
-
 # ---------------------------------------------------------------------------
 # (a) the worker: mallory's async handler leaks its settings into the
 # worker's session; another owner's projection folds after it
@@ -201,7 +186,7 @@ is(seqs('wk', 'attacker.seen_m_async'), '1,2,3,4,5,6', "(a) worker: mallory's ha
 is($node->safe_psql('wk', q{SELECT string_agg(DISTINCT who || '|' || work_mem || '|' || lock_timeout, ', ') FROM good_seen}),
 	'postgres|4MB|0', "(a) worker: the other owner's handler ran as its owner with the default settings, not mallory's");
 is(seqs('wk', 'good_seen'), '1,2,3,4,5,6', "(a) worker: the other owner's projection folded every event");
-whole('wk', '(a) worker');
+log_is_whole($node, 'wk', '(a) worker');
 
 # ---------------------------------------------------------------------------
 # (b) a sync fold inside an appending session: alice's and mallory's
@@ -314,7 +299,7 @@ unchanged('ev', 'postgres', [ q{SELECT public.evlog_rebuild('m_rst')} ], '(e) a 
 no_pwn('ev', '(e) a reset function, rebuild by a superuser');
 is(seqs('ev', 'attacker.seen_m_rst'), '15', '(e) the reset projection was rebuilt');
 
-whole('ev', '(b)-(e)');
+log_is_whole($node, 'ev', '(b)-(e)');
 is($node->safe_psql('wk', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'evlog worker' AND datname = 'wk'}),
 	'1', 'the worker of the attacked database still runs');
 

@@ -18,19 +18,14 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib $FindBin::Bin;
-use EvlogAdversary qw(grant_execute_sql);
+use EvlogAdversary qw(adversary_node grant_execute_sql log_is_whole);
 use Time::HiRes qw(time usleep);
 
-my $node = PostgreSQL::Test::Cluster->new('hung');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'evlog'
+my $node = adversary_node('hung', qq{
 evlog.launcher_naptime = 1
 evlog.worker_naptime = '60s'
 });
-$node->start;
 $node->safe_psql('postgres', q{
-  CREATE ROLE mallory LOGIN;
   CREATE ROLE alice LOGIN;
 });
 
@@ -84,16 +79,6 @@ sub hanging
 		"$name: mallory's handler hangs");
 }
 
-# whole(DB, NAME): seqs 1..head with no hole, and the chain verifies
-sub whole
-{
-	my ($db, $name) = @_;
-	is($node->safe_psql($db, q{SELECT count(*) = coalesce(max(seq), 0) FROM evlog.events}), 't',
-		"$name: the log is gapless");
-	is($node->safe_psql($db, q{SELECT first_bad_seq IS NULL FROM evlog_verify_chain()}), 't',
-		"$name: the hash chain is intact");
-}
-
 # ---------------------------------------------------------------------------
 # (a) another owner's projection goes on while mallory's handler hangs
 setup_db('iso');
@@ -110,7 +95,7 @@ ok(poll_within('iso', q{SELECT checkpoint FROM evlog.projections WHERE name = 'a
 note(sprintf('(a) alice\'s projection: %.1f s to the head', time - $t0));
 is($node->safe_psql('iso', q{SELECT string_agg(seq::text, ',' ORDER BY seq) FROM alice.tally}), '1,2,3,4,5,6',
 	"(a) alice's projection folded every event");
-whole('iso', '(a)');
+log_is_whole($node, 'iso', '(a)');
 
 # ---------------------------------------------------------------------------
 # (b) a per-projection timeout
@@ -158,7 +143,7 @@ else
 		qr/^$hang .*timed out/, $dependent[5]);
 	is($node->safe_psql('tmo', q{SELECT string_agg(seq::text, ',' ORDER BY seq) FROM attacker.seen}), $after, $dependent[6]);
 }
-whole('tmo', '(b)');
+log_is_whole($node, 'tmo', '(b)');
 
 # ---------------------------------------------------------------------------
 # (c) pausing the hung projection does not hold appends off
@@ -184,7 +169,7 @@ $node->safe_psql('pau', "SELECT pg_cancel_backend($pause_pid)");
 ok(poll_within('pau', qq{SELECT state FROM pg_stat_activity WHERE pid = $pause_pid}, 'idle', 10),
 	'(c) the pause is over (done or cancelled)');
 $pauser->quit;
-whole('pau', '(c)');
+log_is_whole($node, 'pau', '(c)');
 
 $node->stop;
 done_testing();

@@ -18,17 +18,12 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib $FindBin::Bin;
-use EvlogAdversary qw(grant_execute_sql);
+use EvlogAdversary qw(adversary_node grant_execute_sql);
 
-my $node = PostgreSQL::Test::Cluster->new('locks');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'evlog'
+my $node = adversary_node('locks', qq{
 evlog.launcher_naptime = 1
 });
-$node->start;
 $node->safe_psql('postgres', q{
-  CREATE ROLE mallory LOGIN;
   CREATE ROLE eve LOGIN;
   CREATE DATABASE lk;
 });

@@ -22,17 +22,12 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib $FindBin::Bin;
-use EvlogAdversary qw(grant_execute_sql);
+use EvlogAdversary qw(adversary_node grant_execute_sql);
 
-my $node = PostgreSQL::Test::Cluster->new('owner_code');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'evlog'
+my $node = adversary_node('owner_code', qq{
 evlog.launcher_naptime = 1
 });
-$node->start;
 $node->safe_psql('postgres', q{
-  CREATE ROLE mallory LOGIN;
   CREATE ROLE ops LOGIN;
   GRANT mallory TO ops;
   CREATE ROLE eve LOGIN;
