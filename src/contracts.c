@@ -285,38 +285,13 @@ evlog_upcast_row(Datum row, int timeout_ms)
 	return result;
 }
 
-/*
- * check_function_signature
- *		Raise EV005 unless fn takes one jsonb and returns rettype, and 42501
- *		unless the current user may execute it; 42883 when there is no
- *		function fn (a regprocedure given as a number, or 0 for '-').
- */
-static void
-check_function_signature(Oid fn, Oid rettype, const char *what, const char *shape)
-{
-	HeapTuple	proctup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
-	Form_pg_proc proc;
-	bool		ok;
-
-	if (!HeapTupleIsValid(proctup))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_FUNCTION),
-				 errmsg("%s function with OID %u does not exist", what, fn)));
-	proc = (Form_pg_proc) GETSTRUCT(proctup);
-	ok = proc->pronargs == 1 && proc->proargtypes.values[0] == JSONBOID &&
-		proc->prorettype == rettype && !proc->proretset && proc->prokind == PROKIND_FUNCTION;
-	ReleaseSysCache(proctup);
-	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
-				 errmsg("%s %s has the wrong signature", what, format_procedure(fn)),
-				 errhint("Declare it as %s.", shape)));
-	if (evlog_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to use %s as a %s", format_procedure(fn), what),
-				 errhint("The defining role needs EXECUTE on it: it runs as that role.")));
-}
+/* The shapes of a validator and an upcaster (evlog_check_user_function) */
+static const EvlogFunctionShape validator_shape = {
+	"validator", JSONBOID, "payload jsonb", "jsonb", BOOLOID, "boolean"
+};
+static const EvlogFunctionShape upcaster_shape = {
+	"upcaster", JSONBOID, "payload jsonb", "jsonb", JSONBOID, "jsonb"
+};
 
 /*
  * count_rows
@@ -369,7 +344,7 @@ evlog_define_event_type(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(2))
 		(void) DirectFunctionCall1(jsonpath_in, CStringGetDatum(text_to_cstring(PG_GETARG_TEXT_PP(2))));
 	if (!PG_ARGISNULL(3))
-		check_function_signature(PG_GETARG_OID(3), BOOLOID, "validator", "f(payload jsonb) RETURNS boolean");
+		evlog_check_user_function(PG_GETARG_OID(3), &validator_shape);
 
 	evlog_sequencer_lock();
 	SPI_connect();
@@ -456,7 +431,7 @@ evlog_define_upcaster(PG_FUNCTION_ARGS)
 				 errmsg("from_version must be between 1 and %d", PG_INT32_MAX - 1),
 				 errdetail("from_version is %d.", from)));
 
-	check_function_signature(fn, JSONBOID, "upcaster", "f(payload jsonb) RETURNS jsonb");
+	evlog_check_user_function(fn, &upcaster_shape);
 	evlog_sequencer_lock();
 	SPI_connect();
 	for (int32 step = 0; step <= 1; step++)

@@ -37,12 +37,14 @@
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_proc.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "utils/acl.h"
 #include "utils/syscache.h"
 #include "utils/guc.h"
+#include "utils/regproc.h"
 #include "utils/timeout.h"
 
 #include "evlog.h"
@@ -223,6 +225,54 @@ leave_user_on_error(const EvlogUserCode *code, UserState *st, MemoryContext cxt)
 						   code->timeout_ms),
 				 errhint("Raise the projection's timeout with evlog_alter_projection(name, timeout => ...), or make the handler faster.")));
 	}
+}
+
+/*
+ * evlog_check_user_function
+ *		Check, when a role names fn as a handler, reset function, validator
+ *		or upcaster, that fn has the shape its role needs (shape) and that
+ *		the role may execute it, as it will run as that role.
+ *
+ * Raises 42883 when there is no function fn (a regprocedure given as a
+ * number), EV005 when its arguments, result, set-returning or kind do not
+ * match shape, and 42501 without EXECUTE on it.  Reads pg_proc through the
+ * syscache; takes no locks.
+ */
+void
+evlog_check_user_function(Oid fn, const EvlogFunctionShape *shape)
+{
+	HeapTuple	proctup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+	Form_pg_proc proc;
+	int			nargs = OidIsValid(shape->argtype) ? 1 : 0;
+	const char *article = strchr("aeiou", shape->what[0]) ? "An" : "A";
+	bool		ok;
+
+	if (!HeapTupleIsValid(proctup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("%s function with OID %u does not exist", shape->what, fn)));
+	proc = (Form_pg_proc) GETSTRUCT(proctup);
+	ok = proc->pronargs == nargs && proc->prorettype == shape->rettype &&
+		!proc->proretset && proc->prokind == PROKIND_FUNCTION &&
+		(nargs == 0 || proc->proargtypes.values[0] == shape->argtype);
+	ReleaseSysCache(proctup);
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
+				 errmsg("%s %s has the wrong signature", shape->what, format_procedure(fn)),
+				 nargs == 1 ?
+				 errdetail("%s %s takes one argument of type %s and returns %s.",
+						   article, shape->what, shape->argtype_name, shape->rettype_name) :
+				 errdetail("%s %s takes no argument and returns %s.",
+						   article, shape->what, shape->rettype_name),
+				 errhint("Declare it as CREATE FUNCTION f(%s) RETURNS %s.",
+						 nargs == 1 ? shape->arg : "", shape->rettype_name)));
+	if (evlog_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to use %s as a %s", format_procedure(fn), shape->what),
+				 errhint("The registering role needs EXECUTE on it: the %s runs as that role.",
+						 shape->what)));
 }
 
 /*

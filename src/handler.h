@@ -28,11 +28,23 @@ typedef struct EvlogUserCode
 	const char *what;			/* names it in errors: handler of projection "x" */
 } EvlogUserCode;
 
+/* The shape a user function must have for its role */
+typedef struct EvlogFunctionShape
+{
+	const char *what;			/* its role: "handler", "validator", ... */
+	Oid			argtype;		/* its one argument's type; InvalidOid: none */
+	const char *arg;			/* that argument, declared: "e evlog.events" */
+	const char *argtype_name;	/* that type, for errors: "evlog.events" */
+	Oid			rettype;		/* what it returns */
+	const char *rettype_name;	/* that type, for errors: "void" */
+} EvlogFunctionShape;
+
 /* Set while user code runs: it may not append */
 extern int	evlog_in_handler;
 
 extern int	evlog_user_scope_begin(void);
 extern void evlog_scope_end(int nestlevel);
+extern void evlog_check_user_function(Oid fn, const EvlogFunctionShape *shape);
 extern void evlog_prepare_user_function(Oid fn, Oid owner, const char *what,
 										FmgrInfo *flinfo);
 extern Datum evlog_call_user(const EvlogUserCode *code, FmgrInfo *flinfo,

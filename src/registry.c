@@ -133,46 +133,6 @@ check_choice(const char *arg, const char *value, const char *a, const char *b)
 }
 
 /*
- * check_function
- *		Raise EV005 unless fn takes nargs arguments (one of argtype when 1)
- *		and returns void, and 42501 unless the current user may execute it.
- *		what names its role ("handler", "reset function").
- */
-static void
-check_function(Oid fn, const char *what, int nargs, Oid argtype)
-{
-	HeapTuple	proctup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
-	Form_pg_proc proc;
-	bool		ok;
-
-	if (!HeapTupleIsValid(proctup))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_FUNCTION),
-				 errmsg("%s function %u does not exist", what, fn)));
-	proc = (Form_pg_proc) GETSTRUCT(proctup);
-	ok = proc->pronargs == nargs && proc->prorettype == VOIDOID &&
-		!proc->proretset && proc->prokind == PROKIND_FUNCTION &&
-		(nargs == 0 || proc->proargtypes.values[0] == argtype);
-	ReleaseSysCache(proctup);
-
-	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
-				 errmsg("%s %s has the wrong signature", what, format_procedure(fn)),
-				 nargs == 1 ?
-				 errdetail("A handler takes one argument of type evlog.events and returns void.") :
-				 errdetail("A reset function takes no argument and returns void."),
-				 nargs == 1 ?
-				 errhint("Declare it as CREATE FUNCTION f(e evlog.events) RETURNS void.") :
-				 errhint("Declare it as CREATE FUNCTION f() RETURNS void.")));
-	if (evlog_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to use %s as a %s", format_procedure(fn), what),
-				 errhint("The registering role needs EXECUTE on it: %s runs as that role.", what)));
-}
-
-/*
  * warn_if_no_worker
  *		An async projection in a database without a worker folds only on
  *		evlog_catch_up: say so.
@@ -241,9 +201,18 @@ evlog_register_projection(PG_FUNCTION_ARGS)
 				 errhint("GRANT SELECT ON evlog.events TO %s.",
 						 GetUserNameFromId(GetUserId(), false))));
 	events_type = get_rel_type_id(evlog_events_relid());
-	check_function(handler, "handler", 1, events_type);
-	if (!PG_ARGISNULL(6))
-		check_function(PG_GETARG_OID(6), "reset function", 0, InvalidOid);
+	{
+		EvlogFunctionShape handler_shape = {
+			"handler", events_type, "e evlog.events", "evlog.events", VOIDOID, "void"
+		};
+		EvlogFunctionShape reset_shape = {
+			"reset function", InvalidOid, NULL, NULL, VOIDOID, "void"
+		};
+
+		evlog_check_user_function(handler, &handler_shape);
+		if (!PG_ARGISNULL(6))
+			evlog_check_user_function(PG_GETARG_OID(6), &reset_shape);
+	}
 	{
 		ArrayType  *tables = PG_GETARG_ARRAYTYPE_P(2);
 		Datum	   *elems;
