@@ -24,7 +24,7 @@
 static int	evlog_max_payload_bytes = 1024 * 1024;
 
 /* evlog.max_metadata_bytes */
-int			evlog_max_metadata_bytes = 64 * 1024;
+static int	evlog_max_metadata_bytes = 64 * 1024;
 
 static void check_text_length(const char *arg, text *value, int maxbytes);
 static void check_json_object(const char *arg, Jsonb *value);

@@ -45,7 +45,6 @@ typedef struct EvlogAppendRequest
 } EvlogAppendRequest;
 
 /* evlog.max_metadata_bytes: the largest metadata an append accepts */
-extern int	evlog_max_metadata_bytes;
 
 extern void evlog_event_init(void);
 extern void evlog_check_request(EvlogAppendRequest *req, bool stream_null,

@@ -94,14 +94,14 @@ follower_invalidated(Datum arg, int cacheid, uint32 hashvalue)
 }
 
 /*
- * evlog_follower_subscription
+ * follower_subscription
  *		The OID of a subscription of this database whose tables include
  *		relid (the log), or InvalidOid when there is none.  Cached (see the
  *		file's header); a miss reads pg_subscription_rel through its
  *		(srrelid, srsubid) index with AccessShareLock.  Needs a transaction.
  */
-Oid
-evlog_follower_subscription(Oid relid)
+static Oid
+follower_subscription(Oid relid)
 {
 	Relation	rel;
 	SysScanDesc scan;
@@ -147,12 +147,12 @@ subscription_name(Oid subid)
  *		Raise EV007 when this database is a follower of relid's publisher.
  *		Called by every sequenced append (evlog_append_begin) with the log
  *		it opened, after invalidations were processed.  Takes no locks
- *		beyond evlog_follower_subscription's.
+ *		beyond follower_subscription's.
  */
 void
 evlog_follower_refuse_append(Oid relid)
 {
-	Oid			subid = evlog_follower_subscription(relid);
+	Oid			subid = follower_subscription(relid);
 
 	if (OidIsValid(subid))
 		ereport(ERROR,
@@ -192,12 +192,12 @@ refuse_replicated(Oid subid, int64 seq, int64 head, const char *reason)
  * rest is proven at commit.  The apply worker: EV001 unless the row
  * continues the last one admitted in this transaction, or head (seq plus
  * one, recorded_at not before, digest chained).  Takes no locks beyond
- * evlog_follower_subscription's.
+ * follower_subscription's.
  */
 void
 evlog_follower_check_row(Relation rel, HeapTuple tuple, const EvlogHead *head)
 {
-	Oid			subid = evlog_follower_subscription(RelationGetRelid(rel));
+	Oid			subid = follower_subscription(RelationGetRelid(rel));
 	EvlogEvent	ev;
 	int64		prev_seq;
 	TimestampTz prev_recorded_at;
@@ -262,14 +262,14 @@ evlog_follower_check_row(Relation rel, HeapTuple tuple, const EvlogHead *head)
  *		Whether this database is a follower, where a sync projection is
  *		folded as an async one: nothing appends there, so no appending
  *		transaction would fold it; the worker does, from the replicated
- *		events.  Needs a transaction; see evlog_follower_subscription.
+ *		events.  Needs a transaction; see follower_subscription.
  */
 bool
 evlog_follower_folds_sync(void)
 {
 	Oid			relid = evlog_relid_if_exists(EVLOG_EVENTS_TABLE);
 
-	return OidIsValid(relid) && OidIsValid(evlog_follower_subscription(relid));
+	return OidIsValid(relid) && OidIsValid(follower_subscription(relid));
 }
 
 /*

@@ -17,7 +17,6 @@
 #define ERRCODE_EVLOG_FOLLOWER_READ_ONLY		MAKE_SQLSTATE('E','V','0','0','7')
 
 extern void evlog_follower_init(void);
-extern Oid	evlog_follower_subscription(Oid relid);
 extern void evlog_follower_refuse_append(Oid relid);
 extern bool evlog_follower_folds_sync(void);
 extern void evlog_follower_check_row(Relation rel, HeapTuple tuple,

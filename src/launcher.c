@@ -96,13 +96,13 @@ evlog_dynamic_worker(BackgroundWorker *bgw, const char *function,
 }
 
 /*
- * evlog_start_worker
+ * start_database_worker
  *		Start the worker of dboid as a dynamic background worker that
  *		reports to this process.  Returns false when no worker slot is free
  *		(max_worker_processes).
  */
-bool
-evlog_start_worker(Oid dboid, void **handle)
+static bool
+start_database_worker(Oid dboid, void **handle)
 {
 	BackgroundWorker bgw;
 
@@ -222,7 +222,7 @@ start_missing_workers(List **dbs, MemoryContext cxt)
 			continue;
 		if (no_extension)
 			db->next_check = TimestampTzPlusMilliseconds(now, NO_EXTENSION_RECHECK_MS);
-		if (evlog_start_worker(dboid, (void **) &db->handle))
+		if (start_database_worker(dboid, (void **) &db->handle))
 			evlog_slots_got(dboid, NULL);
 		else
 			(void) evlog_slots_short(dboid, NULL);	/* logs once, retries */

@@ -18,7 +18,6 @@ extern void evlog_launcher_register(void);
 extern void evlog_launcher_init(void);
 extern void evlog_dynamic_worker(BackgroundWorker *bgw, const char *function,
 								 const char *type, Datum main_arg);
-extern bool evlog_start_worker(Oid dboid, void **handle);
 
 extern PGDLLEXPORT void evlog_launcher_main(Datum arg);
 extern PGDLLEXPORT void evlog_worker_main(Datum arg);
