@@ -445,7 +445,7 @@ CREATE FUNCTION evlog.read_stats(OUT appends bigint, OUT retries bigint, OUT con
   LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'evlog_read_stats';
 COMMENT ON FUNCTION evlog.read_stats() IS
-  'evlog.read_stats() RETURNS SETOF record: the row of evlog.stats (this database''s counters since stats_reset, from shared memory); no row when evlog is not in shared_preload_libraries or more than 256 databases have counters. Counts of transactions in progress are not included. Errors: 42501 without SELECT on evlog.events.';
+  'evlog.read_stats() RETURNS SETOF record: the row of evlog.stats (this database''s counters since stats_reset, from shared memory); no row when evlog is not in shared_preload_libraries or more than evlog.stats_databases (default 256) databases have counters. Counts of transactions in progress are not included. Errors: 42501 without SELECT on evlog.events.';
 
 CREATE VIEW evlog.stats AS SELECT * FROM evlog.read_stats();
 COMMENT ON VIEW evlog.stats IS

@@ -21,10 +21,11 @@
  * its transaction back by nature).  A prepared transaction's appends count
  * when it is prepared.
  *
- * Slots.  EVLOG_STATS_DATABASES databases have counters; a database's slot
+ * Slots.  evlog.stats_databases databases have counters; a database's slot
  * is claimed at its first count or read, under a spinlock, and kept until
- * the server stops (a dropped database's counters included).  Beyond that
- * many databases, counts are dropped and the server log says so once.
+ * the server stops or DROP DATABASE drops the database (the utility hook
+ * then frees it).  Beyond that many databases, counts are dropped and the
+ * server log says so, once until a slot is freed.
  * Counters live only in shared memory: a restart sets them to zero (and
  * stats_reset to the time of the first count).  Without evlog in
  * shared_preload_libraries there is no shared memory and evlog.stats has
@@ -45,6 +46,7 @@
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/acl.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -55,8 +57,11 @@
 PG_FUNCTION_INFO_V1(evlog_read_stats);
 PG_FUNCTION_INFO_V1(evlog_stats_reset);
 
-/* Databases whose counters shared memory holds (README "Statistics") */
-#define EVLOG_STATS_DATABASES 256
+/*
+ * evlog.stats_databases: databases whose counters shared memory holds
+ * (README "Statistics")
+ */
+static int	evlog_stats_databases = 256;
 
 /* One database's counters */
 typedef struct StatsSlot
@@ -71,8 +76,12 @@ typedef struct StatsShared
 {
 	slock_t		mutex;			/* protects the dboid fields and full_noted */
 	bool		full_noted;		/* "no slot left" was logged */
-	StatsSlot	slots[EVLOG_STATS_DATABASES];
+	StatsSlot	slots[FLEXIBLE_ARRAY_MEMBER];	/* evlog_stats_databases */
 } StatsShared;
+
+#define STATS_SHARED_SIZE \
+	add_size(offsetof(StatsShared, slots), \
+			 mul_size(evlog_stats_databases, sizeof(StatsSlot)))
 
 static StatsShared *stats_shared = NULL;
 
@@ -110,7 +119,7 @@ stats_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(sizeof(StatsShared));
+	RequestAddinShmemSpace(STATS_SHARED_SIZE);
 }
 
 /*
@@ -126,12 +135,12 @@ stats_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	stats_shared = ShmemInitStruct("evlog statistics", sizeof(StatsShared), &found);
+	stats_shared = ShmemInitStruct("evlog statistics", STATS_SHARED_SIZE, &found);
 	if (!found)
 	{
 		SpinLockInit(&stats_shared->mutex);
 		stats_shared->full_noted = false;
-		for (int i = 0; i < EVLOG_STATS_DATABASES; i++)
+		for (int i = 0; i < evlog_stats_databases; i++)
 		{
 			StatsSlot  *s = &stats_shared->slots[i];
 
@@ -164,7 +173,7 @@ stats_slot(void)
 		return NULL;
 	now = GetCurrentTimestamp();
 	SpinLockAcquire(&stats_shared->mutex);
-	for (int i = 0; i < EVLOG_STATS_DATABASES && my_slot == NULL; i++)
+	for (int i = 0; i < evlog_stats_databases && my_slot == NULL; i++)
 	{
 		StatsSlot  *s = &stats_shared->slots[i];
 
@@ -189,8 +198,9 @@ stats_slot(void)
 	if (note_full)
 		ereport(LOG,
 				(errmsg("evlog keeps no statistics for database %u", MyDatabaseId),
-				 errdetail("Statistics are kept for %d databases at most.",
-						   EVLOG_STATS_DATABASES)));
+				 errdetail("Statistics are kept for evlog.stats_databases (%d) databases at most.",
+						   evlog_stats_databases),
+				 errhint("Raise evlog.stats_databases; DROP DATABASE frees a database's slot.")));
 	return my_slot;
 }
 
@@ -361,11 +371,37 @@ evlog_stats_init(void)
 	RegisterSubXactCallback(stats_subxact_callback, NULL);
 	if (process_shared_preload_libraries_in_progress)
 	{
+		DefineCustomIntVariable("evlog.stats_databases",
+								"Databases whose evlog statistics shared memory holds.",
+								"Beyond that many databases evlog.stats has no row for the others; DROP DATABASE frees a database's slot.",
+								&evlog_stats_databases,
+								256, 1, 65536,
+								PGC_POSTMASTER, 0,
+								NULL, NULL, NULL);
 		prev_shmem_request_hook = shmem_request_hook;
 		shmem_request_hook = stats_shmem_request;
 		prev_shmem_startup_hook = shmem_startup_hook;
 		shmem_startup_hook = stats_shmem_startup;
 	}
+}
+
+/*
+ * evlog_stats_forget_database
+ *		Free the slot of database dboid, which DROP DATABASE has just
+ *		dropped, for another database; "no slot left" may be logged again.
+ *		No-op without shared memory or a slot.  Takes the spinlock.
+ */
+void
+evlog_stats_forget_database(Oid dboid)
+{
+	if (stats_shared == NULL || !OidIsValid(dboid))
+		return;
+	SpinLockAcquire(&stats_shared->mutex);
+	for (int i = 0; i < evlog_stats_databases; i++)
+		if (stats_shared->slots[i].dboid == dboid)
+			stats_shared->slots[i].dboid = InvalidOid;
+	stats_shared->full_noted = false;
+	SpinLockRelease(&stats_shared->mutex);
 }
 
 /*

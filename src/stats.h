@@ -44,6 +44,7 @@ typedef struct EvlogStatsMark
 
 extern void evlog_stats_init(void);
 extern void evlog_stats_add(EvlogStat which, int64 n);
+extern void evlog_stats_forget_database(Oid dboid);
 extern void evlog_stats_count_append(void);
 extern void evlog_stats_count_fold(void);
 extern void evlog_stats_checking(bool on);

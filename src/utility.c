@@ -23,6 +23,7 @@
 #include "ddlguard.h"
 #include "restorecopy.h"
 #include "shmem.h"
+#include "stats.h"
 #include "utility.h"
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
@@ -72,6 +73,7 @@ evict_for(Node *parsetree)
  *		usual; a COPY FROM STDIN into evlog.append_queue runs in copy.c, and a
  *		restore's COPY into an empty log in restorecopy.c, instead, when no
  *		hook was installed before evlog's (else it goes down the chain).
+ *		After DROP DATABASE, the database's statistics slot is freed.
  *
  * Raises EV001 (or 42501) through evlog_ddl_check.
  */
@@ -82,7 +84,10 @@ evlog_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					 DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *parsetree = pstmt->utilityStmt;
+	Oid			dropped = InvalidOid;
 
+	if (IsA(parsetree, DropdbStmt))
+		dropped = get_database_oid(((DropdbStmt *) parsetree)->dbname, true);
 	evict_for(parsetree);
 	evlog_ddl_check(parsetree);
 
@@ -109,6 +114,9 @@ evlog_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	else
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 								params, queryEnv, dest, qc);
+	/* DROP DATABASE cannot run in a transaction block: it is done */
+	if (OidIsValid(dropped))
+		evlog_stats_forget_database(dropped);
 }
 /*
  * evlog_utility_init
