@@ -15,10 +15,12 @@
  * A poll reads the log here, with a scan of its primary key from the
  * lowest position the member was given up to, through the durable head,
  * with a snapshot of its own taken after the head was read (so it sees
- * every event up to the head: G2).  With nothing to give, it waits on
- * durable.c's condition variable, which the durable head's publication
- * broadcasts, after giving up its catalog snapshot and, under READ
- * COMMITTED, the xmin its statement's snapshot holds.
+ * every event up to the head: G2).  With nothing to give, it waits on its
+ * latch, registered with durable.c with its member's partitions, after
+ * giving up its catalog snapshot and, under READ COMMITTED, the xmin its
+ * statement's snapshot holds.  A publication of the durable head wakes one
+ * waiting poll, the herald, whose scan hands the streams it read on to
+ * durable.c, which wakes the polls of their partitions.
  *
  *-------------------------------------------------------------------------
  */
@@ -115,6 +117,9 @@ group_wants_event(const ConsumerGroup *g, text *stream, text *type)
 	return false;
 }
 
+/* Stream hashes a herald's scan hands on at most (more: it wakes every poll) */
+#define HERALD_HASHES 256
+
 /* What one scan for a poll found */
 typedef struct PollScan
 {
@@ -123,7 +128,26 @@ typedef struct PollScan
 	int64	   *seqs;
 	int32	   *parts;
 	int64		scanned_to;
+	uint32	   *hashes;			/* with herald: hashes of the streams read */
+	int			nhashes;		/* -1: more than HERALD_HASHES */
 } PollScan;
+
+/*
+ * remember_hash
+ *		Add stream hash h to s->hashes unless it is there; past
+ *		HERALD_HASHES distinct ones, set s->nhashes to -1.
+ */
+static void
+remember_hash(PollScan *s, uint32 h)
+{
+	for (int i = s->nhashes - 1; i >= 0; i--)
+		if (s->hashes[i] == h)
+			return;
+	if (s->nhashes == HERALD_HASHES)
+		s->nhashes = -1;
+	else
+		s->hashes[s->nhashes++] = h;
+}
 
 /*
  * scan_log
@@ -131,11 +155,13 @@ typedef struct PollScan
  *		upto that belong to the member's partitions (a) and come after what
  *		each partition was given, as evlog.delivery tuples of desc.
  *		s->scanned_to is upto, or the last event's seq when max were found.
- *		Takes AccessShareLock on the log and its key.
+ *		With herald, s->hashes gets the distinct hashes of the streams of
+ *		every event read (durable.c's evlog_durable_herald wakes the polls
+ *		of their partitions).  Takes AccessShareLock on the log and its key.
  */
 static void
 scan_log(const ConsumerGroup *g, const LeaseAssignment *a, int64 upto, int max,
-		 TupleDesc desc, PollScan *s)
+		 TupleDesc desc, bool herald, PollScan *s)
 {
 	Relation	rel = table_open(evlog_events_relid(), AccessShareLock);
 	Relation	pkey = index_open(evlog_relid(EVLOG_EVENTS_PKEY), AccessShareLock);
@@ -151,6 +177,8 @@ scan_log(const ConsumerGroup *g, const LeaseAssignment *a, int64 upto, int max,
 	s->seqs = palloc(sizeof(int64) * cap);
 	s->parts = palloc(sizeof(int32) * cap);
 	s->scanned_to = upto;
+	s->hashes = herald ? palloc(sizeof(uint32) * HERALD_HASHES) : NULL;
+	s->nhashes = 0;
 	ScanKeyInit(&keys[0], 1, BTGreaterStrategyNumber, F_INT8GT, Int64GetDatum(a->low));
 	ScanKeyInit(&keys[1], 1, BTLessEqualStrategyNumber, F_INT8LE, Int64GetDatum(upto));
 	scan = index_beginscan(rel, pkey, snapshot, 2, 0);
@@ -160,13 +188,16 @@ scan_log(const ConsumerGroup *g, const LeaseAssignment *a, int64 upto, int max,
 		Datum		values[Natts_events + 1];
 		bool		nulls[Natts_events + 1];
 		int64		seq;
+		uint32		h;
 		int			p;
 
 		/* deform only what decides, most events being other members' */
 		slot_getsomeattrs(slot, Anum_events_stream);
 		seq = DatumGetInt64(slot->tts_values[Anum_events_seq - 1]);
-		p = evlog_partition_of(DatumGetTextPP(slot->tts_values[Anum_events_stream - 1]),
-						 g->key.partitions);
+		h = evlog_stream_hash(DatumGetTextPP(slot->tts_values[Anum_events_stream - 1]));
+		p = (int) (h % (uint32) g->key.partitions);
+		if (herald && s->nhashes >= 0)
+			remember_hash(s, h);
 		if (!a->owned[p] || seq <= a->delivered[p])
 			continue;
 		slot_getallattrs(slot);
@@ -269,6 +300,8 @@ evlog_poll(PG_FUNCTION_ARGS)
 	MemoryContext outer = CurrentMemoryContext;
 	TimestampTz next_begin = 0;
 	long		slice_ms;
+	DurableWake woke;
+	bool		herald = false;
 
 	evlog_arg_not_null(fcinfo, 2, "max_count");
 	evlog_arg_not_null(fcinfo, 3, "timeout");
@@ -293,6 +326,8 @@ evlog_poll(PG_FUNCTION_ARGS)
 						   GetUserNameFromId(g->owner, false))));
 	require_shared_memory();
 	ensure_loaded(g);
+	/* a herald of an earlier poll that failed in a subtransaction */
+	evlog_durable_herald(0, PG_INT64_MAX, NULL, 0, false);
 	/* a wait longer than a day is a day: the caller polls again */
 	deadline = GetCurrentTimestamp() + Min(timeout_us, USECS_PER_DAY);
 	slice_ms = Max(Min(POLL_SLICE_MS, g->key.lease_us / 2000), 1);
@@ -326,7 +361,11 @@ evlog_poll(PG_FUNCTION_ARGS)
 		}
 		if (a->nparts > 0 && a->low < durable)
 		{
-			scan_log(g, a, durable, max_count, rsinfo->setDesc, &s);
+			scan_log(g, a, durable, max_count, rsinfo->setDesc, herald, &s);
+			if (herald)
+				evlog_durable_herald(a->low, s.scanned_to, s.hashes, s.nhashes,
+									 s.nhashes >= 0 && s.scanned_to == durable);
+			herald = false;
 			keep = palloc(sizeof(bool) * Max(s.n, 1));
 			kept = evlog_lease_record(&g->key, member, a, s.n, s.seqs, s.parts,
 									  keep, s.scanned_to);
@@ -350,6 +389,10 @@ evlog_poll(PG_FUNCTION_ARGS)
 					a->low = Min(a->low, a->delivered[p]);
 				}
 		}
+		/* a herald that read nothing hands on that it did not */
+		if (herald)
+			evlog_durable_herald(0, PG_INT64_MAX, NULL, 0, false);
+		herald = false;
 		/* committed events above the durable head: prove them durable */
 		if (look && evlog_visible_head() > durable)
 		{
@@ -363,12 +406,17 @@ evlog_poll(PG_FUNCTION_ARGS)
 		InvalidateCatalogSnapshot();
 		if (!IsolationUsesXactSnapshot())
 			MyProc->xmin = InvalidTransactionId;
+		woke = evlog_durable_wait(evlog_events_relid(), durable,
+								  Min((deadline - now + 999) / 1000, slice_ms),
+								  g->key.partitions, a->owned);
+		herald = woke == DURABLE_HERALD;
 		/* woken with no new durable head: a partition may have come free */
-		if (evlog_durable_wait(evlog_events_relid(), durable,
-							   Min((deadline - now + 999) / 1000, slice_ms)) &&
+		if (woke != DURABLE_TIMED_OUT &&
 			evlog_durable_head(evlog_events_relid()) <= durable)
 			next_begin = 0;
 	}
+	/* a herald that broke off (fenced, rejoined) hands on that it did not */
+	evlog_durable_herald(0, PG_INT64_MAX, NULL, 0, false);
 	MemoryContextSwitchTo(outer);
 	MemoryContextDelete(loopcxt);
 	SPI_finish();

@@ -39,7 +39,7 @@ extern char *evlog_consumer_check_name(FunctionCallInfo fcinfo, int argno, const
 extern int	evlog_consumer_sql(const char *sql, int nargs, Oid *argtypes, Datum *values);
 extern ConsumerGroup *evlog_consumer_group(const char *name, bool check_owner);
 extern int64 evlog_visible_head(void);
-extern int	evlog_partition_of(text *stream, int partitions);
+extern uint32 evlog_stream_hash(text *stream);
 extern void evlog_consumer_remember(PendingKind kind, int64 group_id,
 									const char *member, int64 seq);
 

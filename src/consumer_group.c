@@ -19,10 +19,12 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relscan.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "common/int.h"
@@ -33,6 +35,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -112,56 +115,84 @@ evlog_consumer_sql(const char *sql, int nargs, Oid *argtypes, Datum *values)
 	return evlog_exec_own_sql(sql, nargs, argtypes, values, NULL, 0, registry_owner());
 }
 
+/* The registry's primary key, and its columns (sql/evlog--0.1.0--0.2.0.sql) */
+#define REGISTRY_PKEY			"consumer_group_registry_pkey"
+#define Anum_registry_group_id	1
+#define Anum_registry_owner		3
+#define Anum_registry_types		4
+#define Anum_registry_prefix	5
+#define Anum_registry_partitions 6
+#define Anum_registry_lease		7
+
 /*
  * evlog_consumer_group
- *		Read group name's registry row; raise 42704 when there is none, and
- *		with check_owner 42501 unless the current user is a member of the
- *		group's owner role.  SPI-connected caller; the result is allocated
- *		in the caller's context.
+ *		Read group name's registry row, with a scan of the registry's
+ *		primary key (no SQL: every poll and ack reads it, and parsing and
+ *		planning a query cost more than the rest of an idle poll), under a
+ *		snapshot taken as SPI would take one.  Raise 42704 when there is
+ *		none, and with check_owner 42501 unless the current user is a
+ *		member of the group's owner role.  Takes AccessShareLock on the
+ *		registry and its key.  The result is allocated in the caller's
+ *		context.
  */
 ConsumerGroup *
 evlog_consumer_group(const char *name, bool check_owner)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(name)};
-	ConsumerGroup *g;
-	HeapTuple	tup;
-	TupleDesc	desc;
-	bool		isnull;
-	Datum		d;
+	Relation	rel = table_open(evlog_relid(EVLOG_CONSUMER_GROUPS_TABLE), AccessShareLock);
+	Relation	pkey = index_open(evlog_relid(REGISTRY_PKEY), AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	ConsumerGroup *g = NULL;
+	Snapshot	snapshot;
+	IndexScanDesc scan;
+	ScanKeyData key;
 
-	evlog_consumer_sql("SELECT group_id, owner::oid, event_types, stream_prefix, partitions, lease"
-			" FROM " EVLOG_QUALIFIED(EVLOG_CONSUMER_GROUPS_TABLE) " WHERE group_name = $1",
-			1, argtypes, values);
-	if (SPI_processed == 0)
+	CommandCounterIncrement();
+	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	/* the key's only column, group_name */
+	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber,
+						   InvalidOid, C_COLLATION_OID, F_TEXTEQ,
+						   CStringGetTextDatum(name));
+	scan = index_beginscan(rel, pkey, snapshot, 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		Datum	   *v;
+		bool	   *isnull;
+
+		slot_getallattrs(slot);
+		v = slot->tts_values;
+		isnull = slot->tts_isnull;
+		g = palloc0(sizeof(ConsumerGroup));
+		g->key.name = pstrdup(name);
+		g->key.relid = RelationGetRelid(rel);
+		g->key.group_id = DatumGetInt64(v[Anum_registry_group_id - 1]);
+		g->owner = DatumGetObjectId(v[Anum_registry_owner - 1]);
+		if (!isnull[Anum_registry_types - 1])
+		{
+			Datum	   *elems;
+			bool	   *nulls;
+
+			deconstruct_array(DatumGetArrayTypePCopy(v[Anum_registry_types - 1]),
+							  TEXTOID, -1, false, TYPALIGN_INT,
+							  &elems, &nulls, &g->ntypes);
+			g->types = palloc(sizeof(text *) * Max(g->ntypes, 1));
+			for (int i = 0; i < g->ntypes; i++)
+				g->types[i] = DatumGetTextPP(elems[i]);
+		}
+		g->prefix = isnull[Anum_registry_prefix - 1] ? NULL :
+			DatumGetTextPCopy(v[Anum_registry_prefix - 1]);
+		g->key.partitions = DatumGetInt32(v[Anum_registry_partitions - 1]);
+		g->key.lease_us = evlog_interval_us(DatumGetIntervalP(v[Anum_registry_lease - 1]));
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snapshot);
+	index_close(pkey, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	if (g == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("consumer group \"%s\" does not exist", name)));
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	MemoryContextSwitchTo(cxt);
-	g = palloc0(sizeof(ConsumerGroup));
-	g->key.name = pstrdup(name);
-	g->key.relid = evlog_relid(EVLOG_CONSUMER_GROUPS_TABLE);
-	g->key.group_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-	g->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
-	d = SPI_getbinval(tup, desc, 3, &isnull);
-	if (!isnull)
-	{
-		Datum	   *elems;
-		bool	   *nulls;
-
-		deconstruct_array(DatumGetArrayTypePCopy(d), TEXTOID, -1, false,
-						  TYPALIGN_INT, &elems, &nulls, &g->ntypes);
-		g->types = palloc(sizeof(text *) * Max(g->ntypes, 1));
-		for (int i = 0; i < g->ntypes; i++)
-			g->types[i] = DatumGetTextPP(elems[i]);
-	}
-	d = SPI_getbinval(tup, desc, 4, &isnull);
-	g->prefix = isnull ? NULL : DatumGetTextPCopy(d);
-	g->key.partitions = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
-	g->key.lease_us = evlog_interval_us(DatumGetIntervalP(SPI_getbinval(tup, desc, 6, &isnull)));
 	if (check_owner && !is_member_of_role(GetUserId(), g->owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -208,13 +239,21 @@ evlog_visible_head(void)
  *		The partition of a stream: PostgreSQL's hash_bytes of its bytes,
  *		modulo partitions.  README "Consumer groups".
  */
-int
+static int
 evlog_partition_of(text *stream, int partitions)
 {
-	uint32		h = hash_bytes((unsigned char *) VARDATA_ANY(stream),
-							   VARSIZE_ANY_EXHDR(stream));
+	return (int) (evlog_stream_hash(stream) % (uint32) partitions);
+}
 
-	return (int) (h % (uint32) partitions);
+/*
+ * evlog_stream_hash
+ *		PostgreSQL's hash_bytes of a stream's bytes, whose remainder modulo
+ *		a group's partitions is the stream's partition.
+ */
+uint32
+evlog_stream_hash(text *stream)
+{
+	return hash_bytes((unsigned char *) VARDATA_ANY(stream), VARSIZE_ANY_EXHDR(stream));
 }
 
 /*

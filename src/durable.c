@@ -22,23 +22,44 @@
  * that a log created again starts from nothing), for a fixed number of
  * databases; in others every poll proves durability itself.
  *
+ * Waking polls: a waiting poll registers in its process's waiter slot the
+ * durable head it has seen and the partitions its member owns (with their
+ * count), and sleeps on its latch.  A commit that raises the durable head
+ * does not wake every waiting poll, most of which would find nothing of
+ * their partitions in one commit's events: it wakes one of them, the
+ * herald (the one that has seen least, with partitions), whose poll reads
+ * the new events anyway.  The herald hands the hashes of the streams it
+ * read to evlog_durable_herald, which wakes the waiters owning the
+ * partition of one of them (a stream's partition is its hash modulo the
+ * group's partitions, README "Consumer groups"); when the herald could not
+ * read every new event (a full batch, too many streams, no partitions
+ * left, an error), every waiter is woken.  A waiter not woken has nothing
+ * up to the head the herald read: every event after what it has seen was
+ * read by a herald that had seen no more, or is above the head it checks
+ * after registering.  Something other than a durable head that gives
+ * polls work (a member left, a seek) wakes every waiter.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/twophase.h"
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "port/atomics.h"
-#include "storage/condition_variable.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/lwlock.h"
+#include "storage/proc.h"
 #include "storage/shmem.h"
+#include "utils/timestamp.h"
 
 #include "evlog.h"
 #include "appendcache.h"
 #include "commit.h"
 #include "durable.h"
+#include "lease.h"
 #include "oidcache.h"
 
 /* Databases whose durable head is kept */
@@ -51,12 +72,30 @@ typedef struct DurableDb
 	pg_atomic_uint64 durable;	/* durable head + 1; 0: not known */
 } DurableDb;
 
+/* Words of a waiter's bitmap of partitions */
+#define DURABLE_PART_WORDS (EVLOG_MAX_PARTITIONS / 64)
+
+/* A process's waiter slot (indexed by its pgprocno) */
+typedef struct DurableWaiter
+{
+	bool		waiting;		/* registered, not yet woken */
+	bool		woken;			/* woken by a publisher, herald or broadcast */
+	bool		herald;			/* woken to be the herald */
+	Oid			dboid;
+	Oid			relid;			/* the log waited on */
+	int64		seen;			/* durable head the poll has read to */
+	int			partitions;		/* its group's partitions; 0: wake at every publication */
+	bool		any;			/* owns at least one partition */
+	uint64		owned[DURABLE_PART_WORDS];	/* bit p: owns partition p */
+} DurableWaiter;
+
 typedef struct DurableShared
 {
-	LWLock	   *lock;			/* taken to claim an entry */
-	ConditionVariable cv;		/* broadcast when a durable head moves */
-	pg_atomic_uint32 waiters;	/* polls waiting on cv */
+	LWLock	   *lock;			/* taken to claim an entry, and for waiters */
+	pg_atomic_uint32 waiters;	/* waiter slots registered */
+	int			nslots;
 	DurableDb	dbs[DURABLE_DATABASES];
+	DurableWaiter slots[FLEXIBLE_ARRAY_MEMBER];
 } DurableShared;
 
 static DurableShared *durable = NULL;
@@ -69,6 +108,23 @@ static int64 commit_seq = 0;
 static Oid	commit_relid = InvalidOid;
 static bool commit_pending = false;
 
+/* this process was woken as herald and has not yet handed on */
+static bool herald_pending = false;
+static Oid	herald_relid = InvalidOid;
+
+/*
+ * durable_size
+ *		Bytes of shared memory the module needs: one waiter slot per
+ *		process that can run a poll (every PGPROC).
+ */
+static Size
+durable_size(void)
+{
+	return add_size(offsetof(DurableShared, slots),
+					mul_size(MaxBackends + NUM_AUXILIARY_PROCS + max_prepared_xacts,
+							 sizeof(DurableWaiter)));
+}
+
 /*
  * durable_shmem_request
  *		shmem_request_hook: reserve the memory and the lock.
@@ -78,7 +134,7 @@ durable_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(sizeof(DurableShared));
+	RequestAddinShmemSpace(durable_size());
 	RequestNamedLWLockTranche("evlog durable head", 1);
 }
 
@@ -95,12 +151,14 @@ durable_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	durable = ShmemInitStruct("evlog durable head", sizeof(DurableShared), &found);
+	durable = ShmemInitStruct("evlog durable head", durable_size(), &found);
 	if (!found)
 	{
 		durable->lock = &(GetNamedLWLockTranche("evlog durable head"))->lock;
-		ConditionVariableInit(&durable->cv);
 		pg_atomic_init_u32(&durable->waiters, 0);
+		durable->nslots = MaxBackends + NUM_AUXILIARY_PROCS + max_prepared_xacts;
+		for (int i = 0; i < durable->nslots; i++)
+			durable->slots[i].waiting = false;
 		for (int i = 0; i < DURABLE_DATABASES; i++)
 		{
 			durable->dbs[i].dboid = InvalidOid;
@@ -138,6 +196,115 @@ durable_db(Oid relid, bool claim)
 			return &durable->dbs[i];
 		}
 	return NULL;
+}
+
+/*
+ * wake_slot
+ *		Mark waiter slot i woken (as herald when herald) and set its
+ *		process's latch.  durable->lock held exclusively.
+ */
+static void
+wake_slot(int i, bool herald)
+{
+	DurableWaiter *w = &durable->slots[i];
+
+	w->waiting = false;
+	w->woken = true;
+	w->herald = herald;
+	SetLatch(&ProcGlobal->allProcs[i].procLatch);
+}
+
+/*
+ * waits_on
+ *		Is waiter slot i waiting on log relid of this database?
+ */
+static inline bool
+waits_on(int i, Oid relid)
+{
+	DurableWaiter *w = &durable->slots[i];
+
+	return w->waiting && w->dboid == MyDatabaseId && w->relid == relid;
+}
+
+/*
+ * wake_herald
+ *		After the durable head of log relid rose: wake the waiter with
+ *		partitions that has seen least as the herald, and the waiters that
+ *		asked to be woken at every publication; with no waiter with
+ *		partitions, nobody else.  Takes durable->lock exclusively.
+ */
+static void
+wake_herald(Oid relid)
+{
+	int			herald = -1;
+
+	LWLockAcquire(durable->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < durable->nslots; i++)
+	{
+		DurableWaiter *w = &durable->slots[i];
+
+		if (!waits_on(i, relid))
+			continue;
+		if (w->partitions == 0)
+			wake_slot(i, false);
+		else if (w->any && (herald < 0 || w->seen < durable->slots[herald].seen))
+			herald = i;
+	}
+	if (herald >= 0)
+		wake_slot(herald, true);
+	LWLockRelease(durable->lock);
+}
+
+/*
+ * evlog_durable_herald
+ *		Hand on, as the herald woken by a publication, what this process's
+ *		poll read of log relid: every event in (from, upto], whose streams
+ *		hash (hash_bytes of the stream's bytes) to one of the nhashes
+ *		hashes, when complete; when not complete, an unknown part of it.
+ *		Wakes the waiters that own the partition of one of the hashes, or
+ *		have seen less than from, or (not complete) every waiter of the
+ *		log.  Does nothing unless this process is a herald that has not
+ *		handed on.  Takes durable->lock exclusively; raises nothing.
+ */
+void
+evlog_durable_herald(int64 from, int64 upto, const uint32 *hashes,
+					 int nhashes, bool complete)
+{
+	if (!herald_pending)
+		return;
+	herald_pending = false;
+	LWLockAcquire(durable->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < durable->nslots; i++)
+	{
+		DurableWaiter *w = &durable->slots[i];
+		bool		wake = !complete || w->partitions == 0 || w->seen < from;
+
+		if (!waits_on(i, herald_relid) || w->seen >= upto)
+			continue;
+		for (int h = 0; h < nhashes && !wake; h++)
+		{
+			int			p = (int) (hashes[h] % (uint32) w->partitions);
+
+			wake = (w->owned[p / 64] & (UINT64CONST(1) << (p % 64))) != 0;
+		}
+		if (wake)
+			wake_slot(i, false);
+	}
+	LWLockRelease(durable->lock);
+}
+
+/*
+ * wake_all
+ *		Wake every waiter (of any log).  Takes durable->lock exclusively.
+ */
+static void
+wake_all(void)
+{
+	LWLockAcquire(durable->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < durable->nslots; i++)
+		if (durable->slots[i].waiting)
+			wake_slot(i, false);
+	LWLockRelease(durable->lock);
 }
 
 /*
@@ -186,36 +353,85 @@ evlog_durable_publish(Oid relid, int64 seq)
 		if (pg_atomic_compare_exchange_u64(&db->durable, &old, (uint64) seq + 1))
 			break;
 	if (pg_atomic_read_u32(&durable->waiters) > 0)
-		ConditionVariableBroadcast(&durable->cv);
+		wake_herald(relid);
 }
 
 /*
  * evlog_durable_wait
- *		Wait until the durable head of log relid is above seen, for at most
- *		timeout_ms milliseconds, or until the condition variable is
- *		broadcast.  Returns true when woken by a broadcast.  Holds no lock
- *		while waiting; a cancel raises at the interrupt check inside.
+ *		Wait until a publication or a broadcast wakes this process, for at
+ *		most timeout_ms milliseconds, unless the durable head of log relid
+ *		is already above seen (the durable head the poll has read to).
+ *		partitions and owned (partitions flags; NULL: none owned) say which
+ *		partitions of its group the poll's member owns: a publication wakes
+ *		it when an event of one of them may have come, or as the herald,
+ *		which must then call evlog_durable_herald.  partitions 0 asks to be
+ *		woken at every publication.  Returns DURABLE_TIMED_OUT,
+ *		DURABLE_WOKEN or DURABLE_HERALD (DURABLE_WOKEN too when the head
+ *		had already moved).  Takes durable->lock exclusively to register;
+ *		holds no lock while waiting; a cancel raises at the interrupt check
+ *		inside.
  */
-bool
-evlog_durable_wait(Oid relid, int64 seen, long timeout_ms)
+DurableWake
+evlog_durable_wait(Oid relid, int64 seen, long timeout_ms, int partitions,
+				   const bool *owned)
 {
-	bool		timed_out = false;
+	DurableWaiter *w = &durable->slots[MyProc->pgprocno];
+	TimestampTz end = GetCurrentTimestamp() + (TimestampTz) timeout_ms * 1000;
+	DurableWake result = DURABLE_TIMED_OUT;
 
+	Assert(partitions >= 0 && partitions <= EVLOG_MAX_PARTITIONS);
+	LWLockAcquire(durable->lock, LW_EXCLUSIVE);
+	w->dboid = MyDatabaseId;
+	w->relid = relid;
+	w->seen = seen;
+	w->partitions = partitions;
+	w->any = false;
+	memset(w->owned, 0, sizeof(w->owned));
+	for (int p = 0; owned != NULL && p < partitions; p++)
+		if (owned[p])
+		{
+			w->owned[p / 64] |= UINT64CONST(1) << (p % 64);
+			w->any = true;
+		}
+	w->woken = w->herald = false;
+	w->waiting = true;
+	LWLockRelease(durable->lock);
 	pg_atomic_fetch_add_u32(&durable->waiters, 1);
 	PG_TRY();
 	{
-		ConditionVariablePrepareToSleep(&durable->cv);
-		if (evlog_durable_head(relid) <= seen)
-			timed_out = ConditionVariableTimedSleep(&durable->cv, timeout_ms,
-													PG_WAIT_EXTENSION);
-		ConditionVariableCancelSleep();
+		/* a publication before the registration: do not sleep */
+		if (evlog_durable_head(relid) > seen)
+			result = DURABLE_WOKEN;
+		while (result == DURABLE_TIMED_OUT)
+		{
+			long		left = (long) ((end - GetCurrentTimestamp() + 999) / 1000);
+
+			if (left <= 0)
+				break;
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 left, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+			if (w->woken)
+				result = w->herald ? DURABLE_HERALD : DURABLE_WOKEN;
+		}
 	}
 	PG_FINALLY();
 	{
+		LWLockAcquire(durable->lock, LW_EXCLUSIVE);
+		if (w->woken && w->herald)
+		{
+			/* even when a cancel ends the wait, someone must hand on */
+			result = DURABLE_HERALD;
+			herald_pending = true;
+			herald_relid = relid;
+		}
+		w->waiting = w->woken = w->herald = false;
+		LWLockRelease(durable->lock);
 		pg_atomic_fetch_sub_u32(&durable->waiters, 1);
 	}
 	PG_END_TRY();
-	return !timed_out;
+	return result;
 }
 
 /*
@@ -260,6 +476,9 @@ durable_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_PARALLEL_ABORT:
 			commit_pending = false;
+			/* a herald whose poll failed hands on nothing: wake all */
+			if (herald_pending)
+				evlog_durable_herald(0, PG_INT64_MAX, NULL, 0, false);
 			break;
 		default:
 			break;
@@ -284,13 +503,14 @@ evlog_consumer_durable(void)
 /*
  * evlog_durable_wake
  *		Wake the polls that wait, when something other than a durable head
- *		gives them work (a member left, a seek).  Takes no lock.
+ *		gives them work (a member left, a seek).  Takes durable->lock
+ *		exclusively when a poll waits.
  */
 void
 evlog_durable_wake(void)
 {
 	if (durable != NULL && pg_atomic_read_u32(&durable->waiters) > 0)
-		ConditionVariableBroadcast(&durable->cv);
+		wake_all();
 }
 
 /*
