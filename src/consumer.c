@@ -424,6 +424,9 @@ evlog_poll(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* evlog_ack's statement, planned once per backend */
+static SPIPlanPtr ack_plan = NULL;
+
 /*
  * evlog_ack(group_name text, member text, seq bigint) RETURNS bigint
  *
@@ -478,11 +481,12 @@ evlog_ack(PG_FUNCTION_ARGS)
 		values[0] = Int64GetDatum(g->key.group_id);
 		values[1] = PointerGetDatum(construct_array(pd, nchanged, INT4OID, 4, true, TYPALIGN_INT));
 		values[2] = PointerGetDatum(construct_array(cd, nchanged, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		evlog_consumer_sql("UPDATE " EVLOG_QUALIFIED(EVLOG_CONSUMER_OFFSETS_TABLE) " o"
-				" SET committed = GREATEST(o.committed, u.c), updated_at = pg_catalog.now()"
-				" FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(p, c)"
-				" WHERE o.group_id = $1 AND o.\"partition\" = u.p",
-				3, argtypes, values);
+		evlog_consumer_plan(&ack_plan,
+							"UPDATE " EVLOG_QUALIFIED(EVLOG_CONSUMER_OFFSETS_TABLE) " o"
+							" SET committed = GREATEST(o.committed, u.c), updated_at = pg_catalog.now()"
+							" FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(p, c)"
+							" WHERE o.group_id = $1 AND o.\"partition\" = u.p",
+							3, argtypes, values);
 	}
 	evlog_consumer_remember(PENDING_ACK, g->key.group_id, member, seq);
 	SPI_finish();

@@ -10,6 +10,7 @@
 #ifndef EVLOG_CONSUMER_H
 #define EVLOG_CONSUMER_H
 
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "lease.h"
 
@@ -37,6 +38,8 @@ extern void evlog_consumer_init(void);
 extern void evlog_consumer_group_init(void);
 extern char *evlog_consumer_check_name(FunctionCallInfo fcinfo, int argno, const char *what);
 extern int	evlog_consumer_sql(const char *sql, int nargs, Oid *argtypes, Datum *values);
+extern int	evlog_consumer_plan(SPIPlanPtr *plan, const char *sql, int nargs,
+								Oid *argtypes, Datum *values);
 extern ConsumerGroup *evlog_consumer_group(const char *name, bool check_owner);
 extern int64 evlog_visible_head(void);
 extern uint32 evlog_stream_hash(text *stream);

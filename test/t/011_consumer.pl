@@ -4,6 +4,9 @@
 #   checks coverage, repeats, order per stream and lag 0);
 # - a long poll returns within seconds of the commit it waited for (not at
 #   its timeout), also with evlog.group_commit on;
+# - of long polls waiting together, those of the commit's partitions are
+#   woken at once (one by the commit, as the herald, the others by it), the
+#   others not;
 # - an immediate stop with deliveries not acknowledged: after recovery
 #   nothing acknowledged is given again, and everything else is;
 # - committed offsets survive pg_dump and pg_restore.
@@ -12,7 +15,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(time);
+use Time::HiRes qw(time usleep);
 use FindBin;
 use lib $FindBin::Bin;
 use EvlogConsumers;
@@ -58,6 +61,79 @@ for my $gc ('off', 'on')
 		  . sprintf('%.3f s', $elapsed) . ')');
 	$node->safe_psql('postgres', "SELECT evlog_ack('g', 'waiter', evlog_head())");
 }
+
+# long polls wait together: a commit wakes one of them (the herald), which
+# wakes the others whose partitions the commit wrote to; a poll not woken
+# would return only at the end of its 1 s slice.  polls_with_append(POLLS,
+# STREAM): start a long poll per [group, member], wait until all wait, append
+# to STREAM; returns the output of each and the seconds each took after the
+# commit
+sub polls_with_append
+{
+	my ($polls, $stream) = @_;
+	my (@h, @out, @took);
+	for my $i (0 .. $#$polls)
+	{
+		my ($group, $member, $timeout) = @{ $polls->[$i] };
+		$out[$i] = '';
+		$h[$i] = IPC::Run::start([ 'psql', '-XAtq', '-d', $node->connstr('postgres'), '-c',
+			  qq{SELECT count(*) || '|' || coalesce(max(stream), '') FROM evlog_poll('$group', '$member', 10, '$timeout')} ],
+			'>', \$out[$i]);
+	}
+	poll_until($node, 'postgres', q{SELECT count(*) FROM pg_stat_activity
+	      WHERE query LIKE '%FROM evlog_poll(''h%' AND wait_event_type = 'Extension'}, scalar(@$polls))
+	  or die 'the polls do not wait';
+	$node->safe_psql('postgres', "SELECT evlog_append('$stream', 'load.e', '{}')");
+	my $t0 = time;
+	my $left = scalar(@$polls);
+	while ($left > 0)
+	{
+		for my $i (0 .. $#$polls)
+		{
+			next if defined $took[$i];
+			if ($h[$i]->pumpable) { $h[$i]->pump_nb; next; }
+			$h[$i]->finish;
+			$took[$i] = time - $t0;
+			$left--;
+		}
+		usleep(2_000);
+	}
+	return (\@out, \@took);
+}
+$node->safe_psql('postgres', q{
+  SELECT evlog_create_consumer_group('ha', partitions => 1);
+  SELECT evlog_create_consumer_group('hb', partitions => 1);
+});
+my $prompt = 0;
+for my $round (1 .. 3)
+{
+	my ($out, $took) = polls_with_append([ [ 'ha', 'a', '30 seconds' ], [ 'hb', 'b', '30 seconds' ] ], "both-$round");
+	is_deeply($out, [ "1|both-$round\n", "1|both-$round\n" ], "round $round: two groups' waiting polls both return the event");
+	$prompt++ if $took->[0] < 0.5 && $took->[1] < 0.5;
+	$node->safe_psql('postgres', "SELECT evlog_ack('ha', 'a', evlog_head()), evlog_ack('hb', 'b', evlog_head())");
+}
+cmp_ok($prompt, '>=', 2, 'in 2 rounds of 3 at least, both returned within 0.5 s of the commit (the herald woke the other)');
+# of one group's members, only the owner of the stream's partition gets it
+$node->safe_psql('postgres', q{
+  SELECT evlog_create_consumer_group('hc', partitions => 2);
+  SELECT count(*) FROM evlog_poll('hc', 'c1', 0);
+  SELECT count(*) FROM evlog_poll('hc', 'c2', 0);
+  SELECT count(*) FROM evlog_poll('hc', 'c1', 0);
+  SELECT count(*) FROM evlog_poll('hc', 'c2', 0);
+});
+my %owner = map { split /\|/ } split /\n/, $node->safe_psql('postgres',
+	q{SELECT m.member || '|' || p FROM evlog.consumer_members m, unnest(m.partitions) p WHERE m.group_name = 'hc'});
+my ($s1) = grep { $owner{c1} == $node->safe_psql('postgres', "SELECT evlog_partition('$_', 2)") }
+  map { "c-$_" } 1 .. 50;
+my ($out, $took) = polls_with_append([ [ 'hc', 'c1', '30 seconds' ], [ 'hc', 'c2', '2 seconds' ] ], $s1);
+is_deeply($out, [ "1|$s1\n", "0|\n" ], 'of two waiting members, the owner of the partition gets the event, the other nothing');
+cmp_ok($took->[1], '>', 1, 'the other kept waiting to its timeout');
+# group g has the events appended here acknowledged; the others go
+$node->safe_psql('postgres', q{
+  SELECT count(*) FROM evlog_poll('g', 'waiter', 100);
+  SELECT evlog_ack('g', 'waiter', evlog_head());
+  SELECT evlog_drop_consumer_group(n) FROM unnest(ARRAY['ha', 'hb', 'hc']) n;
+});
 $node->safe_psql('postgres', "SELECT evlog_leave('g', 'waiter')");
 
 # an immediate stop with deliveries not acknowledged
