@@ -9,9 +9,9 @@
  * member joins again at its next poll and delivery starts again after the
  * committed offsets, which live in evlog.consumer_offsets (consumer_group.c).
  *
- * Shared memory holds evlog.consumer_groups group slots (one per group
- * that has been polled since the server started), each with the state of
- * its partitions; evlog.consumer_members member slots; and a pool of
+ * The shared memory (leasemem.c) holds evlog.consumer_groups group slots
+ * (one per group that has been polled since the server started), each with
+ * the state of its partitions; evlog.consumer_members member slots; and a pool of
  * evlog.consumer_deliveries delivery entries, one per event given and not
  * yet acknowledged, chained per partition in seq order.  One LWLock
  * guards all of it; nobody holds it while reading the log or waiting.
@@ -29,150 +29,16 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
-#include "storage/ipc.h"
 #include "storage/lwlock.h"
-#include "storage/shmem.h"
-#include "utils/guc.h"
 #include "utils/timestamp.h"
 
 #include "evlog.h"
 #include "durable.h"
 #include "lease.h"
-
-/* evlog.consumer_groups, evlog.consumer_members, evlog.consumer_deliveries */
-int			evlog_consumer_max_groups = 64;
-int			evlog_consumer_max_members = 256;
-int			evlog_consumer_max_deliveries = 65536;
-
-typedef struct LeaseDelivery
-{
-	int64		seq;
-	int32		next;			/* next of the partition, or of the free list */
-} LeaseDelivery;
-
-typedef struct LeasePartition
-{
-	int32		owner;			/* member slot, or -1 */
-	int32		first;			/* oldest unacknowledged delivery, or -1 */
-	int32		last;
-	int64		generation;		/* of the current ownership */
-	int64		delivered;		/* the owner has been given everything up to */
-	int64		committed;		/* the committed offset */
-} LeasePartition;
-
-typedef struct LeaseGroup
-{
-	Oid			dboid;			/* InvalidOid: free */
-	Oid			relid;			/* evlog.consumer_group_registry it is from */
-	int64		group_id;
-	int			partitions;
-	int64		lease_us;
-	char		name[EVLOG_CONSUMER_NAME_BYTES + 1];
-	LeasePartition parts[EVLOG_MAX_PARTITIONS];
-} LeaseGroup;
-
-typedef struct LeaseMember
-{
-	int32		group;			/* group slot, or -1: free */
-	bool		fenced;
-	int64		generation;
-	TimestampTz last_seen;
-	char		name[EVLOG_CONSUMER_NAME_BYTES + 1];
-} LeaseMember;
-
-typedef struct LeaseShared
-{
-	LWLock	   *lock;
-	int64		counter;		/* source of generations */
-	int32		free_delivery;	/* free list of deliveries */
-} LeaseShared;
-
-static LeaseShared *lease = NULL;
-static LeaseGroup *groups = NULL;
-static LeaseMember *members = NULL;
-static LeaseDelivery *deliveries = NULL;
+#include "leasemem.h"
 
 /* a partition was let go of under the lock: wake waiting polls after it */
 static bool released = false;
-
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
-
-/*
- * lease_size
- *		Bytes of shared memory the module needs, from its GUCs.
- */
-static Size
-lease_size(void)
-{
-	Size		size = MAXALIGN(sizeof(LeaseShared));
-
-	size = add_size(size, MAXALIGN(mul_size(evlog_consumer_max_groups, sizeof(LeaseGroup))));
-	size = add_size(size, MAXALIGN(mul_size(evlog_consumer_max_members, sizeof(LeaseMember))));
-	size = add_size(size, mul_size(evlog_consumer_max_deliveries, sizeof(LeaseDelivery)));
-	return size;
-}
-
-/*
- * lease_shmem_request
- *		shmem_request_hook: reserve the memory and the lock.
- */
-static void
-lease_shmem_request(void)
-{
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(lease_size());
-	RequestNamedLWLockTranche("evlog consumer", 1);
-}
-
-/*
- * lease_shmem_startup
- *		shmem_startup_hook: attach to the memory and, the first time,
- *		initialise it: every slot free, every delivery on the free list.
- *		Holds AddinShmemInitLock.
- */
-static void
-lease_shmem_startup(void)
-{
-	bool		found;
-	char	   *base;
-
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	base = ShmemInitStruct("evlog consumer groups", lease_size(), &found);
-	lease = (LeaseShared *) base;
-	base += MAXALIGN(sizeof(LeaseShared));
-	groups = (LeaseGroup *) base;
-	base += MAXALIGN(mul_size(evlog_consumer_max_groups, sizeof(LeaseGroup)));
-	members = (LeaseMember *) base;
-	base += MAXALIGN(mul_size(evlog_consumer_max_members, sizeof(LeaseMember)));
-	deliveries = (LeaseDelivery *) base;
-	if (!found)
-	{
-		lease->lock = &(GetNamedLWLockTranche("evlog consumer"))->lock;
-		lease->counter = 0;
-		for (int i = 0; i < evlog_consumer_max_groups; i++)
-			groups[i].dboid = InvalidOid;
-		for (int i = 0; i < evlog_consumer_max_members; i++)
-			members[i].group = -1;
-		for (int i = 0; i < evlog_consumer_max_deliveries; i++)
-			deliveries[i].next = (i + 1 < evlog_consumer_max_deliveries) ? i + 1 : -1;
-		lease->free_delivery = evlog_consumer_max_deliveries > 0 ? 0 : -1;
-	}
-	LWLockRelease(AddinShmemInitLock);
-}
-
-/*
- * evlog_lease_available
- *		Is the shared memory there (evlog in shared_preload_libraries)?
- */
-bool
-evlog_lease_available(void)
-{
-	return lease != NULL;
-}
 
 /*
  * find_group
@@ -183,8 +49,8 @@ static int
 find_group(Oid relid, int64 group_id)
 {
 	for (int i = 0; i < evlog_consumer_max_groups; i++)
-		if (groups[i].dboid == MyDatabaseId && groups[i].relid == relid &&
-			groups[i].group_id == group_id)
+		if (lease_groups[i].dboid == MyDatabaseId && lease_groups[i].relid == relid &&
+			lease_groups[i].group_id == group_id)
 			return i;
 	return -1;
 }
@@ -197,7 +63,7 @@ static int
 find_member(int gi, const char *name)
 {
 	for (int i = 0; i < evlog_consumer_max_members; i++)
-		if (members[i].group == gi && strcmp(members[i].name, name) == 0)
+		if (lease_members[i].group == gi && strcmp(lease_members[i].name, name) == 0)
 			return i;
 	return -1;
 }
@@ -216,9 +82,9 @@ drop_deliveries(LeasePartition *p)
 	{
 		int32		d = p->first;
 
-		p->first = deliveries[d].next;
-		deliveries[d].next = lease->free_delivery;
-		lease->free_delivery = d;
+		p->first = lease_deliveries[d].next;
+		lease_deliveries[d].next = lease_shared->free_delivery;
+		lease_shared->free_delivery = d;
 		n++;
 	}
 	p->last = -1;
@@ -237,11 +103,11 @@ release_partition(LeasePartition *p)
 	bool		had = drop_deliveries(p) > 0;
 
 	if (p->owner >= 0)
-		members[p->owner].generation = ++lease->counter;
+		lease_members[p->owner].generation = ++lease_shared->counter;
 	p->owner = -1;
 	released = true;
 	p->delivered = p->committed;
-	p->generation = ++lease->counter;
+	p->generation = ++lease_shared->counter;
 	return had;
 }
 
@@ -257,7 +123,7 @@ release_lease_lock(void)
 	bool		wake = released;
 
 	released = false;
-	LWLockRelease(lease->lock);
+	LWLockRelease(lease_shared->lock);
 	if (wake)
 		evlog_durable_wake();
 }
@@ -270,24 +136,12 @@ release_lease_lock(void)
 static void
 free_member(int mi)
 {
-	LeaseGroup *g = &groups[members[mi].group];
+	LeaseGroup *g = &lease_groups[lease_members[mi].group];
 
 	for (int p = 0; p < g->partitions; p++)
 		if (g->parts[p].owner == mi)
 			release_partition(&g->parts[p]);
-	members[mi].group = -1;
-}
-
-/*
- * lease_expired
- *		Has member slot mi been silent longer than its group's lease?
- */
-static bool
-lease_expired(int mi, TimestampTz now)
-{
-	LeaseGroup *g = &groups[members[mi].group];
-
-	return now - members[mi].last_seen > g->lease_us;
+	lease_members[mi].group = -1;
 }
 
 /*
@@ -299,7 +153,7 @@ static void
 reap_expired_members(int gi, TimestampTz now)
 {
 	for (int i = 0; i < evlog_consumer_max_members; i++)
-		if (members[i].group == gi && lease_expired(i, now))
+		if (lease_members[i].group == gi && evlog_lease_expired(i, now))
 			free_member(i);
 }
 
@@ -310,7 +164,7 @@ reap_expired_members(int gi, TimestampTz now)
 static int
 member_cmp(const void *a, const void *b)
 {
-	return strcmp(members[*(const int *) a].name, members[*(const int *) b].name);
+	return strcmp(lease_members[*(const int *) a].name, lease_members[*(const int *) b].name);
 }
 
 /*
@@ -325,7 +179,7 @@ member_cmp(const void *a, const void *b)
 static bool
 rebalance(int gi, int me)
 {
-	LeaseGroup *g = &groups[gi];
+	LeaseGroup *g = &lease_groups[gi];
 	int		   *live = palloc(sizeof(int) * evlog_consumer_max_members);
 	int		   *pos = palloc(sizeof(int) * evlog_consumer_max_members);
 	int		   *count;
@@ -336,7 +190,7 @@ rebalance(int gi, int me)
 	bool		changed = false;
 
 	for (int i = 0; i < evlog_consumer_max_members; i++)
-		if (members[i].group == gi)
+		if (lease_members[i].group == gi)
 			live[n++] = i;
 	qsort(live, n, sizeof(int), member_cmp);
 	count = palloc0(sizeof(int) * n);
@@ -376,13 +230,13 @@ rebalance(int gi, int me)
 		else if (part->owner < 0 && target[p] == me)
 		{
 			part->owner = me;
-			part->generation = ++lease->counter;
+			part->generation = ++lease_shared->counter;
 			part->delivered = part->committed;
 			changed = true;
 		}
 	}
 	if (changed)
-		members[me].generation = ++lease->counter;
+		lease_members[me].generation = ++lease_shared->counter;
 	pfree(live);
 	pfree(pos);
 	pfree(count);
@@ -398,9 +252,9 @@ evlog_lease_group_loaded(Oid relid, int64 group_id)
 {
 	bool		found;
 
-	LWLockAcquire(lease->lock, LW_SHARED);
+	LWLockAcquire(lease_shared->lock, LW_SHARED);
 	found = find_group(relid, group_id) >= 0;
-	LWLockRelease(lease->lock);
+	LWLockRelease(lease_shared->lock);
 	return found;
 }
 
@@ -418,28 +272,28 @@ evlog_lease_load_group(const LeaseGroupKey *g, const int64 *committed)
 {
 	LeaseGroup *slot = NULL;
 
-	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
+	LWLockAcquire(lease_shared->lock, LW_EXCLUSIVE);
 	if (find_group(g->relid, g->group_id) >= 0)
 	{
-		LWLockRelease(lease->lock);
+		LWLockRelease(lease_shared->lock);
 		return;
 	}
 	for (int i = 0; i < evlog_consumer_max_groups && slot == NULL; i++)
 	{
 		/* a group of an earlier evlog of this database is free too */
-		if (groups[i].dboid == MyDatabaseId && groups[i].relid != g->relid)
+		if (lease_groups[i].dboid == MyDatabaseId && lease_groups[i].relid != g->relid)
 		{
 			for (int m = 0; m < evlog_consumer_max_members; m++)
-				if (members[m].group == i)
+				if (lease_members[m].group == i)
 					free_member(m);
-			groups[i].dboid = InvalidOid;
+			lease_groups[i].dboid = InvalidOid;
 		}
-		if (groups[i].dboid == InvalidOid)
-			slot = &groups[i];
+		if (lease_groups[i].dboid == InvalidOid)
+			slot = &lease_groups[i];
 	}
 	if (slot == NULL)
 	{
-		LWLockRelease(lease->lock);
+		LWLockRelease(lease_shared->lock);
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("no room for consumer group \"%s\" in shared memory", g->name),
@@ -457,10 +311,10 @@ evlog_lease_load_group(const LeaseGroupKey *g, const int64 *committed)
 	{
 		slot->parts[p].owner = -1;
 		slot->parts[p].first = slot->parts[p].last = -1;
-		slot->parts[p].generation = ++lease->counter;
+		slot->parts[p].generation = ++lease_shared->counter;
 		slot->parts[p].committed = slot->parts[p].delivered = committed[p];
 	}
-	LWLockRelease(lease->lock);
+	LWLockRelease(lease_shared->lock);
 }
 
 /*
@@ -480,22 +334,22 @@ join_member(const LeaseGroupKey *g, const char *name, bool rejoin, int *gip)
 
 	if (gi < 0)
 	{
-		LWLockRelease(lease->lock);
+		LWLockRelease(lease_shared->lock);
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("consumer group \"%s\" does not exist", g->name)));
 	}
-	groups[gi].lease_us = g->lease_us;
+	lease_groups[gi].lease_us = g->lease_us;
 	reap_expired_members(gi, now);
 	mi = find_member(gi, name);
 	if (mi < 0)
 	{
 		for (int i = 0; i < evlog_consumer_max_members && mi < 0; i++)
-			if (members[i].group < 0)
+			if (lease_members[i].group < 0)
 				mi = i;
 		if (mi < 0)
 		{
-			LWLockRelease(lease->lock);
+			LWLockRelease(lease_shared->lock);
 			ereport(ERROR,
 					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 					 errmsg("no room for member \"%s\" of consumer group \"%s\" in shared memory",
@@ -503,28 +357,28 @@ join_member(const LeaseGroupKey *g, const char *name, bool rejoin, int *gip)
 					 errdetail("All %d member slots are in use.", evlog_consumer_max_members),
 					 errhint("Raise evlog.consumer_members (needs a restart), or let idle members leave.")));
 		}
-		members[mi].group = gi;
-		members[mi].fenced = false;
-		members[mi].generation = ++lease->counter;
-		strlcpy(members[mi].name, name, sizeof(members[mi].name));
+		lease_members[mi].group = gi;
+		lease_members[mi].fenced = false;
+		lease_members[mi].generation = ++lease_shared->counter;
+		strlcpy(lease_members[mi].name, name, sizeof(lease_members[mi].name));
 	}
-	else if (members[mi].fenced || rejoin)
+	else if (lease_members[mi].fenced || rejoin)
 	{
-		for (int p = 0; p < groups[gi].partitions; p++)
+		for (int p = 0; p < lease_groups[gi].partitions; p++)
 		{
-			LeasePartition *part = &groups[gi].parts[p];
+			LeasePartition *part = &lease_groups[gi].parts[p];
 
 			if (part->owner == mi)
 			{
 				drop_deliveries(part);
 				part->delivered = part->committed;
-				part->generation = ++lease->counter;
+				part->generation = ++lease_shared->counter;
 			}
 		}
-		members[mi].fenced = false;
-		members[mi].generation = ++lease->counter;
+		lease_members[mi].fenced = false;
+		lease_members[mi].generation = ++lease_shared->counter;
 	}
-	members[mi].last_seen = now;
+	lease_members[mi].last_seen = now;
 	*gip = gi;
 	return mi;
 }
@@ -544,17 +398,17 @@ evlog_lease_poll_begin(const LeaseGroupKey *g, const char *member, bool rejoin,
 	int			gi;
 	int			mi;
 
-	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
+	LWLockAcquire(lease_shared->lock, LW_EXCLUSIVE);
 	mi = join_member(g, member, rejoin, &gi);
 	a->fenced = rebalance(gi, mi);
 	if (a->fenced)
-		members[mi].fenced = true;
-	a->generation = members[mi].generation;
+		lease_members[mi].fenced = true;
+	a->generation = lease_members[mi].generation;
 	a->nparts = 0;
 	a->low = PG_INT64_MAX;
 	for (int p = 0; p < g->partitions; p++)
 	{
-		LeasePartition *part = &groups[gi].parts[p];
+		LeasePartition *part = &lease_groups[gi].parts[p];
 
 		a->owned[p] = part->owner == mi;
 		if (!a->owned[p])
@@ -587,36 +441,36 @@ evlog_lease_record(const LeaseGroupKey *g, const char *member,
 	int			mi;
 	int			kept = 0;
 
-	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
+	LWLockAcquire(lease_shared->lock, LW_EXCLUSIVE);
 	gi = find_group(g->relid, g->group_id);
 	mi = gi < 0 ? -1 : find_member(gi, member);
 	for (int i = 0; i < n; i++)
 		keep[i] = false;
-	if (mi < 0 || members[mi].fenced)
+	if (mi < 0 || lease_members[mi].fenced)
 	{
-		LWLockRelease(lease->lock);
+		LWLockRelease(lease_shared->lock);
 		return 0;
 	}
-	members[mi].last_seen = GetCurrentTimestamp();
+	lease_members[mi].last_seen = GetCurrentTimestamp();
 	for (int i = 0; i < n; i++)
 	{
-		LeasePartition *part = &groups[gi].parts[parts[i]];
+		LeasePartition *part = &lease_groups[gi].parts[parts[i]];
 		int32		d;
 
 		if (part->owner != mi || part->generation != a->part_gen[parts[i]] ||
 			seqs[i] <= part->delivered)
 			continue;
-		if (lease->free_delivery < 0)
+		if (lease_shared->free_delivery < 0)
 		{
 			scanned_to = seqs[i] - 1;
 			break;
 		}
-		d = lease->free_delivery;
-		lease->free_delivery = deliveries[d].next;
-		deliveries[d].seq = seqs[i];
-		deliveries[d].next = -1;
+		d = lease_shared->free_delivery;
+		lease_shared->free_delivery = lease_deliveries[d].next;
+		lease_deliveries[d].seq = seqs[i];
+		lease_deliveries[d].next = -1;
 		if (part->last >= 0)
-			deliveries[part->last].next = d;
+			lease_deliveries[part->last].next = d;
 		else
 			part->first = d;
 		part->last = d;
@@ -626,12 +480,12 @@ evlog_lease_record(const LeaseGroupKey *g, const char *member,
 	}
 	for (int p = 0; p < g->partitions; p++)
 	{
-		LeasePartition *part = &groups[gi].parts[p];
+		LeasePartition *part = &lease_groups[gi].parts[p];
 
 		if (a->owned[p] && part->owner == mi && part->generation == a->part_gen[p])
 			part->delivered = Max(part->delivered, scanned_to);
 	}
-	LWLockRelease(lease->lock);
+	LWLockRelease(lease_shared->lock);
 	if (n > 0 && kept == 0 && scanned_to < seqs[0])
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
@@ -668,12 +522,12 @@ ack_target(LeasePartition *part, int64 seq, int64 *acked)
 {
 	int32		d = part->first;
 
-	while (d >= 0 && deliveries[d].seq <= seq)
+	while (d >= 0 && lease_deliveries[d].seq <= seq)
 	{
 		(*acked)++;
-		d = deliveries[d].next;
+		d = lease_deliveries[d].next;
 	}
-	return d >= 0 ? deliveries[d].seq - 1 : part->delivered;
+	return d >= 0 ? lease_deliveries[d].seq - 1 : part->delivered;
 }
 
 /*
@@ -697,27 +551,27 @@ evlog_lease_ack(const LeaseGroupKey *g, const char *member, int64 seq,
 	TimestampTz now = GetCurrentTimestamp();
 
 	*nchanged = 0;
-	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
+	LWLockAcquire(lease_shared->lock, LW_EXCLUSIVE);
 	gi = find_group(g->relid, g->group_id);
 	mi = gi < 0 ? -1 : find_member(gi, member);
-	if (mi >= 0 && lease_expired(mi, now))
+	if (mi >= 0 && evlog_lease_expired(mi, now))
 	{
 		reap_expired_members(gi, now);
 		mi = -1;
 	}
-	if (mi < 0 || members[mi].fenced)
+	if (mi < 0 || lease_members[mi].fenced)
 	{
 		bool		fenced = mi >= 0;
 
-		LWLockRelease(lease->lock);
+		LWLockRelease(lease_shared->lock);
 		fenced_error(g, member, fenced ?
 					 "It gave up partitions that had deliveries not acknowledged." :
 					 "It holds no lease: it never polled, it left, its lease ran out, or the server restarted.");
 	}
-	members[mi].last_seen = now;
+	lease_members[mi].last_seen = now;
 	for (int p = 0; p < g->partitions; p++)
 	{
-		LeasePartition *part = &groups[gi].parts[p];
+		LeasePartition *part = &lease_groups[gi].parts[p];
 		int64		newc;
 
 		if (part->owner != mi)
@@ -730,7 +584,7 @@ evlog_lease_ack(const LeaseGroupKey *g, const char *member, int64 seq,
 			(*nchanged)++;
 		}
 	}
-	LWLockRelease(lease->lock);
+	LWLockRelease(lease_shared->lock);
 	return acked;
 }
 
@@ -748,14 +602,14 @@ evlog_lease_ack_commit(Oid relid, int64 group_id, const char *member, int64 seq)
 	int			gi;
 	int			mi;
 
-	if (lease == NULL)
+	if (lease_shared == NULL)
 		return;
-	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
+	LWLockAcquire(lease_shared->lock, LW_EXCLUSIVE);
 	gi = find_group(relid, group_id);
 	mi = gi < 0 ? -1 : find_member(gi, member);
 	if (mi >= 0)
 	{
-		LeaseGroup *g = &groups[gi];
+		LeaseGroup *g = &lease_groups[gi];
 
 		for (int p = 0; p < g->partitions; p++)
 		{
@@ -770,16 +624,16 @@ evlog_lease_ack_commit(Oid relid, int64 group_id, const char *member, int64 seq)
 			{
 				int32		d = part->first;
 
-				part->first = deliveries[d].next;
-				deliveries[d].next = lease->free_delivery;
-				lease->free_delivery = d;
+				part->first = lease_deliveries[d].next;
+				lease_deliveries[d].next = lease_shared->free_delivery;
+				lease_shared->free_delivery = d;
 			}
 			if (part->first < 0)
 				part->last = -1;
 			part->committed = Max(part->committed, newc);
 		}
-		if (!members[mi].fenced && rebalance(gi, mi))
-			members[mi].fenced = true;
+		if (!lease_members[mi].fenced && rebalance(gi, mi))
+			lease_members[mi].fenced = true;
 	}
 	release_lease_lock();
 }
@@ -796,12 +650,12 @@ evlog_lease_leave(const LeaseGroupKey *g, const char *member)
 	int			gi;
 	int			mi;
 
-	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
+	LWLockAcquire(lease_shared->lock, LW_EXCLUSIVE);
 	gi = find_group(g->relid, g->group_id);
 	mi = gi < 0 ? -1 : find_member(gi, member);
 	if (mi >= 0)
 		free_member(mi);
-	LWLockRelease(lease->lock);
+	LWLockRelease(lease_shared->lock);
 	if (mi >= 0)
 		evlog_durable_wake();
 }
@@ -818,25 +672,25 @@ evlog_lease_seek(Oid relid, int64 group_id, int64 after_seq)
 {
 	int			gi;
 
-	if (lease == NULL)
+	if (lease_shared == NULL)
 		return;
-	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
+	LWLockAcquire(lease_shared->lock, LW_EXCLUSIVE);
 	gi = find_group(relid, group_id);
 	if (gi >= 0)
 	{
-		LeaseGroup *g = &groups[gi];
+		LeaseGroup *g = &lease_groups[gi];
 
 		for (int p = 0; p < g->partitions; p++)
 		{
 			LeasePartition *part = &g->parts[p];
 
 			if (drop_deliveries(part) > 0 && part->owner >= 0)
-				members[part->owner].fenced = true;
+				lease_members[part->owner].fenced = true;
 			part->committed = part->delivered = after_seq;
-			part->generation = ++lease->counter;
+			part->generation = ++lease_shared->counter;
 		}
 	}
-	LWLockRelease(lease->lock);
+	LWLockRelease(lease_shared->lock);
 	evlog_durable_wake();
 }
 
@@ -851,108 +705,17 @@ evlog_lease_forget_group(Oid relid, int64 group_id)
 {
 	int			gi;
 
-	if (lease == NULL)
+	if (lease_shared == NULL)
 		return;
-	LWLockAcquire(lease->lock, LW_EXCLUSIVE);
+	LWLockAcquire(lease_shared->lock, LW_EXCLUSIVE);
 	gi = find_group(relid, group_id);
 	if (gi >= 0)
 	{
 		for (int i = 0; i < evlog_consumer_max_members; i++)
-			if (members[i].group == gi)
+			if (lease_members[i].group == gi)
 				free_member(i);
-		groups[gi].dboid = InvalidOid;
+		lease_groups[gi].dboid = InvalidOid;
 	}
-	LWLockRelease(lease->lock);
+	LWLockRelease(lease_shared->lock);
 }
 
-/*
- * evlog_lease_members
- *		A copy of every member slot of this database's groups, with its
- *		partitions, palloc'd into *rows.  Returns the count.  Takes the lock
- *		shared.
- */
-int
-evlog_lease_members(LeaseMemberRow **rows)
-{
-	int			n = 0;
-	TimestampTz now = GetCurrentTimestamp();
-
-	*rows = NULL;
-	if (lease == NULL)
-		return 0;
-	*rows = palloc0(sizeof(LeaseMemberRow) * evlog_consumer_max_members);
-	LWLockAcquire(lease->lock, LW_SHARED);
-	for (int i = 0; i < evlog_consumer_max_members; i++)
-	{
-		LeaseMemberRow *r = &(*rows)[n];
-		LeaseGroup *g;
-
-		if (members[i].group < 0)
-			continue;
-		g = &groups[members[i].group];
-		if (g->dboid != MyDatabaseId)
-			continue;
-		r->group_id = g->group_id;
-		strlcpy(r->member, members[i].name, sizeof(r->member));
-		r->generation = members[i].generation;
-		r->last_seen = members[i].last_seen;
-		r->expired = lease_expired(i, now);
-		r->parts = palloc(sizeof(int32) * g->partitions);
-		for (int p = 0; p < g->partitions; p++)
-			if (g->parts[p].owner == i)
-				r->parts[r->nparts++] = p;
-		n++;
-	}
-	LWLockRelease(lease->lock);
-	return n;
-}
-
-/*
- * evlog_lease_gucs
- *		Define the module's GUCs, when preloading (they size shared
- *		memory).  Called once per backend from evlog_consumer_init, before
- *		_PG_init reserves the evlog prefix.
- */
-void
-evlog_lease_gucs(void)
-{
-	if (!process_shared_preload_libraries_in_progress)
-		return;
-	DefineCustomIntVariable("evlog.consumer_groups",
-							"Consumer groups that can be polled at once (shared memory slots).",
-							"A poll of one more group fails with 53400.",
-							&evlog_consumer_max_groups,
-							64, 1, 10000,
-							PGC_POSTMASTER, 0,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("evlog.consumer_members",
-							"Consumer group members, over all groups, kept in shared memory.",
-							"A poll by one more member fails with 53400.",
-							&evlog_consumer_max_members,
-							256, 1, 100000,
-							PGC_POSTMASTER, 0,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("evlog.consumer_deliveries",
-							"Events given to consumer group members and not yet acknowledged, kept in shared memory.",
-							"A poll that finds no room fails with 53400.",
-							&evlog_consumer_max_deliveries,
-							65536, 16, 100000000,
-							PGC_POSTMASTER, 0,
-							NULL, NULL, NULL);
-}
-
-/*
- * evlog_lease_init
- *		Install the module's shared memory hooks, when preloading.  Called
- *		once per backend from _PG_init.
- */
-void
-evlog_lease_init(void)
-{
-	if (!process_shared_preload_libraries_in_progress)
-		return;
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = lease_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = lease_shmem_startup;
-}
