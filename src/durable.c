@@ -11,7 +11,7 @@
  * evlog.group_commit that has happened by the time the commit callback
  * runs, and this file publishes the transaction's last seq there; under
  * evlog.group_commit the flush is deferred until the locks are released,
- * and commit.c calls evlog_consumer_durable once it is done.  Commits
+ * and commit.c calls publish_deferred_commit (through its hook) once it is done.  Commits
  * made with synchronous_commit = off are not published: a poll that sees
  * committed events above the durable head proves them durable itself
  * (consumer.c).  Since commit records are flushed (and replicated) in WAL
@@ -441,7 +441,7 @@ evlog_durable_wait(Oid relid, int64 seen, long timeout_ms, int partitions,
  *		commit, publish it as the durable head when the commit record was
  *		flushed synchronously; under evlog.group_commit the flush is
  *		deferred (synchronous_commit reads off here) and commit.c calls
- *		evlog_consumer_durable once it is done.  A commit left unflushed by
+ *		publish_deferred_commit once it is done.  A commit left unflushed by
  *		synchronous_commit = off is not published: a poll proves such
  *		commits durable itself (consumer.c).
  */
@@ -486,14 +486,14 @@ durable_xact_callback(XactEvent event, void *arg)
 }
 
 /*
- * evlog_consumer_durable
+ * publish_deferred_commit
  *		Called by commit.c (through evlog_commit_durable_hook, which
  *		evlog_durable_init sets) once the deferred flush of an appending
  *		transaction's commit (and the wait for synchronous standbys) is
  *		done: publish what it appended as durable.  Raises nothing.
  */
-void
-evlog_consumer_durable(void)
+static void
+publish_deferred_commit(void)
 {
 	if (commit_pending && commit_seq > 0)
 		evlog_durable_publish(commit_relid, commit_seq);
@@ -525,7 +525,7 @@ void
 evlog_durable_init(void)
 {
 	RegisterXactCallback(durable_xact_callback, NULL);
-	evlog_commit_durable_hook = evlog_consumer_durable;
+	evlog_commit_durable_hook = publish_deferred_commit;
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 	prev_shmem_request_hook = shmem_request_hook;

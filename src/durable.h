@@ -25,6 +25,5 @@ extern DurableWake evlog_durable_wait(Oid relid, int64 seen, long timeout_ms,
 extern void evlog_durable_herald(int64 from, int64 upto, const uint32 *hashes,
 								 int nhashes, bool complete);
 extern void evlog_durable_wake(void);
-extern void evlog_consumer_durable(void);
 
 #endif							/* EVLOG_DURABLE_H */
