@@ -7,7 +7,8 @@
 # when that object is the same file's peer or above it: its layer must be
 # strictly lower.  Edges listed in docs/layers.md as "upward FROM TO SYMBOL"
 # (the ones still to remove) are reported but tolerated.  A file with no
-# layer, or a layer line for a file that does not exist, fails too.
+# layer, or a layer line for a file that does not exist, fails too, and so
+# does a global symbol that only its own file uses (it should be static).
 #
 # Usage: bash test/layers.sh   (after make; prints one line per violation,
 # then "layers: ok" or "layers: N violations"; exits non-zero on failure)
@@ -55,5 +56,25 @@ for o in src/*.o; do
       fi
     fi
   done < <(nm -u "$o" | awk '{print $2}')
+done
+
+# What one file alone uses is static: a global symbol no other object uses
+# fails, unless PostgreSQL looks it up by name (an SQL-callable function,
+# which has its pg_finfo_ record, a background worker's *_main entry point,
+# _PG_init and the module's magic block).
+declare -A used_elsewhere
+for o in src/*.o; do
+  f=$(basename "$o" .o)
+  while read -r sym; do
+    to=${defined_by[$sym]:-}
+    [ -n "$to" ] && [ "$to" != "$f" ] && used_elsewhere[$sym]=1
+  done < <(nm -u "$o" | awk '{print $2}')
+done
+for sym in "${!defined_by[@]}"; do
+  case $sym in _PG_init | Pg_magic_func | pg_finfo_* | *_main) continue ;; esac
+  [ -n "${defined_by[pg_finfo_$sym]:-}" ] && continue
+  [ -n "${used_elsewhere[$sym]:-}" ] && continue
+  echo "layers: ${defined_by[$sym]}.c exports $sym, which no other file uses: make it static"
+  bad=$((bad + 1))
 done
 if [ "$bad" -eq 0 ]; then echo "layers: ok"; else echo "layers: $bad violations"; exit 1; fi
