@@ -11,10 +11,10 @@
  * evlog.group_commit that has happened by the time the commit callback
  * runs, and this file publishes the transaction's last seq there; under
  * evlog.group_commit the flush is deferred until the locks are released,
- * and commit.c calls publish_deferred_commit (through its hook) once it is done.  Commits
- * made with synchronous_commit = off are not published: a poll that sees
- * committed events above the durable head proves them durable itself
- * (consumer.c).  Since commit records are flushed (and replicated) in WAL
+ * and commit.c calls publish_deferred_commit (through its hook) once it is
+ * done.  Commits made with synchronous_commit = off are not published: a
+ * poll that sees committed events above the durable head proves them
+ * durable itself (consumer.c).  Since commit records are flushed (and replicated) in WAL
  * order, and the sequencer orders commits by seq, a durable seq makes
  * every lower one durable: the head only rises.
  *
