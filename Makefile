@@ -16,7 +16,7 @@ EXTENSION = evlog
 MODULE_big = evlog
 OBJS = src/evlog.o src/event.o src/chain.o src/sequencer.o src/commit.o src/appendcache.o src/seqstate.o src/bulk.o src/copy.o src/guard.o src/ddlguard.o src/utility.o \
        src/shmem.o src/registry.o src/fold.o src/logscan.o src/rebuild.o src/contracts.o src/oidcache.o src/subxact.o src/handler.o src/launcher.o src/worker.o src/projworker.o src/workerloop.o \
-       src/restore.o src/locks.o src/restorecopy.o
+       src/restore.o src/locks.o src/restorecopy.o src/loadproof.o
 # the layering refactor (docs/layers.md)
 OBJS += src/projection_rows.o src/head.o src/notify.o
 # consumer groups

@@ -73,38 +73,6 @@ typedef struct SeenStream
 } SeenStream;
 
 /*
- * A load proof defers at most DEFERRED_MAX checks of each kind to its end
- * (8 MB of seqs each); beyond that it gives up and the whole run is proven
- * in seq order.  A busy log's dump defers a few percent of its rows: about
- * 100000 stream versions in 3 million rows written by two sessions.
- */
-#define DEFERRED_MAX		(1024 * 1024)
-#define DEFERRED_FIRST		1024
-
-/*
- * The proof made while a COPY loads rows into an empty log (restorecopy.c),
- * in the order they come.  Each row is checked against the row loaded just
- * before it when that is its predecessor in seq; other links, and stream
- * versions whose predecessor was not just seen, are deferred to the end.
- */
-struct EvlogLoadProof
-{
-	int64		rows;			/* rows loaded */
-	int64		min_seq;
-	EvlogHead	last;			/* the row with the highest seq */
-	EvlogHead	prev;			/* the row loaded before this one */
-	bool		have_prev;
-	bool		doubt;			/* a check failed or too much was deferred */
-	HTAB	   *seen;			/* streams' last versions loaded */
-	int64	   *links;			/* seqs whose link to seq - 1 is deferred */
-	int			nlinks;
-	int			maxlinks;		/* allocated */
-	int64	   *versions;		/* seqs whose stream predecessor is deferred */
-	int			nversions;
-	int			maxversions;	/* allocated */
-};
-
-/*
  * What this transaction knows of the rows it inserted directly.  verified
  * moves forward as rows are proven; a subtransaction that rolls back after
  * moving it sends it back to base, so that the next proof starts from what
@@ -196,13 +164,14 @@ evlog_restore_note_row(void)
 }
 
 /*
- * earlier_version
+ * evlog_restore_earlier_version
  *		Does ev's stream hold version ev->stream_version - 1 at a seq below
  *		ev->seq?  One probe of the (stream, stream_version) index with
- *		SnapshotSelf.  The caller holds the log open.
+ *		SnapshotSelf.  The caller holds the log and the index open.
  */
-static bool
-earlier_version(Relation rel, Relation stream_idx, const EvlogEvent *ev)
+bool
+evlog_restore_earlier_version(Relation rel, Relation stream_idx,
+							  const EvlogEvent *ev)
 {
 	SysScanDesc scan;
 	ScanKeyData keys[2];
@@ -327,13 +296,15 @@ create_seen(void)
 }
 
 /*
- * link_fault
+ * evlog_restore_link_fault
  *		Does ev continue prev, its predecessor in seq: recorded_at not
- *		before prev's, and ev's digest chained to prev's?  Returns NULL, or
- *		a sentence naming the seqs for evlog_restore_refuse.
+ *		before prev's, and ev's digest chained to prev's (computed with
+ *		hasher)?  Returns NULL, or a sentence naming the seqs for
+ *		evlog_restore_refuse.
  */
-static char *
-link_fault(const EvlogHead *prev, const EvlogEvent *ev)
+char *
+evlog_restore_link_fault(EvlogChainHasher *hasher, const EvlogHead *prev,
+						 const EvlogEvent *ev)
 {
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 
@@ -341,7 +312,7 @@ link_fault(const EvlogHead *prev, const EvlogEvent *ev)
 		return psprintf("The recorded_at of seq " INT64_FORMAT " (%s) is before that of seq " INT64_FORMAT " (%s).",
 						ev->seq, pstrdup(timestamptz_to_str(ev->recorded_at)),
 						prev->seq, pstrdup(timestamptz_to_str(prev->recorded_at)));
-	evlog_chain_digest(prev->digest, ev, digest);
+	evlog_chain_digest_with(hasher, prev->digest, ev, digest);
 	if (memcmp(digest, ev->digest, PG_SHA256_DIGEST_LENGTH) != 0)
 		return psprintf("The digest of seq " INT64_FORMAT " does not continue the hash chain from seq " INT64_FORMAT ".",
 						ev->seq, prev->seq);
@@ -349,11 +320,11 @@ link_fault(const EvlogHead *prev, const EvlogEvent *ev)
 }
 
 /*
- * head_of
+ * evlog_restore_head_of
  *		Set *head to ev's seq, recorded_at and digest.
  */
-static void
-head_of(const EvlogEvent *ev, EvlogHead *head)
+void
+evlog_restore_head_of(const EvlogEvent *ev, EvlogHead *head)
 {
 	head->seq = ev->seq;
 	head->recorded_at = ev->recorded_at;
@@ -386,6 +357,7 @@ evlog_restore_verify(void)
 	EvlogHead	prev;
 	bool		pushed = false;
 	HTAB	   *seen;
+	EvlogChainHasher *hasher;
 
 	if (!state.active || !state.pending)
 		return;
@@ -412,6 +384,7 @@ evlog_restore_verify(void)
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "evlog restore check",
 								   ALLOCSET_DEFAULT_SIZES);
 	seen = create_seen();
+	hasher = evlog_chain_hasher_create();
 	while ((tuple = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
 	{
 		EvlogEvent	ev;
@@ -424,20 +397,21 @@ evlog_restore_verify(void)
 		if (ev.seq != prev.seq + 1)
 			evlog_restore_refuse(psprintf("Seq " INT64_FORMAT " is missing: the next seq the log holds is " INT64_FORMAT ".",
 										  prev.seq + 1, ev.seq));
-		if ((fault = link_fault(&prev, &ev)) != NULL)
+		if ((fault = evlog_restore_link_fault(hasher, &prev, &ev)) != NULL)
 			evlog_restore_refuse(fault);
-		if (!follows_seen(seen, &ev) && !earlier_version(rel, stream_idx, &ev))
+		if (!follows_seen(seen, &ev) && !evlog_restore_earlier_version(rel, stream_idx, &ev))
 			evlog_restore_refuse(psprintf("Seq " INT64_FORMAT " has stream_version " INT64_FORMAT " of stream \"%s\", whose version " INT64_FORMAT " is not at an earlier seq.",
 										  ev.seq, ev.stream_version,
 										  text_to_cstring(ev.stream),
 										  ev.stream_version - 1));
 
 		remember_version(seen, ev.stream, ev.stream_version, ev.seq);
-		head_of(&ev, &prev);
+		evlog_restore_head_of(&ev, &prev);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(rowcxt);
 	}
 	systable_endscan_ordered(scan);
+	evlog_chain_hasher_free(hasher);
 	hash_destroy(seen);
 	MemoryContextDelete(rowcxt);
 	index_close(stream_idx, AccessShareLock);
@@ -452,202 +426,20 @@ evlog_restore_verify(void)
 }
 
 /*
- * evlog_restore_load_begin
- *		Start the proof of the rows a COPY is about to load into the log,
- *		which is empty (restorecopy.c, after evlog_check_direct_insert).
- *		Allocates in the current memory context, for the whole COPY.
- */
-EvlogLoadProof *
-evlog_restore_load_begin(void)
-{
-	EvlogLoadProof *lp = palloc0_object(EvlogLoadProof);
-
-	Assert(state.active && state.verified.seq == 0);
-	lp->prev = state.verified;
-	lp->last = state.verified;
-	lp->seen = create_seen();
-	lp->maxlinks = lp->maxversions = DEFERRED_FIRST;
-	lp->links = palloc_array(int64, DEFERRED_FIRST);
-	lp->versions = palloc_array(int64, DEFERRED_FIRST);
-	return lp;
-}
-
-/*
- * defer
- *		Add seq to the *n deferred checks in *seqs (*max allocated, doubled
- *		when full), or doubt the whole load when DEFERRED_MAX are deferred
- *		already.
- */
-static void
-defer(EvlogLoadProof *lp, int64 **seqs, int *n, int *max, int64 seq)
-{
-	if (*n >= DEFERRED_MAX)
-	{
-		lp->doubt = true;
-		return;
-	}
-	if (*n == *max)
-	{
-		*max *= 2;
-		*seqs = (int64 *) repalloc(*seqs, sizeof(int64) * *max);
-	}
-	(*seqs)[(*n)++] = seq;
-}
-
-/*
- * evlog_restore_load_row
- *		Check a row of evlog.events as it is loaded, before it is inserted:
- *		its link to the row loaded before it, when that is its predecessor
- *		in seq (or to the empty log, for seq 1), and its stream version,
- *		when the stream's previous version was just seen; defer the rest.
- *		Allocates in the current memory context (the caller's per-row one).
- *		Raises nothing: a failed check makes the load doubtful, and
- *		evlog_restore_load_end then names it.
+ * evlog_restore_proven
+ *		Say that the rows up to last, loaded into the empty log by this
+ *		(sub)transaction, are proven (loadproof.c): last becomes the last
+ *		event proven.  Takes no locks.
  */
 void
-evlog_restore_load_row(EvlogLoadProof *lp, HeapTuple tuple, TupleDesc desc)
+evlog_restore_proven(const EvlogHead *last)
 {
-	EvlogEvent	ev;
-
-	lp->rows++;
-	if (lp->doubt)
-		return;
-	evlog_event_from_tuple(tuple, desc, &ev);
-	if (lp->rows == 1 || ev.seq < lp->min_seq)
-		lp->min_seq = ev.seq;
-	if (ev.seq > lp->last.seq)
-		head_of(&ev, &lp->last);
-
-	if (ev.seq == state.verified.seq + 1)
-	{
-		if (link_fault(&state.verified, &ev) != NULL)
-			lp->doubt = true;
-	}
-	else if (lp->have_prev && lp->prev.seq == ev.seq - 1)
-	{
-		if (link_fault(&lp->prev, &ev) != NULL)
-			lp->doubt = true;
-	}
-	else
-		defer(lp, &lp->links, &lp->nlinks, &lp->maxlinks, ev.seq);
-	if (!follows_seen(lp->seen, &ev))
-		defer(lp, &lp->versions, &lp->nversions, &lp->maxversions, ev.seq);
-
-	remember_version(lp->seen, ev.stream, ev.stream_version, ev.seq);
-	head_of(&ev, &lp->prev);
-	lp->have_prev = true;
-}
-
-/*
- * fetch_event
- *		Read the event seq of rel into *ev (allocated in the current memory
- *		context) through the primary key, with SnapshotSelf; return false
- *		when there is none.  The caller holds rel and pkey open.
- */
-static bool
-fetch_event(Relation rel, Relation pkey, int64 seq, EvlogEvent *ev)
-{
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tuple;
-	bool		found;
-
-	ScanKeyInit(&key, Anum_events_seq, BTEqualStrategyNumber,
-				F_INT8EQ, Int64GetDatum(seq));
-	scan = systable_beginscan_ordered(rel, pkey, SnapshotSelf, 1, &key);
-	tuple = systable_getnext_ordered(scan, ForwardScanDirection);
-	found = (tuple != NULL);
-	if (found)
-		evlog_event_from_tuple(tuple, RelationGetDescr(rel), ev);
-	systable_endscan_ordered(scan);
-	return found;
-}
-
-/*
- * load_is_whole
- *		With the log's unique indexes built over the loaded rows: are their
- *		seqs 1 .. rows (distinct, so without a hole), and does every
- *		deferred check hold?  One or two probes of an index per deferred
- *		check, in a per-check memory context.
- */
-static bool
-load_is_whole(EvlogLoadProof *lp, Relation rel)
-{
-	Relation	pkey;
-	Relation	stream_idx;
-	MemoryContext cxt;
-	MemoryContext oldcxt;
-	bool		whole = true;
-
-	if (lp->doubt || lp->min_seq != state.verified.seq + 1 ||
-		lp->last.seq != state.verified.seq + lp->rows)
-		return false;
-	pkey = index_open(evlog_relid(EVLOG_EVENTS_PKEY), AccessShareLock);
-	stream_idx = index_open(evlog_relid(EVLOG_EVENTS_STREAM_IDX), AccessShareLock);
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "evlog restore check",
-								ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(cxt);
-	for (int i = 0; whole && i < lp->nlinks; i++)
-	{
-		EvlogEvent	ev;
-		EvlogEvent	before;
-		EvlogHead	prev;
-
-		CHECK_FOR_INTERRUPTS();
-		whole = fetch_event(rel, pkey, lp->links[i], &ev) &&
-			fetch_event(rel, pkey, lp->links[i] - 1, &before);
-		if (whole)
-		{
-			head_of(&before, &prev);
-			whole = (link_fault(&prev, &ev) == NULL);
-		}
-		MemoryContextReset(cxt);
-	}
-	for (int i = 0; whole && i < lp->nversions; i++)
-	{
-		EvlogEvent	ev;
-
-		CHECK_FOR_INTERRUPTS();
-		whole = fetch_event(rel, pkey, lp->versions[i], &ev) &&
-			earlier_version(rel, stream_idx, &ev);
-		MemoryContextReset(cxt);
-	}
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextDelete(cxt);
-	index_close(stream_idx, AccessShareLock);
-	index_close(pkey, AccessShareLock);
-	return whole;
-}
-
-/*
- * evlog_restore_load_end
- *		After the COPY loaded its rows into rel and the log's indexes were
- *		built over them: when every check held, the rows are proven (the
- *		highest becomes the last event proven); otherwise prove them again
- *		in seq order with evlog_restore_verify, which raises EV001 naming the
- *		first seq that fails (or proves them, when the load proof only gave
- *		up).  Frees lp.  Takes AccessShareLock on the log's indexes.
- */
-void
-evlog_restore_load_end(EvlogLoadProof *lp, Relation rel)
-{
-	elog(DEBUG1, "evlog restore: " INT64_FORMAT " rows loaded, %d links and %d stream versions left to check after the load%s",
-		 lp->rows, lp->nlinks, lp->nversions,
-		 lp->doubt ? ", which proves them again in seq order" : "");
-	if (lp->rows > 0 && load_is_whole(lp, rel))
-	{
-		state.verified.seq = lp->last.seq;
-		state.verified.recorded_at = lp->last.recorded_at;
-		memcpy(state.verified.digest, lp->last.digest, PG_SHA256_DIGEST_LENGTH);
-		state.verified_subid = GetCurrentSubTransactionId();
-		state.pending = false;
-	}
-	else
-		evlog_restore_verify();
-	hash_destroy(lp->seen);
-	pfree(lp->links);
-	pfree(lp->versions);
-	pfree(lp);
+	Assert(state.active);
+	state.verified.seq = last->seq;
+	state.verified.recorded_at = last->recorded_at;
+	memcpy(state.verified.digest, last->digest, PG_SHA256_DIGEST_LENGTH);
+	state.verified_subid = GetCurrentSubTransactionId();
+	state.pending = false;
 }
 
 /*

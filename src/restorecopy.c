@@ -24,18 +24,21 @@
  *	3. each index is rebuilt from the table (reindex_index: a sort, and the
  *	   unique indexes refuse a duplicate seq, (stream, stream_version) or
  *	   idempotency key with 23505);
- *	4. the rows are proven whole (restore.c) as they come, each against the
- *	   row loaded before it when that is its predecessor in seq; what that
- *	   leaves (rows out of seq order, too many of them) is checked after the
- *	   indexes are built, through them; if anything fails, the rows are
- *	   proven again in seq order as any direct rows are, which names the
- *	   first seq that fails.
+ *	4. the rows are proven whole as they come (loadproof.c), in any order:
+ *	   runs of consecutive seqs, each row's link checked when the row before
+ *	   it in seq is in the same run or when two runs meet, and each
+ *	   stream's versions kept the same way; at the end, with the unique
+ *	   indexes built, one run of seqs from 1 and one run of versions from 1
+ *	   per stream make the load whole; otherwise (a check failed, or the
+ *	   proof's state reached work_mem) the rows are proven again in seq
+ *	   order as any direct rows are (restore.c), which names the first seq
+ *	   that fails.
  *
  * An error at any step rolls the transaction back, and with it every row and
  * the new indexes: the log is left empty.  Memory is bounded: one batch of
  * rows (at most RESTORE_BATCH_ROWS rows or RESTORE_BATCH_BYTES bytes of
  * tuples), the index builds' sorts (maintenance_work_mem, spilling to disk),
- * and the proof's bounded state.
+ * and the proof's state (work_mem).
  *
  * Anything else runs as PostgreSQL runs it, through the guard triggers: a
  * log that is not empty, a role that does not own the log (whose INSERT
@@ -65,6 +68,7 @@
 #include "evlog.h"
 #define EVLOG_COMPAT_COPYFROM
 #include "compat.h"
+#include "loadproof.h"
 #include "oidcache.h"
 #include "restore.h"
 #include "restorecopy.h"
@@ -210,8 +214,7 @@ load_rows(CopyFromState cstate, EState *estate, ResultRelInfo *rri,
 			ExecConstraints(rri, slot, estate);
 		/* kept until the batch is inserted, outside the per-row context */
 		ExecMaterializeSlot(slot);
-		evlog_restore_load_row(lp, ExecFetchSlotHeapTuple(slot, false, NULL),
-							   RelationGetDescr(rel));
+		evlog_loadproof_row(lp, ExecFetchSlotHeapTuple(slot, false, NULL));
 		MemoryContextSwitchTo(oldcxt);
 		n++;
 		bytes += ExecFetchSlotHeapTuple(slot, false, NULL)->t_len;
@@ -300,7 +303,7 @@ evlog_restore_copy(CopyStmt *stmt, const char *queryString,
 	errcallback.arg = cstate;
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
-	lp = evlog_restore_load_begin();
+	lp = evlog_loadproof_begin(rel);
 	processed = load_rows(cstate, estate, rri, lp);
 	error_context_stack = errcallback.previous;
 	EndCopyFrom(cstate);
@@ -316,7 +319,7 @@ evlog_restore_copy(CopyStmt *stmt, const char *queryString,
 	CommandCounterIncrement();
 
 	/* the proof: what the load could not check, checked now */
-	evlog_restore_load_end(lp, rel);
+	evlog_loadproof_end(lp, rel);
 	table_close(rel, NoLock);
 
 	if (qc)
