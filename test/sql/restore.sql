@@ -117,6 +117,24 @@ COPY evlog.events FROM stdin;
 2	b	1	restore.tested	1	{"n": 2}	{}	key-2	restorer	2026-01-01 00:00:02+00	\\xf4ac378172029aa7762bba3baf47618bec9851ef48ab93f8c058a48c3852efff
 3	a	2	restore.tested	1	{"n": 3}	{}	key-3	restorer	2026-01-01 00:00:03+00	\\x9d3fdcb4c8e4688f572679e9cf81b27499bee1faa885556dab7f4c4ecc692fde
 \.
+-- a stream's versions out of seq order, and a hole in a stream's versions
+-- (the chain rebuilt around each): the proof names the seq
+COPY evlog.events FROM stdin;
+6	b	3	restore.tested	1	{"n": 6}	{}	\N	restorer	2026-01-01 00:00:06+00	\\xbf85f8bd999fb1acb155982f3c8e75e7066456a115c7cb4132ffcaa6f21fde68
+4	b	2	restore.tested	1	{"n": 4}	{}	key-4	restorer	2026-01-01 00:00:04+00	\\x64e334f1d34f2fd74dd127a784db739fa04d7f7d1ca30fe02fa3a2dd3b023e82
+1	a	1	restore.tested	1	{"n": 1}	{}	key-1	restorer	2026-01-01 00:00:01+00	\\x6d3949337bdadf73067d00e0b470f19abad0e6efd9d08a6c7e0a46a971650fc4
+2	b	1	restore.tested	1	{"n": 2}	{}	key-2	restorer	2026-01-01 00:00:02+00	\\xf4ac378172029aa7762bba3baf47618bec9851ef48ab93f8c058a48c3852efff
+5	a	2	restore.tested	1	{"n": 5}	{}	key-5	restorer	2026-01-01 00:00:05+00	\\xd9ff2c1ff3ab6d23c3ed258bd5a0781e6dee189aab84a2a25bd675e78fe66067
+3	a	3	restore.tested	1	{"n": 3}	{}	key-3	restorer	2026-01-01 00:00:03+00	\\x9431f9205df36a51ffbf64594a34aa8ac2c5cf0b7526cb34bd19cf9bf7874bec
+\.
+COPY evlog.events FROM stdin;
+6	b	4	restore.tested	1	{"n": 6}	{}	\N	restorer	2026-01-01 00:00:06+00	\\x7ca2e7aa3de4ab5a0a5021bddccb517949ce0aaff24325d66df6f632ed467ff9
+4	b	2	restore.tested	1	{"n": 4}	{}	key-4	restorer	2026-01-01 00:00:04+00	\\xab61e747753ace06dbbe92b681f5765c416d4b4f1ff0a7513afa6f05442e8055
+1	a	1	restore.tested	1	{"n": 1}	{}	key-1	restorer	2026-01-01 00:00:01+00	\\x6d3949337bdadf73067d00e0b470f19abad0e6efd9d08a6c7e0a46a971650fc4
+2	b	1	restore.tested	1	{"n": 2}	{}	key-2	restorer	2026-01-01 00:00:02+00	\\xf4ac378172029aa7762bba3baf47618bec9851ef48ab93f8c058a48c3852efff
+5	a	3	restore.tested	1	{"n": 5}	{}	key-5	restorer	2026-01-01 00:00:05+00	\\x666cf04eda75b3bfc2695f172e91f48380b0b365f9d3244a6330073f8d8f0c5d
+3	a	2	restore.tested	1	{"n": 3}	{}	key-3	restorer	2026-01-01 00:00:03+00	\\x9d3fdcb4c8e4688f572679e9cf81b27499bee1faa885556dab7f4c4ecc692fde
+\.
 -- a row that breaks a constraint: COPY's context names the line
 COPY evlog.events FROM stdin;
 2	b	1	restore.tested	1	{"n": 2}	{}	key-2	restorer	2026-01-01 00:00:02+00	\\xf4ac378172029aa7762bba3baf47618bec9851ef48ab93f8c058a48c3852efff

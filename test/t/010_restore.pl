@@ -5,8 +5,10 @@
 # --data-only into a database created with the extension): the log, chain,
 # registrations, checkpoints, dead letters and event types are identical, the
 # next append is head + 1, the projection verifies without drift and the
-# worker goes on. A tampered dump (a payload changed, a row removed, two
-# rows' seqs swapped) is refused naming the seq, and the log stays empty.
+# worker goes on, also with work_mem too small for the proof made as the rows
+# load. A tampered dump (a payload changed, also at either end of a run of
+# consecutive seqs, a row removed, two rows' seqs swapped) is refused naming
+# the seq, and the log stays empty.
 # Into an empty log the COPY loads in bulk (indexes built after the rows, no
 # trigger call per row), and an append meanwhile waits for the restore, then
 # continues it. A logical follower's initial copy of the busy log is admitted
@@ -75,9 +77,12 @@ $bg->quit;
 $node->start;
 round(2);
 
-# events the projection skips (dead letters), and one big enough to be toasted
+# events the projection skips (dead letters), of one stream whose name is too
+# long for the restore's proof to keep it by name (over 64 bytes: its versions
+# are checked through the index after the load), and one event big enough to
+# be toasted
 $node->safe_psql('app', q{
-  SELECT evlog_append('bad-' || i, 'thing.happened', jsonb_build_object('bad', i)) FROM generate_series(1, 3) i;
+  SELECT evlog_append(repeat('bad-', 20), 'thing.happened', jsonb_build_object('bad', i)) FROM generate_series(1, 3) i;
   SELECT evlog_append('big', 'thing.happened',
                       jsonb_build_object('blob', (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 300) i)));
 });
@@ -140,9 +145,29 @@ my $plain = $node->basedir . '/app.sql';
 $node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('app') ], 'pg_dump -Fc');
 $node->command_ok([ 'pg_dump', '-f', $plain, '-d', $node->connstr('app') ], 'pg_dump, plain');
 
-$node->safe_psql('postgres', 'CREATE DATABASE r_custom');
-$node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('r_custom'), $dump ], 'pg_restore');
+# the proof is made as the rows load, in memory (loadproof.c): nothing proven
+# again afterwards but the long stream's two versions above 1
+my $log_at = -s $node->logfile;
+{
+	local $ENV{PGOPTIONS} = '-c log_min_messages=debug1';
+	$node->safe_psql('postgres', 'CREATE DATABASE r_custom');
+	$node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('r_custom'), $dump ], 'pg_restore');
+}
+like(slurp_file($node->logfile, $log_at), qr/evlog restore: 2004 rows loaded, \d+ streams kept, 2 stream versions checked after the load, \d+ bytes of proof state\n/,
+	'pg_restore: proven as the rows loaded, 2 stream versions checked after the load');
 check_restored('r_custom', 'pg_restore');
+
+# with work_mem at its least (64 kB) the proof's state does not fit: the rows
+# are proven again in seq order, and the restore is the same
+$log_at = -s $node->logfile;
+{
+	local $ENV{PGOPTIONS} = '-c log_min_messages=debug1 -c work_mem=64kB';
+	$node->safe_psql('postgres', 'CREATE DATABASE r_small');
+	$node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('r_small'), $dump ], 'pg_restore, work_mem 64 kB');
+}
+like(slurp_file($node->logfile, $log_at), qr/evlog restore: 2004 rows loaded, .*, proven again in seq order\n/,
+	'pg_restore, work_mem 64 kB: proven again in seq order');
+check_restored('r_small', 'pg_restore, work_mem 64 kB');
 
 $node->safe_psql('postgres', 'CREATE DATABASE r_plain');
 $node->command_ok([ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', $plain, '-d', $node->connstr('r_plain') ], 'psql -f of the plain dump');
@@ -174,7 +199,8 @@ die 'the dump lacks seq 1000 or 1001' unless defined $at{1000} && defined $at{10
 
 sub tampered
 {
-	my ($name, $detail, $edit) = @_;
+	my ($name, $detail, $edit, $options) = @_;
+	local $ENV{PGOPTIONS} = $options if $options;
 	my @copy = @rows;
 	$edit->(\@copy);
 	my $file = $node->basedir . "/tampered_$name.sql";
@@ -194,15 +220,34 @@ tampered('payload', 'The digest of seq 1000 does not continue the hash chain fro
 	$f[5] =~ s/"c": \d/"c": 9/ or die 'no payload to change';
 	$r->[ $at{1000} ] = join "\t", @f;
 });
+# a payload changed in the first row of a run of consecutive seqs in the
+# dump, loaded before the row it follows (its link is checked when the two
+# runs meet), and in one loaded after it
+my ($before) = grep { $_ > 1 && $at{$_} < $at{$_ - 1} } sort { $a <=> $b } keys %at;
+my ($after) = grep { $_ > 1 && $at{$_} > $at{$_ - 1} + 1 } sort { $a <=> $b } keys %at;
+die 'no run loaded before the one it follows' unless $before && $after;
+for my $case ([ 'run_before', $before ], [ 'run_after', $after ])
+{
+	my ($name, $seq) = @$case;
+	tampered($name, "The digest of seq $seq does not continue the hash chain from seq @{[ $seq - 1 ]}.", sub {
+		my $r = shift;
+		my @f = split /\t/, $r->[ $at{$seq} ], -1;
+		$f[5] =~ s/"r": 0\./"r": 1./ or die "no payload to change at seq $seq: $f[5]";
+		$r->[ $at{$seq} ] = join "\t", @f;
+	});
+}
 tampered('removed', 'Seq 1000 is missing: the next seq the log holds is 1001.', sub {
 	my $r = shift;
 	splice @$r, $at{1000}, 1;
 });
-tampered('swapped', 'The digest of seq 1000 does not continue the hash chain from seq 999.', sub {
-	my $r = shift;
-	$r->[ $at{1000} ] =~ s/^1000\t/1001\t/ or die;
-	$r->[ $at{1001} ] =~ s/^1001\t/1000\t/ or die;
-});
+for my $options (undef, '-c work_mem=64kB')
+{
+	tampered($options ? 'swapped_small' : 'swapped', 'The digest of seq 1000 does not continue the hash chain from seq 999.', sub {
+		my $r = shift;
+		$r->[ $at{1000} ] =~ s/^1000\t/1001\t/ or die;
+		$r->[ $at{1001} ] =~ s/^1001\t/1000\t/ or die;
+	}, $options);
+}
 
 # an append while a restore's COPY into the empty log is open waits for it
 # (the log's ShareLock), then continues the restored log
