@@ -10,6 +10,8 @@
 # /proc/PID/status every 0.1 s (needs the server on this machine, readable
 # by this user): the highest RssAnon (private memory, which must not grow
 # with the log) and VmHWM (which also counts the shared buffers it touched).
+# Row 8 ends with the machine's load average (1, 5, 15 min) when the rounds end:
+# the ratio is worth little on a busy machine.
 #   usage: bench/restore.sh WORKDIR   (PGHOST, PGPORT set; evlog installed)
 #   RESTORE_EVENTS  events (default 100000)
 #   ROUNDS          rounds (default 3)
@@ -84,8 +86,9 @@ done
 whole=$(psql -X -At -d restored_log -c "SELECT count(*) || ' events, chain ' || coalesce((SELECT first_bad_seq::text FROM evlog_verify_chain()), 'intact') FROM evlog.events")
 em=$(median "${e[@]}"); bm=$(median "${b[@]}"); dm=$(median "${d[@]}")
 read -r anon hwm < <(sort -n "$WORK/restore_memory" | tail -1)
-printf '| 8 | pg_restore of a log of %s events written by 2 sessions (%s rows out of seq order; restored: %s), against pg_restore of a plain table of the same shape and rows (indexes built after the data) | %.2f s | %.2f s | %.2f | ≤ 1.5 |\n' \
-  "$N" "$disorder" "$whole" "$em" "$bm" "$(awk -v e="$em" -v b="$bm" 'BEGIN { print e / b }')"
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+printf '| 8 | pg_restore of a log of %s events written by 2 sessions (%s rows out of seq order; restored: %s), against pg_restore of a plain table of the same shape and rows (indexes built after the data); load average at the end %s | %.2f s | %.2f s | %.2f | ≤ 1.5 |\n' \
+  "$N" "$disorder" "$whole" "$load" "$em" "$bm" "$(awk -v e="$em" -v b="$bm" 'BEGIN { print e / b }')"
 printf '| 8b | the same, against pg_restore --data-only of the plain table into a database where it exists with its indexes (the table and indexes of the log exist before its data too; it builds the indexes again after the rows) | %.2f s | %.2f s | %.2f | — |\n' \
   "$em" "$dm" "$(awk -v e="$em" -v b="$dm" 'BEGIN { print e / b }')"
 printf '| 8c | peak memory of the backend restoring the log of %s events: private (RssAnon) and high-water mark (VmHWM, which also counts the shared buffers it touched) | %d MB / %d MB | — | — | bounded |\n' \
