@@ -45,7 +45,7 @@ CREATE FUNCTION evlog_alter_projection(name text, mode text DEFAULT NULL, on_err
   LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'evlog_alter_projection';
 COMMENT ON FUNCTION evlog_alter_projection(text, text, text, interval) IS
-  'evlog_alter_projection(name text, mode text = NULL, on_error text = NULL, timeout interval = NULL) RETURNS void: change mode, on_error and/or the handler timeout (NULL: keep). Switching to sync first folds up to the head, holding the sequencer. Ownership is checked before any lock is taken; an async projection''s row is locked before the sequencer, so waiting for a worker''s batch never holds appends off. Errors: 22004 null name; EV005 unknown projection; 22023 bad mode, on_error or timeout; 42501 not the owner.';
+  'evlog_alter_projection(name text, mode text = NULL, on_error text = NULL, timeout interval = NULL) RETURNS void: change mode, on_error and/or the handler timeout (NULL: keep). Switching to sync first folds up to the head, holding the sequencer. Ownership is checked before any lock is taken; an async projection''s row is locked before the sequencer, so waiting for a worker''s batch never holds appends off. Errors: 22004 null name; EV005 unknown projection, or mode => ''sync'' for a new version (registered with replaces) not yet promoted; 22023 bad mode, on_error or timeout; 42501 not the owner.';
 
 -- Named notation (README "Event contracts"): 0.1.0 called the jsonpath
 -- argument "check", a reserved word that named notation cannot use unquoted;
@@ -342,7 +342,7 @@ CREATE FUNCTION evlog_rebuild(name text, from_snapshot boolean DEFAULT false) RE
   LANGUAGE C VOLATILE STRICT SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'evlog_rebuild';
 COMMENT ON FUNCTION evlog_rebuild(text, boolean) IS
-  'evlog_rebuild(name text, from_snapshot boolean = false) RETURNS bigint: empty the projection''s tables (DELETE, then its reset function), fold the whole log into them and set the checkpoint to the head, in this transaction; returns the events replayed. With from_snapshot, the tables are instead set to the latest snapshot (evlog_snapshot) whose fingerprint matches the projection now (handler and reset definitions, tables, event types, upcast), the reset function does not run, and only the events after the snapshot''s seq are folded (a NOTICE says which; with no matching snapshot the whole log is replayed). A NOTICE every evlog.progress_events (100000) events, at most one every evlog.progress_notice_interval; evlog.progress shows it meanwhile. Readers are not blocked and see the old read model until commit; appends go on (a sync projection''s tail is folded at the end while holding the sequencer). Clears its dead letters; a failed projection that rebuilds cleanly becomes active. NULL when an argument is NULL (STRICT). Errors: EV005 unknown projection; 42501 not the owner; a handler error under on_error = ''stop'' (nothing changes); 0A000 a sync projection under REPEATABLE READ.';
+  'evlog_rebuild(name text, from_snapshot boolean = false) RETURNS bigint: empty the projection''s tables (DELETE, then its reset function), fold the whole log into them and set the checkpoint to the head, in this transaction; returns the events replayed. With from_snapshot, the tables are instead set to the latest snapshot (evlog_snapshot) whose fingerprint matches the projection now (handler and reset definitions, tables, event types, upcast), the reset function does not run, and only the events after the snapshot''s seq are folded (a NOTICE says which; with no matching snapshot the whole log is replayed). A NOTICE every evlog.progress_events (100000) events, at most one every evlog.progress_notice_interval; evlog.progress shows it meanwhile. Readers are not blocked and see the old read model until commit; appends go on (a sync projection''s tail is folded at the end while holding the sequencer). Clears its dead letters (from a snapshot, only those after the snapshot''s seq: those up to it stay, the tail''s fold records the others again); a failed projection that rebuilds cleanly becomes active. NULL when an argument is NULL (STRICT). Errors: EV005 unknown projection; 42501 not the owner; a handler error under on_error = ''stop'' (nothing changes); 0A000 a sync projection under REPEATABLE READ.';
 
 -- Carry the EXECUTE grants of the renamed functions over (and a revoke
 -- from PUBLIC), then drop them.
@@ -432,6 +432,20 @@ CREATE VIEW evlog.progress AS SELECT * FROM evlog.progress_rows();
 COMMENT ON VIEW evlog.progress IS
   'One row per rebuild, catch-up or version build running in this database, updated after every batch: projection text; phase text (''rebuild'', ''rebuild from snapshot'', ''catch-up'': evlog_catch_up or a worker more than one batch behind, ''version build'': a worker building a projection registered with replaces); folded bigint (the seq it has folded up to); target bigint (the seq it folds to: the head when it last looked); started_at timestamptz; events_per_second double precision (log positions passed per second since started_at); eta interval (time to target at that rate, NULL while unknown); pid integer (the process folding). Needs evlog in shared_preload_libraries (empty otherwise).';
 GRANT SELECT ON evlog.progress TO PUBLIC;
+-- The snapshots' copies are not members of the extension (pg_dump dumps
+-- them and their rows); DROP EXTENSION evlog drops them first, through this
+-- event trigger, instead of refusing to drop their schema.
+CREATE FUNCTION evlog.drop_snapshot_copies() RETURNS event_trigger
+  LANGUAGE C
+  AS 'MODULE_PATHNAME', 'evlog_drop_snapshot_copies';
+COMMENT ON FUNCTION evlog.drop_snapshot_copies() IS
+  'evlog.drop_snapshot_copies() RETURNS event_trigger: the function of event trigger evlog_drop_snapshots. When the statement is DROP EXTENSION evlog (RESTRICT or CASCADE), drops every table of schema evlog_snapshots (the snapshots'' copies) with the same behaviour, as the owner of the schema; any other statement is left alone. Errors: 39P01 when not called as an event trigger; 2BP01 when an object of the user''s depends on a copy and the drop is not CASCADE.';
+REVOKE EXECUTE ON FUNCTION evlog.drop_snapshot_copies() FROM PUBLIC;
+CREATE EVENT TRIGGER evlog_drop_snapshots ON ddl_command_start
+  WHEN TAG IN ('DROP EXTENSION')
+  EXECUTE FUNCTION evlog.drop_snapshot_copies();
+COMMENT ON EVENT TRIGGER evlog_drop_snapshots IS
+  'Fires at the start of DROP EXTENSION: when it drops evlog, drops the snapshots'' copies in schema evlog_snapshots first (evlog.drop_snapshot_copies), so that the extension goes with its snapshots.';
 
 -- Statistics (README "Statistics and monitoring").
 

@@ -107,6 +107,23 @@ evlog_rebuild_lock_shared(const char *name)
 
 
 /*
+ * evlog_rebuild_lock_shared_wait
+ *		Take projection name's rebuild lock in share mode until the end of
+ *		the transaction, waiting (as a lock wait the deadlock detector and
+ *		pg_locks see) for a rebuild that holds or awaits it.  Called by
+ *		evlog_promote for the projection it replaces, holding no evlog lock.
+ */
+void
+evlog_rebuild_lock_shared_wait(const char *name)
+{
+	LOCKTAG		tag;
+
+	evlog_rebuild_locktag(&tag, name);
+	(void) LockAcquire(&tag, ShareLock, false, false);
+}
+
+
+/*
  * evlog_rebuild_lock_exclusive
  *		Take projection name's rebuild lock exclusively until the end of the
  *		transaction, waiting for a rebuild in progress and for appenders

@@ -26,8 +26,6 @@
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
@@ -38,7 +36,6 @@
 #include "utils/timestamp.h"
 
 #include "evlog.h"
-#include "handler.h"
 #include "versions.h"
 
 PG_FUNCTION_INFO_V1(evlog_progress_rows);
@@ -215,23 +212,11 @@ evlog_progress_restored(const char *name)
  * phase_of
  *		The phase a fold of p that is not a rebuild is in: "version build"
  *		when p is the next version of another projection, else "catch-up".
- *		Reads the registry through SPI (the caller is SPI-connected).
  */
 static const char *
 phase_of(EvlogProjection *p)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
-	bool		isnull = true;
-
-	args[0] = CStringGetTextDatum(p->name);
-	/* through to_jsonb: a registry not yet updated from 0.1.0 has no replaces */
-	if (evlog_exec_own_sql("SELECT pg_catalog.to_jsonb(p) OPERATOR(pg_catalog.->>) 'replaces' "
-						   "FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " p WHERE p.name = $1",
-						   1, argtypes, args, NULL, 1, InvalidOid) == SPI_OK_SELECT &&
-		SPI_processed > 0)
-		(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	return isnull ? "catch-up" : "version build";
+	return p->replaces[0] != '\0' ? "version build" : "catch-up";
 }
 
 /*
@@ -239,7 +224,7 @@ phase_of(EvlogProjection *p)
  *		After a batch of a fold of p from seq from to upto that has reached
  *		pos: publish (claiming this backend's slot, when the fold has events
  *		to go) or free the row of evlog.progress.  rebuild: the fold is
- *		evlog_rebuild's.  The caller is SPI-connected.  Takes the slots'
+ *		evlog_rebuild's.  Takes the slots'
  *		lock; without shared memory does nothing.  A full set of slots only
  *		leaves the fold unshown.
  */

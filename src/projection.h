@@ -35,6 +35,7 @@ typedef struct EvlogProjection
 	int64		checkpoint;
 	bool		upcast;			/* hand events over at their latest version */
 	int			timeout_ms;		/* a handler call is cancelled after this */
+	char		replaces[EVLOG_NAMEDATALEN];	/* a version of that one; "": none */
 	char		what[EVLOG_NAMEDATALEN + 32];	/* handler of projection "x" */
 	FmgrInfo	flinfo;			/* the handler, once evlog_prepare_handler ran */
 } EvlogProjection;
@@ -50,6 +51,7 @@ typedef enum EvlogFoldMode
 /* projection_rows.c */
 extern double evlog_interval_ms(const Interval *iv);
 extern List *evlog_load_projections(Snapshot snapshot);
+extern EvlogProjection *evlog_read_projection(const char *name);
 extern bool evlog_check_projection_owner(const char *name);
 extern EvlogProjection *evlog_lock_projection(const char *name, bool check_owner,
 											  bool skip_locked);
@@ -57,7 +59,11 @@ extern void evlog_set_projection_state(const char *name, const char *state);
 extern void evlog_set_checkpoint(const char *name, int64 checkpoint,
 								 bool rebuilt);
 extern void evlog_sync_checkpoint(List *projections, int64 seq);
-extern void evlog_forget_dead_letters(const char *name);
+extern void evlog_forget_dead_letters(const char *name, int64 after);
+extern char *evlog_version_of(const char *name);
+extern void evlog_set_replaces(const char *name, const char *replaces);
+extern void evlog_forget_replaces(const char *name);
+extern void evlog_take_over(const char *name, const char *old, bool sync);
 extern void evlog_record_dead_letter(const char *name, int64 seq, const char *message);
 extern void evlog_mark_failed(const char *name, int64 seq, const char *message);
 

@@ -42,13 +42,13 @@
 /* The columns of evlog.projections that EvlogProjection holds, by name */
 static const char *const projection_columns[] = {
 	"name", "handler", "tables", "event_types", "mode", "on_error", "reset",
-	"owner", "state", "checkpoint", "upcast", "timeout"
+	"owner", "state", "checkpoint", "upcast", "timeout", "replaces"
 };
 enum
 {
 	COL_NAME, COL_HANDLER, COL_TABLES, COL_EVENT_TYPES, COL_MODE, COL_ON_ERROR,
 	COL_RESET, COL_OWNER, COL_STATE, COL_CHECKPOINT, COL_UPCAST, COL_TIMEOUT,
-	NUM_COLS
+	COL_REPLACES, NUM_COLS
 };
 
 /*
@@ -100,7 +100,7 @@ evlog_projection_from_tuple(EvlogProjection *p, HeapTuple tuple, TupleDesc desc)
 			if (!TupleDescAttr(desc, i)->attisdropped &&
 				strcmp(NameStr(TupleDescAttr(desc, i)->attname), projection_columns[c]) == 0)
 				attno = i + 1;
-		if (attno == 0 && c != COL_TIMEOUT)
+		if (attno == 0 && c != COL_TIMEOUT && c != COL_REPLACES)
 			elog(ERROR, "evlog.projections has no column \"%s\"", projection_columns[c]);
 		n[c] = attno == 0;
 		v[c] = attno == 0 ? (Datum) 0 : heap_getattr(tuple, attno, desc, &n[c]);
@@ -116,6 +116,8 @@ evlog_projection_from_tuple(EvlogProjection *p, HeapTuple tuple, TupleDesc desc)
 	p->state = TextDatumGetCString(v[COL_STATE])[0];
 	p->checkpoint = DatumGetInt64(v[COL_CHECKPOINT]);
 	p->upcast = DatumGetBool(v[COL_UPCAST]);
+	if (!n[COL_REPLACES])
+		strlcpy(p->replaces, TextDatumGetCString(v[COL_REPLACES]), EVLOG_NAMEDATALEN);
 	p->timeout_ms = n[COL_TIMEOUT] ? EVLOG_DEFAULT_TIMEOUT_MS :
 		clamp_timeout_ms(DatumGetIntervalP(v[COL_TIMEOUT]));
 	p->tables = NIL;
@@ -195,6 +197,39 @@ require_owner(EvlogProjection *p)
 }
 
 /*
+ * evlog_read_projection
+ *		The registry row of projection name as a new snapshot sees it, or
+ *		NULL when there is none; takes no lock on it.  Connects to SPI
+ *		itself (the caller may be SPI-connected or not); the result is
+ *		allocated in the caller's memory context.
+ */
+EvlogProjection *
+evlog_read_projection(const char *name)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	EvlogProjection *p = palloc(sizeof(EvlogProjection));
+	MemoryContext caller = CurrentMemoryContext;
+	bool		found;
+
+	SPI_connect();
+	args[0] = CStringGetTextDatum(name);
+	evlog_registry_exec("SELECT * FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " WHERE name = $1",
+						1, argtypes, args, NULL, 1);
+	found = SPI_processed > 0;
+	if (found)
+	{
+		/* the row's lists and strings go into the caller's context */
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		evlog_projection_from_tuple(p, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	return found ? p : NULL;
+}
+
+/*
  * evlog_check_projection_owner
  *		Raise EV005 unless projection name exists, and 42501 unless the
  *		current user has the privileges of its owner, reading the registry
@@ -205,23 +240,15 @@ require_owner(EvlogProjection *p)
 bool
 evlog_check_projection_owner(const char *name)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
-	EvlogProjection p;
+	EvlogProjection *p = evlog_read_projection(name);
 
-	SPI_connect();
-	args[0] = CStringGetTextDatum(name);
-	evlog_registry_exec("SELECT * FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " WHERE name = $1",
-						1, argtypes, args, NULL, 1);
-	if (SPI_processed == 0)
+	if (p == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
 				 errmsg("projection \"%s\" does not exist", name),
 				 errhint("See evlog.projections for the registered projections.")));
-	evlog_projection_from_tuple(&p, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
-	SPI_finish();
-	require_owner(&p);
-	return p.sync;
+	require_owner(p);
+	return p->sync;
 }
 
 /*
@@ -337,18 +364,116 @@ evlog_sync_checkpoint(List *projections, int64 seq)
 
 /*
  * evlog_forget_dead_letters
- *		Delete the dead letters of projection name (a rebuild, an
- *		unregistration).  SPI-connected caller; runs in its transaction.
+ *		Delete the dead letters of projection name for events after seq
+ *		after (after < 0: all of them): a rebuild from a snapshot at seq
+ *		after keeps those the snapshot's read model stands on, a full
+ *		rebuild or an unregistration forgets them all.  SPI-connected
+ *		caller; runs in its transaction.
  */
 void
-evlog_forget_dead_letters(const char *name)
+evlog_forget_dead_letters(const char *name, int64 after)
+{
+	Oid			argtypes[2] = {TEXTOID, INT8OID};
+	Datum		args[2];
+
+	args[0] = CStringGetTextDatum(name);
+	args[1] = Int64GetDatum(after);
+	evlog_registry_exec("DELETE FROM " EVLOG_QUALIFIED(EVLOG_DEAD_LETTERS_TABLE) " WHERE projection = $1 AND seq > $2",
+						2, argtypes, args, NULL, 0);
+}
+
+/*
+ * evlog_version_of
+ *		The name of the projection registered as the next version of
+ *		projection name (its replaces column names it), or NULL, as a new
+ *		snapshot sees the registry.  Connects to SPI itself; the result is
+ *		in the caller's memory context.
+ */
+char *
+evlog_version_of(const char *name)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	char	   *result = NULL;
+
+	SPI_connect();
+	args[0] = CStringGetTextDatum(name);
+	evlog_registry_exec("SELECT name FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " WHERE replaces = $1",
+						1, argtypes, args, NULL, 1);
+	if (SPI_processed > 0)
+	{
+		char	   *value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		result = SPI_palloc(strlen(value) + 1);
+		strcpy(result, value);
+	}
+	SPI_finish();
+	return result;
+}
+
+/*
+ * evlog_set_replaces
+ *		Note in the registry row of projection name that it is the next
+ *		version of projection replaces (NULL: of none).  SPI-connected
+ *		caller; runs in its transaction.
+ */
+void
+evlog_set_replaces(const char *name, const char *replaces)
+{
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		args[2];
+	char		nulls[2] = "  ";
+
+	args[0] = CStringGetTextDatum(name);
+	args[1] = replaces ? CStringGetTextDatum(replaces) : (Datum) 0;
+	nulls[1] = replaces ? ' ' : 'n';
+	evlog_registry_exec("UPDATE " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " SET replaces = $2 WHERE name = $1",
+						2, argtypes, args, nulls, 0);
+}
+
+/*
+ * evlog_forget_replaces
+ *		The projection that was the next version of projection name (now
+ *		unregistered) replaces nothing any more.  The caller has checked
+ *		that the registry has the column (evlog updated from 0.1.0), and
+ *		is SPI-connected; runs in its transaction.
+ */
+void
+evlog_forget_replaces(const char *name)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
 
 	args[0] = CStringGetTextDatum(name);
-	evlog_registry_exec("DELETE FROM " EVLOG_QUALIFIED(EVLOG_DEAD_LETTERS_TABLE) " WHERE projection = $1",
+	evlog_registry_exec("UPDATE " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " SET replaces = NULL WHERE replaces = $1",
 						1, argtypes, args, NULL, 0);
+}
+
+/*
+ * evlog_take_over
+ *		The registry's part of evlog_promote: projection old's row and dead
+ *		letters go; projection name takes old's name and mode (sync or
+ *		not), replaces nothing, and keeps its checkpoint, state and dead
+ *		letters under the new name.  The caller holds both rows FOR UPDATE
+ *		and the sequencer, and is SPI-connected; runs in its transaction.
+ */
+void
+evlog_take_over(const char *name, const char *old, bool sync)
+{
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		args[3];
+
+	args[0] = CStringGetTextDatum(name);
+	args[1] = CStringGetTextDatum(old);
+	args[2] = CStringGetTextDatum(sync ? "sync" : "async");
+	evlog_forget_dead_letters(old, -1);
+	evlog_registry_exec("DELETE FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " WHERE name = $2",
+						2, argtypes, args, NULL, 0);
+	evlog_registry_exec("UPDATE " EVLOG_QUALIFIED(EVLOG_DEAD_LETTERS_TABLE) " SET projection = $2 WHERE projection = $1",
+						2, argtypes, args, NULL, 0);
+	evlog_registry_exec("UPDATE " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " SET name = $2, mode = $3, replaces = NULL, "
+						"updated_at = now() WHERE name = $1",
+						3, argtypes, args, NULL, 0);
 }
 
 /*

@@ -203,8 +203,11 @@ empty_read_model(EvlogProjection *p)
  * its event types) and set its checkpoint to the head, in this transaction;
  * return the number of events replayed.  With from_snapshot, the read model
  * is set to a matching snapshot instead of emptied (snapshot.c, through
- * evlog_restore_hook) and only the events after it are folded.  Clears its dead letters first; a
- * failed projection that rebuilds cleanly becomes active.  NOTICE every
+ * evlog_restore_hook) and only the events after it are folded.  Clears its
+ * dead letters first (after a restore only those after the snapshot's seq,
+ * which the tail's fold records again; those up to it are what the
+ * snapshot's read model stands on); a failed projection that rebuilds
+ * cleanly becomes active.  NOTICE every
  * evlog.progress_events.  Checks ownership before any lock; then locks, in
  * this order: the projection's rebuild lock for the whole transaction (or
  * until the subtransaction that took it aborts), the registry row FOR UPDATE,
@@ -246,7 +249,7 @@ evlog_rebuild(PG_FUNCTION_ARGS)
 		from = evlog_restore_hook(p, fcinfo);
 	if (from < 0)
 		empty_read_model(p);
-	evlog_forget_dead_letters(name);
+	evlog_forget_dead_letters(name, from);
 
 	(void) evlog_fold_range(p, Max(from, 0), evlog_head_spi(), !p->skip_on_error, 0, true,
 							&handed, &last);

@@ -52,6 +52,7 @@ PG_FUNCTION_INFO_V1(evlog_resume);
 
 /* Set by version.c (versions.h) */
 evlog_register_hook_type evlog_register_hook = NULL;
+evlog_alter_hook_type evlog_alter_hook = NULL;
 evlog_unregister_hook_type evlog_unregister_hook = NULL;
 
 /*
@@ -337,6 +338,8 @@ evlog_alter_projection(PG_FUNCTION_ARGS)
 		check_timeout(PG_GETARG_INTERVAL_P(3));
 
 	p = lock_for_change(name);
+	if (evlog_alter_hook)
+		evlog_alter_hook(p, mode);
 	was_sync = p->sync;
 	active = p->state == 'a';
 	SPI_finish();
@@ -381,7 +384,7 @@ evlog_unregister_projection(PG_FUNCTION_ARGS)
 	evlog_arg_not_null(fcinfo, 0, "name");
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	(void) lock_for_change(name);
-	evlog_forget_dead_letters(name);
+	evlog_forget_dead_letters(name, -1);
 	args[0] = CStringGetTextDatum(name);
 	evlog_registry_exec("DELETE FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " WHERE name = $1",
 						1, argtypes, args, NULL, 0);

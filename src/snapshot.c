@@ -25,7 +25,11 @@
  * so the worker passes it over; a sync projection's snapshot also holds
  * the sequencer, as its checkpoint moves with every append.
  * evlog.snapshot_retention keeps the last N snapshots of each projection;
- * unregistering a projection drops its snapshots.
+ * unregistering a projection drops its snapshots.  The copies are not
+ * members of the extension (pg_dump dumps them, with their rows, as it dumps
+ * the rows of evlog.projection_snapshots), so the event trigger
+ * evlog_drop_snapshots drops them when DROP EXTENSION evlog starts, which
+ * would otherwise refuse to drop the schema that holds them.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,6 +37,8 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "catalog/namespace.h"
+#include "commands/event_trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -48,6 +54,7 @@
 #include "versions.h"
 
 PG_FUNCTION_INFO_V1(evlog_snapshot);
+PG_FUNCTION_INFO_V1(evlog_drop_snapshot_copies);
 
 /* evlog.snapshot_retention: snapshots kept per projection */
 static int	snapshot_retention = 3;
@@ -339,6 +346,57 @@ snapshot_restore(EvlogProjection *p, FunctionCallInfo fcinfo)
 			(errmsg("projection \"%s\": restored its snapshot at seq " INT64_FORMAT ", folding the events after it",
 					p->name, seq)));
 	return seq;
+}
+
+/*
+ * evlog.drop_snapshot_copies() RETURNS event_trigger
+ *
+ * The function of the event trigger evlog_drop_snapshots (ddl_command_start,
+ * DROP EXTENSION): when the statement drops extension evlog, drop every
+ * table of schema evlog_snapshots first (the snapshots' copies; no member of
+ * the extension lives there), with the statement's CASCADE or RESTRICT, so
+ * that the extension's schema can go with it: an object of the user's that
+ * depends on a copy makes DROP EXTENSION refuse, as it would without CASCADE.
+ * Runs as the registry's owner, who owns the schema (and so may drop any
+ * table in it).  Any other statement: nothing.  Errors: 39P01 when not
+ * called as an event trigger; what DROP TABLE raises.
+ */
+Datum
+evlog_drop_snapshot_copies(PG_FUNCTION_ARGS)
+{
+	DropStmt   *stmt;
+	bool		ours = false;
+	ListCell   *lc;
+	SPITupleTable *copies;
+	uint64		n;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("evlog.drop_snapshot_copies() must be called as an event trigger")));
+	stmt = (DropStmt *) ((EventTriggerData *) fcinfo->context)->parsetree;
+	if (!IsA(stmt, DropStmt) || stmt->removeType != OBJECT_EXTENSION)
+		PG_RETURN_VOID();
+	foreach(lc, stmt->objects)
+		if (strcmp(strVal(lfirst(lc)), "evlog") == 0)
+			ours = true;
+	if (!ours || !OidIsValid(get_namespace_oid("evlog_snapshots", true)))
+		PG_RETURN_VOID();
+
+	SPI_connect();
+	evlog_registry_exec("SELECT pg_catalog.quote_ident(c.relname) FROM pg_catalog.pg_class c "
+						"WHERE c.relnamespace = 'evlog_snapshots'::pg_catalog.regnamespace "
+						"AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog.\"char\"[]) ORDER BY c.oid",
+						0, NULL, NULL, NULL, 0);
+	copies = SPI_tuptable;
+	n = SPI_processed;
+	for (uint64 i = 0; i < n; i++)
+		evlog_registry_exec(psprintf("DROP TABLE IF EXISTS evlog_snapshots.%s %s",
+									 SPI_getvalue(copies->vals[i], copies->tupdesc, 1),
+									 stmt->behavior == DROP_CASCADE ? "CASCADE" : "RESTRICT"),
+							0, NULL, NULL, NULL, 0);
+	SPI_finish();
+	PG_RETURN_VOID();
 }
 
 /*

@@ -32,6 +32,7 @@
 #include "storage/latch.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
@@ -46,45 +47,6 @@ PG_FUNCTION_INFO_V1(evlog_promote);
 
 /* How often evlog_promote looks at the new version's checkpoint */
 #define PROMOTE_POLL_MS 10
-
-/*
- * registry_text
- *		The text of the first row of sql (a query of evlog.projections with
- *		one text parameter, arg, and one text column), or NULL when there
- *		is no row or the value is NULL; read with a new snapshot.  The
- *		caller is SPI-connected; the result is allocated in the caller's
- *		context from before SPI_connect (SPI_palloc), so it outlives
- *		SPI_finish.
- */
-static char *
-registry_text(const char *sql, const char *arg)
-{
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
-	char	   *value;
-	char	   *result;
-
-	args[0] = CStringGetTextDatum(arg);
-	evlog_registry_exec(sql, 1, argtypes, args, NULL, 1);
-	if (SPI_processed == 0)
-		return NULL;
-	value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	if (value == NULL)
-		return NULL;
-	result = SPI_palloc(strlen(value) + 1);
-	strcpy(result, value);
-	return result;
-}
-
-/* The projection that name replaces, or NULL */
-#define replaces_of(name) \
-	registry_text("SELECT replaces FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " WHERE name = $1", (name))
-/* The projection registered as the next version of name, or NULL */
-#define version_of(name) \
-	registry_text("SELECT name FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " WHERE replaces = $1", (name))
-/* name itself, when it is registered, or NULL */
-#define registered(name) \
-	registry_text("SELECT name FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " WHERE name = $1", (name))
 
 /*
  * version_register
@@ -102,9 +64,8 @@ static void
 version_register(FunctionCallInfo fcinfo, const char *name, bool locked)
 {
 	char	   *replaces;
+	EvlogProjection *replaced;
 	char	   *other;
-	Oid			argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		args[2];
 
 	if (PG_NARGS() < 10 || PG_ARGISNULL(9))
 		return;
@@ -126,29 +87,49 @@ version_register(FunctionCallInfo fcinfo, const char *name, bool locked)
 		return;
 	}
 
-	if (registered(replaces) == NULL)
+	replaced = evlog_read_projection(replaces);
+	if (replaced == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
 				 errmsg("projection \"%s\" does not exist", replaces),
 				 errhint("See evlog.projections for the registered projections.")));
-	other = replaces_of(replaces);
-	if (other)
+	if (replaced->replaces[0] != '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
-				 errmsg("projection \"%s\" is itself a new version of \"%s\"", replaces, other),
+				 errmsg("projection \"%s\" is itself a new version of \"%s\"", replaces, replaced->replaces),
 				 errdetail("Versions do not chain: a projection replaces one that serves."),
 				 errhint("Promote \"%s\" first, then register the next version with replaces => '%s'.",
-						 replaces, other)));
-	other = version_of(replaces);
+						 replaces, replaced->replaces)));
+	other = evlog_version_of(replaces);
 	if (other)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("projection \"%s\" already has a new version, \"%s\"", replaces, other),
 				 errhint("Promote or unregister \"%s\" first.", other)));
-	args[0] = CStringGetTextDatum(name);
-	args[1] = CStringGetTextDatum(replaces);
-	evlog_registry_exec("UPDATE " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " SET replaces = $2 WHERE name = $1",
-						2, argtypes, args, NULL, 0);
+	evlog_set_replaces(name, replaces);
+}
+
+/*
+ * version_alter
+ *		evlog_alter_hook: refuse (EV005) to make a projection sync while it
+ *		is the next version of another one, not yet promoted: the worker
+ *		builds it in batches while the one it replaces serves, and a sync
+ *		fold would hold every append until it reached the head.  p is the
+ *		registry row the caller holds FOR UPDATE, mode the new mode (NULL:
+ *		unchanged).
+ */
+static void
+version_alter(EvlogProjection *p, const char *mode)
+{
+	if (mode == NULL || strcmp(mode, "sync") != 0 || p->replaces[0] == '\0')
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
+			 errmsg("projection \"%s\" cannot be made sync before it is promoted", p->name),
+			 errdetail("It is the next version of \"%s\": the worker builds it from the start of the log in batches while \"%s\" serves.",
+					   p->replaces, p->replaces),
+			 errhint("evlog_promote('%s') gives it the name and mode of \"%s\"; promote it first.",
+					 p->name, p->replaces)));
 }
 
 /*
@@ -161,15 +142,10 @@ version_register(FunctionCallInfo fcinfo, const char *name, bool locked)
 static void
 version_unregister(const char *name)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
-
 	/* a database not yet updated from 0.1.0 has neither versions nor snapshots */
 	if (get_attnum(evlog_relid(EVLOG_PROJECTIONS_TABLE), "replaces") == InvalidAttrNumber)
 		return;
-	args[0] = CStringGetTextDatum(name);
-	evlog_registry_exec("UPDATE " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " SET replaces = NULL WHERE replaces = $1",
-						1, argtypes, args, NULL, 0);
+	evlog_forget_replaces(name);
 	evlog_snapshot_forget(name);
 }
 
@@ -181,6 +157,7 @@ void
 evlog_version_init(void)
 {
 	evlog_register_hook = version_register;
+	evlog_alter_hook = version_alter;
 	evlog_unregister_hook = version_unregister;
 }
 
@@ -196,39 +173,40 @@ evlog_version_init(void)
 static bool
 near_head(const char *name, TimestampTz deadline, int64 *checkpoint, int64 *head)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
+	MemoryContext each = AllocSetContextCreate(CurrentMemoryContext, "evlog_promote wait",
+											   ALLOCSET_SMALL_SIZES);
+	MemoryContext outer = MemoryContextSwitchTo(each);
 
-	args[0] = CStringGetTextDatum(name);
 	for (;;)
 	{
-		bool		isnull;
-		char	   *state;
+		EvlogProjection *p;
 
 		CHECK_FOR_INTERRUPTS();
-		evlog_registry_exec("SELECT p.checkpoint, p.state, (SELECT coalesce(max(e.seq), 0) FROM " EVLOG_QUALIFIED(EVLOG_EVENTS_TABLE) " e) "
-							"FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " p WHERE p.name = $1",
-							1, argtypes, args, NULL, 1);
-		if (SPI_processed == 0)
+		MemoryContextReset(each);
+		p = evlog_read_projection(name);
+		if (p == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
 					 errmsg("projection \"%s\" does not exist", name)));
-		*checkpoint = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-		*head = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-		if (strcmp(state, "active") != 0)
+		if (p->state != 'a')
 			ereport(ERROR,
 					(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
-					 errmsg("projection \"%s\" is %s, not active", name, state),
+					 errmsg("projection \"%s\" is %s, not active", name,
+							p->state == 'p' ? "paused" : "failed"),
 					 errhint("evlog_resume('%s') makes it active again; see last_error in evlog.projection_status.", name)));
+		*checkpoint = p->checkpoint;
+		*head = evlog_head_spi();
 		if (*head - *checkpoint <= evlog_fold_batch_size())
-			return true;
+			break;
 		if (GetCurrentTimestamp() >= deadline)
-			return false;
+			break;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 PROMOTE_POLL_MS, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
+	MemoryContextSwitchTo(outer);
+	MemoryContextDelete(each);
+	return *head - *checkpoint <= evlog_fold_batch_size();
 }
 
 /*
@@ -253,7 +231,6 @@ evlog_promote(PG_FUNCTION_ARGS)
 {
 	char	   *name;
 	char	   *old;
-	char	   *other;
 	Interval   *timeout;
 	TimestampTz deadline;
 	int64		checkpoint;
@@ -261,8 +238,7 @@ evlog_promote(PG_FUNCTION_ARGS)
 	bool		old_sync;
 	bool		active_async;
 	EvlogProjection *p;
-	Oid			argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		args[2];
+	EvlogProjection *old_row;
 
 	evlog_arg_not_null(fcinfo, 0, "name");
 	evlog_arg_not_null(fcinfo, 1, "timeout");
@@ -281,14 +257,13 @@ evlog_promote(PG_FUNCTION_ARGS)
 
 	/* the caller's rights over both, before any lock */
 	(void) evlog_check_projection_owner(name);
-	SPI_connect();
-	old = replaces_of(name);
-	SPI_finish();
-	if (old == NULL)
+	p = evlog_read_projection(name);
+	if (p == NULL || p->replaces[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
 				 errmsg("projection \"%s\" replaces no projection", name),
 				 errhint("Register the new version with evlog_register_projection(..., replaces => 'name').")));
+	old = pstrdup(p->replaces);
 	old_sync = evlog_check_projection_owner(old);
 
 	/* wait, holding nothing */
@@ -306,35 +281,32 @@ evlog_promote(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	/*
-	 * Lock as registry changes do: rebuild locks, async rows, sequencer.
-	 * The old projection's rebuild lock is taken in share mode, as
-	 * appenders take it, so that appends go on folding it until this
+	 * Lock as registry changes do: rebuild locks, async rows, sequencer,
+	 * sync rows.  The old projection's rebuild lock is taken in share mode,
+	 * as appenders take it, so that appends go on folding it until this
 	 * transaction holds the sequencer (an exclusive one would make them
-	 * pass it over, and readers would see it lag); it waits for a rebuild
-	 * of it in progress, and a rebuild starting now waits for this
-	 * transaction.
+	 * pass it over, and readers would see it lag); it waits (visibly, in
+	 * pg_locks, and under the deadlock detector) for a rebuild of it in
+	 * progress, and a rebuild starting now waits for this transaction.
+	 * What the registry said before the locks is read again under them: a
+	 * promote or an alter that committed meanwhile has changed it.
 	 */
-	while (!evlog_rebuild_lock_shared(old))
-	{
-		CHECK_FOR_INTERRUPTS();
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 PROMOTE_POLL_MS, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-	}
+	evlog_rebuild_lock_shared_wait(old);
 	evlog_rebuild_lock_exclusive(name);
 	SPI_connect();
 	p = evlog_lock_projection(name, true, false);
-	active_async = p->state == 'a' && !p->sync;
 	if (!old_sync)
 		(void) evlog_lock_projection(old, true, false);
 	evlog_sequencer_lock();
-	if (old_sync)
-		(void) evlog_lock_projection(old, true, false);
-	other = replaces_of(name);
-	if (other == NULL || strcmp(other, old) != 0)
+	old_row = evlog_lock_projection(old, true, false);
+	if (strcmp(p->replaces, old) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_EVLOG_PROJECTION_STATE),
-				 errmsg("projection \"%s\" no longer replaces \"%s\"", name, old)));
+				 errmsg("projection \"%s\" no longer replaces \"%s\"", name, old),
+				 errdetail("A transaction that committed while this one waited for its locks changed the registry."),
+				 errhint("See evlog.projections.")));
+	old_sync = old_row->sync;
+	active_async = p->state == 'a' && !p->sync;
 	SPI_finish();
 	if (!active_async)
 		ereport(ERROR,
@@ -354,20 +326,9 @@ evlog_promote(PG_FUNCTION_ARGS)
 				 errhint("See last_error in evlog.projection_status; nothing was changed.")));
 
 	/* the cut-over */
-	args[0] = CStringGetTextDatum(name);
-	args[1] = CStringGetTextDatum(old);
-	evlog_registry_exec("DELETE FROM " EVLOG_QUALIFIED(EVLOG_DEAD_LETTERS_TABLE) " WHERE projection = $2",
-						2, argtypes, args, NULL, 0);
 	evlog_snapshot_forget(old);
-	evlog_registry_exec("DELETE FROM " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " WHERE name = $2",
-						2, argtypes, args, NULL, 0);
-	evlog_registry_exec("UPDATE " EVLOG_QUALIFIED(EVLOG_DEAD_LETTERS_TABLE) " SET projection = $2 WHERE projection = $1",
-						2, argtypes, args, NULL, 0);
+	evlog_take_over(name, old, old_sync);
 	evlog_snapshot_rename(name, old);
-	evlog_registry_exec(psprintf("UPDATE " EVLOG_QUALIFIED(EVLOG_PROJECTIONS_TABLE) " SET name = $2, mode = '%s', replaces = NULL, "
-								 "updated_at = now() WHERE name = $1",
-								 old_sync ? "sync" : "async"),
-						2, argtypes, args, NULL, 0);
 	SPI_finish();
 	evlog_registry_changed();
 	PG_RETURN_INT64(checkpoint);

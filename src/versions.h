@@ -29,6 +29,14 @@ typedef void (*evlog_register_hook_type) (FunctionCallInfo fcinfo,
 extern PGDLLIMPORT evlog_register_hook_type evlog_register_hook;
 
 /*
+ * evlog_alter_projection calls this with the registry row of the projection
+ * it changes held FOR UPDATE, SPI-connected, before it changes anything;
+ * mode is the new mode, NULL when unchanged.
+ */
+typedef void (*evlog_alter_hook_type) (EvlogProjection *p, const char *mode);
+extern PGDLLIMPORT evlog_alter_hook_type evlog_alter_hook;
+
+/*
  * evlog_unregister_projection calls this once it has deleted the registry
  * row of name, holding the sequencer, SPI-connected.
  */

@@ -10,7 +10,8 @@ CREATE ROLE evlog_versions_other;
 GRANT SELECT ON evlog.events TO evlog_versions_owner, evlog_versions_other;
 GRANT CREATE ON SCHEMA public TO evlog_versions_owner, evlog_versions_other;
 GRANT EXECUTE ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval, text),
-                          evlog_promote(text, interval)
+                          evlog_promote(text, interval),
+                          evlog_alter_projection(text, text, text, interval)
   TO evlog_versions_owner, evlog_versions_other;
 
 SET ROLE evlog_versions_owner;
@@ -60,6 +61,12 @@ SELECT regexp_replace(try($$SELECT public.evlog_promote('vboard_v2', '20 ms')$$)
 ROLLBACK TO before_promote;
 SELECT name, mode, replaces, checkpoint = 0 AS unbuilt FROM evlog.projections WHERE name LIKE 'vboard%' ORDER BY name;
 COMMIT;
+
+-- a version being built cannot be made sync (it would fold the whole log
+-- while holding appends): promote it first; its other settings can change
+SELECT try($$SELECT public.evlog_alter_projection('vboard_v2', mode => 'sync')$$);
+SELECT evlog_alter_projection('vboard_v2', on_error => 'stop', mode => 'async');
+SELECT name, mode, replaces FROM evlog.projections WHERE name = 'vboard_v2';
 
 -- a version chain, and a second version of the same projection
 SELECT try($$SELECT public.evlog_register_projection('vboard_v3', 'public.vfold_v2(evlog.events)', '{public.vboard_v2}', replaces => 'vboard_v2')$$);
@@ -138,6 +145,43 @@ SELECT count(*) AS copies FROM pg_class WHERE relnamespace = 'evlog_snapshots'::
 RESET ROLE;
 RESET evlog.snapshot_retention;
 
+-- dead letters: a rebuild from a snapshot keeps those up to the snapshot's
+-- seq (its read model stands on them) and records those after it again
+SET ROLE evlog_versions_owner;
+CREATE TABLE vdl (n bigint PRIMARY KEY);
+CREATE FUNCTION vdl_fold(e evlog.events) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF e.payload ? 'bad' THEN RAISE EXCEPTION 'bad event %', e.payload->>'bad'; END IF;
+  INSERT INTO vdl VALUES (e.seq);
+END $$;
+SELECT evlog_register_projection('vdl', 'vdl_fold(evlog.events)', '{vdl}', event_types => '{vdl.x}',
+                                 on_error => 'skip');
+RESET ROLE;
+SELECT evlog_head() AS dl_start \gset
+SELECT count(evlog_append('dl', 'vdl.x', CASE WHEN i = 2 THEN '{"bad": "before"}' ELSE '{}' END::jsonb))
+  FROM generate_series(1, 3) i;
+SET ROLE evlog_versions_owner;
+SELECT evlog_catch_up('vdl') AS folded;
+SELECT evlog_snapshot('vdl') - :dl_start AS snapshot_at;
+RESET ROLE;
+SELECT count(evlog_append('dl', 'vdl.x', CASE WHEN i = 2 THEN '{"bad": "after"}' ELSE '{}' END::jsonb))
+  FROM generate_series(1, 3) i;
+SET ROLE evlog_versions_owner;
+SELECT evlog_catch_up('vdl') AS folded;
+SELECT seq - :dl_start AS seq, error FROM evlog.dead_letters WHERE projection = 'vdl' ORDER BY seq;
+SET client_min_messages = warning;
+SELECT evlog_rebuild('vdl', from_snapshot => true) AS folded_after_snapshot;
+RESET client_min_messages;
+SELECT seq - :dl_start AS seq, error FROM evlog.dead_letters WHERE projection = 'vdl' ORDER BY seq;
+SELECT array_agg(n - :dl_start ORDER BY n) AS folded FROM vdl;
+-- a full rebuild records them all again
+SELECT evlog_rebuild('vdl') AS folded;
+SELECT seq - :dl_start AS seq, error FROM evlog.dead_letters WHERE projection = 'vdl' ORDER BY seq;
+SELECT evlog_unregister_projection('vdl');
+DROP TABLE vdl;
+DROP FUNCTION vdl_fold(evlog.events);
+RESET ROLE;
+
 -- progress: the view's shape (nothing runs now in this session)
 SELECT * FROM evlog.progress WHERE pid = pg_backend_pid();
 
@@ -168,7 +212,42 @@ RESET ROLE;
 REVOKE ALL ON evlog.events FROM evlog_versions_owner, evlog_versions_other;
 REVOKE ALL ON SCHEMA public FROM evlog_versions_owner, evlog_versions_other;
 REVOKE ALL ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval, text),
-                       evlog_promote(text, interval)
+                       evlog_promote(text, interval),
+                       evlog_alter_projection(text, text, text, interval)
   FROM evlog_versions_owner, evlog_versions_other;
 DROP ROLE evlog_versions_owner;
 DROP ROLE evlog_versions_other;
+
+-- DROP EXTENSION evlog drops the snapshots' copies with the extension (its
+-- event trigger evlog_drop_snapshots), RESTRICT or CASCADE as asked: an
+-- object of the user's that depends on a copy makes a plain DROP refuse, as
+-- a handler (it takes evlog.events) does
+CREATE TABLE vsnap (seq bigint);
+CREATE FUNCTION vsnap_fold(e evlog.events) RETURNS void LANGUAGE sql AS $$ INSERT INTO vsnap VALUES (e.seq) $$;
+SELECT evlog_register_projection('vsnap', 'vsnap_fold(evlog.events)', '{vsnap}', mode => 'sync');
+SELECT evlog_snapshot('vsnap') = evlog_head() AS snapshot_at_head;
+SELECT format('CREATE VIEW vsnap_copy AS SELECT * FROM evlog_snapshots.%I', copies[1])
+  FROM evlog.snapshots WHERE projection = 'vsnap' \gexec
+BEGIN;
+SET LOCAL evlog.allow_drop = on;
+SELECT regexp_replace(try('DROP EXTENSION evlog'), 's\d+_1', 'sN_1', 'g');
+DROP VIEW vsnap_copy;
+DROP FUNCTION vsnap_fold(evlog.events);
+DROP EXTENSION evlog;
+SELECT count(*) AS snapshot_schemas, to_regclass('vsnap') AS projection_table
+  FROM pg_namespace WHERE nspname = 'evlog_snapshots';
+ROLLBACK;
+BEGIN;
+SET LOCAL evlog.allow_drop = on;
+SET LOCAL client_min_messages = warning;
+DROP EXTENSION evlog CASCADE;
+SELECT count(*) AS snapshot_schemas, to_regclass('vsnap_copy') AS view FROM pg_namespace WHERE nspname = 'evlog_snapshots';
+ROLLBACK;
+-- another extension's DROP is left alone
+DROP EXTENSION IF EXISTS evlog_not_here;
+SELECT count(*) AS copies FROM evlog.snapshots s, pg_class c
+ WHERE c.relnamespace = 'evlog_snapshots'::regnamespace AND c.relname = ANY (s.copies);
+DROP VIEW vsnap_copy;
+SELECT evlog_unregister_projection('vsnap');
+DROP TABLE vsnap;
+DROP FUNCTION vsnap_fold(evlog.events);
