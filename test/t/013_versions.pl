@@ -171,5 +171,50 @@ is($folded, $node->safe_psql('app', 'SELECT evlog_head()'), 'after the handler c
 like($stderr, qr/no snapshot matches/, 'and says that no snapshot matches');
 is($node->safe_psql('app', q{SELECT count(*) FROM board WHERE status <> upper(status)}), '0', 'the new handler made the board');
 
+# snapshots survive pg_dump / pg_restore (their copies, with their rows, and
+# their rows in evlog.snapshots: a rebuild from the snapshot works in the
+# restored database), and DROP EXTENSION evlog goes with them there
+$node->safe_psql('postgres', 'CREATE DATABASE snapdump');
+$node->safe_psql('snapdump', q{
+  CREATE EXTENSION evlog;
+  CREATE TABLE tally (stream text PRIMARY KEY, n bigint NOT NULL);
+  CREATE TABLE tally_seen (seq bigint PRIMARY KEY);
+  CREATE FUNCTION count_it(e evlog.events) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO tally VALUES (e.stream, 1) ON CONFLICT (stream) DO UPDATE SET n = tally.n + 1;
+    INSERT INTO tally_seen VALUES (e.seq) $$;
+  SELECT count(evlog_append('s-' || i % 4, 'x.counted', '{}')) FROM generate_series(1, 40) i;
+  SELECT evlog_register_projection('tally', 'count_it(evlog.events)', '{tally,tally_seen}', mode => 'sync');
+  SELECT evlog_snapshot('tally');
+  SELECT count(evlog_append('s-' || i % 4, 'x.counted', '{}')) FROM generate_series(1, 10) i;
+});
+my $snapshots_q = q{SELECT projection, seq, fingerprint, copies FROM evlog.snapshots ORDER BY seq};
+my $copies_q = q{SELECT string_agg(c || ':' || (xpath('/row/n/text()',
+                   query_to_xml(format('SELECT count(*) AS n, sum(hashtext(t::text)) AS h FROM evlog_snapshots.%I t', c), false, false, '')))[1]::text,
+                   ' ' ORDER BY c)
+                 FROM evlog.snapshots, unnest(copies) c};
+my $snapshots_before = $node->safe_psql('snapdump', $snapshots_q);
+my $copies_before = $node->safe_psql('snapdump', $copies_q);
+like($snapshots_before, qr/^tally\|40\|[0-9a-f]{64}\|\{s\d+_1,s\d+_2\}$/, 'a snapshot of two tables at seq 40');
+my $dump = $node->basedir . '/snapdump.dump';
+$node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('snapdump') ], 'pg_dump of a database with a snapshot');
+$node->safe_psql('postgres', 'CREATE DATABASE snaprestored');
+$node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('snaprestored'), $dump ], 'pg_restore of it');
+is($node->safe_psql('snaprestored', $snapshots_q), $snapshots_before, 'evlog.snapshots is restored');
+is($node->safe_psql('snaprestored', $copies_q), $copies_before, 'the copies are restored with their rows');
+$node->psql('snaprestored', q{SELECT evlog_rebuild('tally', from_snapshot => true)}, stdout => \$folded, stderr => \$stderr);
+is($folded, '10', 'a rebuild from the restored snapshot folds only the tail');
+like($stderr, qr/restored its snapshot at seq 40/, 'it used the restored snapshot');
+is($node->safe_psql('snaprestored', q{SELECT count(*) FROM evlog_verify('tally')}), '0', 'no drift after it');
+$node->safe_psql('snaprestored', q{
+  BEGIN;
+  SET LOCAL evlog.allow_drop = on;
+  DROP FUNCTION count_it(evlog.events);
+  DROP EXTENSION evlog;
+  COMMIT;});
+is($node->safe_psql('snaprestored', q{
+  SELECT count(*) FROM pg_namespace WHERE nspname IN ('evlog', 'evlog_snapshots')}), '0',
+	'DROP EXTENSION evlog drops it with its snapshots in the restored database');
+is($node->safe_psql('snaprestored', q{SELECT count(*) FROM tally_seen}), '50', 'the projection\'s own tables stay');
+
 $node->stop;
 done_testing();
