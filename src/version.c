@@ -215,11 +215,14 @@ near_head(const char *name, TimestampTz deadline, int64 *checkpoint, int64 *head
  * Cut over from the projection that name replaces to name, in the caller's
  * transaction: wait up to timeout until name is within one batch of the
  * head (else 55P03, and nothing has changed), then lock both (rebuild
- * locks, the old one's in share mode, registry rows, the sequencer, in the
- * order registry changes take them), fold name to the head, unregister the old projection (its dead
- * letters and snapshots go; its tables stay) and give name the old one's
- * name and mode; name's dead letters and snapshots follow it.  Returns the
- * checkpoint (the head).  Checks ownership of both before any lock.
+ * locks, the old one's in share mode, waiting for a rebuild of it; registry
+ * rows; the sequencer; in the order registry changes take them), read both
+ * registrations again, fold name to the head, unregister the old projection
+ * (its dead letters and snapshots go; its tables stay) and give name the old
+ * one's name and mode as read under the locks; name's dead letters and
+ * snapshots follow it (projection_rows.c writes the registry's rows).
+ * Returns the checkpoint (the head).  Checks ownership of both before any
+ * lock.
  * Errors: 22004 null argument; 22023 negative timeout; 0A000 under
  * REPEATABLE READ (the checkpoint would never move); EV005 unknown, not a
  * new version, paused or failed; 42501 not the owner of both; 55P03 not
