@@ -6,7 +6,11 @@
 #       seq 0, against the worker catching up a new ordinary projection from
 #       seq 0: events per second, ROUNDS rounds in alternation, median
 #   12b  evlog_rebuild(from_snapshot => true) from a snapshot taken at 90 %
-#       of the log, against a full evlog_rebuild: seconds, median
+#       of the log, against a full evlog_rebuild: seconds, median, each
+#       the statement's time with its commit as psql's \timing sees it in
+#       the session (not the start of psql and of its connection: Debian's
+#       psql is a Perl wrapper, and the two together cost 0.05-0.3 s on a
+#       shared machine, which at QUICK size was most of the snapshot side)
 #   12c  evlog_append (1 client, BENCH_SECONDS) while a version of a
 #       projection builds, against the same run without it
 #   usage: bench/versions.sh WORKDIR   (PGHOST, PGPORT set; evlog installed
@@ -53,11 +57,15 @@ q -c "SELECT evlog_wait('acct', evlog_head(), '1 hour')" >/dev/null
 snap=$(q -c "SELECT evlog_snapshot('acct')")
 append $(( N - N * 9 / 10 ))
 q -c "SELECT evlog_wait('acct', evlog_head(), '1 hour')" >/dev/null
+# rebuild ARGS: "EVENTS SECONDS" of one evlog_rebuild('acct' ARGS), timed in the session
+rebuild() {
+  q -c "SET client_min_messages = warning" -c '\timing on' -c "SELECT evlog_rebuild('acct'$1)" |
+    awk '/^Time: / { t = $2 / 1000 } /^[0-9]+$/ { n = $1 } END { print n, t }'
+}
 full=() part=()
 for _ in $(seq "$ROUNDS"); do
-  t0=$(now); q -c "SELECT evlog_rebuild('acct')" >/dev/null; full+=("$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print b - a }')")
-  t0=$(now); tail=$(q -c "SET client_min_messages = warning" -c "SELECT evlog_rebuild('acct', from_snapshot => true)")
-  part+=("$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print b - a }')")
+  read -r _ t < <(rebuild ""); full+=("$t")
+  read -r tail t < <(rebuild ", from_snapshot => true"); part+=("$t")
 done
 differ=$(q -c "SELECT count(*) FROM evlog_verify('acct')")
 
