@@ -436,11 +436,10 @@ GRANT SELECT ON evlog.progress TO PUBLIC;
 -- them and their rows); DROP EXTENSION evlog drops them first, through this
 -- event trigger, instead of refusing to drop their schema.
 CREATE FUNCTION evlog.drop_snapshot_copies() RETURNS event_trigger
-  LANGUAGE C
+  LANGUAGE C SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'evlog_drop_snapshot_copies';
 COMMENT ON FUNCTION evlog.drop_snapshot_copies() IS
   'evlog.drop_snapshot_copies() RETURNS event_trigger: the function of event trigger evlog_drop_snapshots. When the statement is DROP EXTENSION evlog (RESTRICT or CASCADE), drops every table of schema evlog_snapshots (the snapshots'' copies) with the same behaviour, as the owner of the schema; any other statement is left alone. Errors: 39P01 when not called as an event trigger; 2BP01 when an object of the user''s depends on a copy and the drop is not CASCADE.';
-REVOKE EXECUTE ON FUNCTION evlog.drop_snapshot_copies() FROM PUBLIC;
 CREATE EVENT TRIGGER evlog_drop_snapshots ON ddl_command_start
   WHEN TAG IN ('DROP EXTENSION')
   EXECUTE FUNCTION evlog.drop_snapshot_copies();
