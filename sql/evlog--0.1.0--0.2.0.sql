@@ -5,6 +5,34 @@
 -- Sections below are added by the changes of 0.2.0, each under a heading
 -- that names what it is for.
 
+-- A function whose arguments change is renamed, its successor created, and
+-- this helper (dropped at the end of the script) gives the successor the
+-- EXECUTE privileges a DBA gave on the older one: every role's grant, and no
+-- EXECUTE for PUBLIC when the older one had none.  Then the older one goes.
+CREATE FUNCTION evlog.carry_execute_grants(older regprocedure, newer regprocedure) RETURNS void
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  acl aclitem[];
+  owner oid;
+  grantee text;
+BEGIN
+  SELECT p.proacl, p.proowner INTO acl, owner FROM pg_catalog.pg_proc p WHERE p.oid = older;
+  IF acl IS NOT NULL AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(acl) a
+                                     WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE') THEN
+    EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', newer);
+  END IF;
+  FOR grantee IN
+    SELECT pg_catalog.quote_ident(r.rolname)
+      FROM pg_catalog.aclexplode(acl) a
+      JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
+     WHERE a.privilege_type = 'EXECUTE' AND a.grantee <> owner
+  LOOP
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', newer, grantee);
+  END LOOP;
+END
+$$;
+
 -- Security (README "Security model"): a handler timeout per projection, and
 -- the register and alter functions that set it.
 ALTER TABLE evlog.projections
@@ -32,12 +60,14 @@ CREATE FUNCTION evlog_register_projection(name text, handler regprocedure,
                                           on_error text DEFAULT 'stop',
                                           reset regprocedure DEFAULT NULL,
                                           upcast boolean DEFAULT false,
-                                          timeout interval DEFAULT '1 minute')
+                                          timeout interval DEFAULT '1 minute',
+                                          replaces text DEFAULT NULL)
   RETURNS void
   LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'evlog_register_projection';
-COMMENT ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval) IS
-  'evlog_register_projection(name text, handler regprocedure, tables regclass[] = ''{}'', event_types text[] = NULL (all), mode text = ''async''|''sync'', on_error text = ''stop''|''skip'', reset regprocedure = NULL, upcast boolean = false, timeout interval = ''1 minute'') RETURNS void: register a projection owned by the caller. Its handler f(evlog.events) RETURNS void, its reset function and its tables'' code (triggers, policies) run only as the caller, in a security-restricted operation with search_path "$user", public, pg_temp, and whatever they SET is undone when they return. A handler call longer than timeout is cancelled and treated as a handler error. A sync projection folds the existing log at once, holding the sequencer. With upcast, the handler receives every event at its type''s latest defined version (see evlog_define_upcaster). Errors: 22004 name, handler, tables, mode, on_error, upcast or timeout null; 22023 bad name, mode, on_error, event type or timeout; 42710 name taken; 42809 a table that is not an ordinary table; EV005 wrong handler or reset signature; 42501 caller may not execute the handler or does not own a table.';
+COMMENT ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval, text) IS
+  'evlog_register_projection(name text, handler regprocedure, tables regclass[] = ''{}'', event_types text[] = NULL (all), mode text = ''async''|''sync'', on_error text = ''stop''|''skip'', reset regprocedure = NULL, upcast boolean = false, timeout interval = ''1 minute'', replaces text = NULL) RETURNS void: register a projection owned by the caller. Its handler f(evlog.events) RETURNS void, its reset function and its tables'' code (triggers, policies) run only as the caller, in a security-restricted operation with search_path "$user", public, pg_temp, and whatever they SET is undone when they return. A handler call longer than timeout is cancelled and treated as a handler error. A sync projection folds the existing log at once, holding the sequencer. With upcast, the handler receives every event at its type''s latest defined version (see evlog_define_upcaster). With replaces, the projection is the next version of that one: always async, built by the worker from seq 0 in batches (a transaction each) into its own tables while that one serves, until evlog_promote. Errors: 22004 name, handler, tables, mode, on_error, upcast or timeout null; 22023 bad name, mode, on_error, event type or timeout, a new version that is not async or replaces itself; 42710 name taken, or replaces already has a new version; 42809 a table that is not an ordinary table; EV005 wrong handler or reset signature, replaces unknown or itself a new version; 42501 caller may not execute the handler, does not own a table, or does not own replaces.';
+REVOKE EXECUTE ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval, text) FROM PUBLIC;
 
 CREATE FUNCTION evlog_alter_projection(name text, mode text DEFAULT NULL, on_error text DEFAULT NULL,
                                        timeout interval DEFAULT NULL)
@@ -60,28 +90,15 @@ COMMENT ON FUNCTION evlog_define_event_type(text, integer, text, regprocedure, t
   'evlog_define_event_type(type text, type_version integer, predicate text = NULL, validator regprocedure = NULL, description text = NULL) RETURNS void: define (or, while the log holds no event of it, redefine) an event type version. predicate is a jsonpath predicate the payload must match (jsonb_path_match; shown as "check" in evlog.event_types); validator a function f(jsonb) RETURNS boolean, run as the defining role (security-restricted, see evlog_register_projection), for what jsonpath cannot say. From then on every append of that type and version is checked (EV004 when it fails). Forward-only: a version the log holds events of cannot be redefined (55000), and a new version must be higher than every defined one (22023). Errors: 22004 null type or type_version; EV004 bad type name; 22023 bad version or predicate; EV005 wrong validator signature; 42501 no EXECUTE on the validator. Not granted to PUBLIC.';
 REVOKE EXECUTE ON FUNCTION evlog_define_event_type(text, integer, text, regprocedure, text) FROM PUBLIC;
 
-REVOKE EXECUTE ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION evlog_alter_projection(text, text, text, interval) FROM PUBLIC;
 
 -- Carry EXECUTE grants of the 0.1.0 functions over, then drop them.
-DO $$
-DECLARE
-  g record;
-BEGIN
-  FOR g IN
-    SELECT pg_catalog.quote_ident(r.rolname) AS grantee, f.newer
-      FROM (VALUES ('evlog_register_projection_0_1_0', 'evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval)'),
-                   ('evlog_alter_projection_0_1_0', 'evlog_alter_projection(text, text, text, interval)'),
-                   ('evlog_define_event_type_0_1_0', 'evlog_define_event_type(text, integer, text, regprocedure, text)')) f(older, newer)
-      JOIN pg_catalog.pg_proc p ON p.proname = f.older
-      CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) a
-      JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
-     WHERE a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner
-  LOOP
-    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', g.newer, g.grantee);
-  END LOOP;
-END
-$$;
+SELECT evlog.carry_execute_grants('evlog_register_projection_0_1_0(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean)',
+                                  'evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval, text)'),
+       evlog.carry_execute_grants('evlog_alter_projection_0_1_0(text, text, text)',
+                                  'evlog_alter_projection(text, text, text, interval)'),
+       evlog.carry_execute_grants('evlog_define_event_type_0_1_0(text, integer, text, regprocedure, text)',
+                                  'evlog_define_event_type(text, integer, text, regprocedure, text)');
 DROP FUNCTION evlog_register_projection_0_1_0(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean);
 DROP FUNCTION evlog_alter_projection_0_1_0(text, text, text);
 DROP FUNCTION evlog_define_event_type_0_1_0(text, integer, text, regprocedure, text);
@@ -315,28 +332,11 @@ ALTER TABLE evlog.projections ADD COLUMN replaces text COLLATE "C";
 COMMENT ON COLUMN evlog.projections.replaces IS
   'text or NULL: the projection this one is the next version of (registered with replaces => ...); evlog_promote unregisters that one and gives this one its name and mode. NULL for a projection that serves.';
 
--- evlog_register_projection gains the argument replaces, evlog_rebuild the
--- argument from_snapshot: the older functions are renamed, their grants
--- carried over to the new ones, and then they are dropped.
-ALTER FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval)
-  RENAME TO evlog_register_projection_before_versions;
-ALTER FUNCTION evlog_rebuild(text) RENAME TO evlog_rebuild_before_snapshots;
-
-CREATE FUNCTION evlog_register_projection(name text, handler regprocedure,
-                                          tables regclass[] DEFAULT '{}',
-                                          event_types text[] DEFAULT NULL,
-                                          mode text DEFAULT 'async',
-                                          on_error text DEFAULT 'stop',
-                                          reset regprocedure DEFAULT NULL,
-                                          upcast boolean DEFAULT false,
-                                          timeout interval DEFAULT '1 minute',
-                                          replaces text DEFAULT NULL)
-  RETURNS void
-  LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
-  AS 'MODULE_PATHNAME', 'evlog_register_projection';
-COMMENT ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval, text) IS
-  'evlog_register_projection(name text, handler regprocedure, tables regclass[] = ''{}'', event_types text[] = NULL (all), mode text = ''async''|''sync'', on_error text = ''stop''|''skip'', reset regprocedure = NULL, upcast boolean = false, timeout interval = ''1 minute'', replaces text = NULL) RETURNS void: register a projection owned by the caller. Its handler f(evlog.events) RETURNS void, its reset function and its tables'' code (triggers, policies) run only as the caller, in a security-restricted operation with search_path "$user", public, pg_temp, and whatever they SET is undone when they return. A handler call longer than timeout is cancelled and treated as a handler error. A sync projection folds the existing log at once, holding the sequencer. With upcast, the handler receives every event at its type''s latest defined version (see evlog_define_upcaster). With replaces, the projection is the next version of that one: always async, built by the worker from seq 0 in batches (a transaction each) into its own tables while that one serves, until evlog_promote. Errors: 22004 name, handler, tables, mode, on_error, upcast or timeout null; 22023 bad name, mode, on_error, event type or timeout, a new version that is not async or replaces itself; 42710 name taken, or replaces already has a new version; 42809 a table that is not an ordinary table; EV005 wrong handler or reset signature, replaces unknown or itself a new version; 42501 caller may not execute the handler, does not own a table, or does not own replaces.';
-REVOKE EXECUTE ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval, text) FROM PUBLIC;
+-- evlog_rebuild gains the argument from_snapshot: the 0.1.0 function is
+-- renamed, its grants carried over to the new one, and then it is dropped.
+-- (evlog_register_projection's argument replaces is in its definition under
+-- "Security" above.)
+ALTER FUNCTION evlog_rebuild(text) RENAME TO evlog_rebuild_0_1_0;
 
 CREATE FUNCTION evlog_rebuild(name text, from_snapshot boolean DEFAULT false) RETURNS bigint
   LANGUAGE C VOLATILE STRICT SET search_path = pg_catalog, pg_temp
@@ -344,36 +344,8 @@ CREATE FUNCTION evlog_rebuild(name text, from_snapshot boolean DEFAULT false) RE
 COMMENT ON FUNCTION evlog_rebuild(text, boolean) IS
   'evlog_rebuild(name text, from_snapshot boolean = false) RETURNS bigint: empty the projection''s tables (DELETE, then its reset function), fold the whole log into them and set the checkpoint to the head, in this transaction; returns the events replayed. With from_snapshot, the tables are instead set to the latest snapshot (evlog_snapshot) whose fingerprint matches the projection now (handler and reset definitions, tables, event types, upcast), the reset function does not run, and only the events after the snapshot''s seq are folded (a NOTICE says which; with no matching snapshot the whole log is replayed). A NOTICE every evlog.progress_events (100000) events, at most one every evlog.progress_notice_interval; evlog.progress shows it meanwhile. Readers are not blocked and see the old read model until commit; appends go on (a sync projection''s tail is folded at the end while holding the sequencer). Clears its dead letters (from a snapshot, only those after the snapshot''s seq: those up to it stay, the tail''s fold records the others again); a failed projection that rebuilds cleanly becomes active. NULL when an argument is NULL (STRICT). Errors: EV005 unknown projection; 42501 not the owner; a handler error under on_error = ''stop'' (nothing changes); 0A000 a sync projection under REPEATABLE READ.';
 
--- Carry the EXECUTE grants of the renamed functions over (and a revoke
--- from PUBLIC), then drop them.
-DO $$
-DECLARE
-  f record;
-  g record;
-BEGIN
-  FOR f IN
-    SELECT p.proacl, p.proowner, v.newer
-      FROM (VALUES ('evlog_register_projection_before_versions', 'evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval, text)'),
-                   ('evlog_rebuild_before_snapshots', 'evlog_rebuild(text, boolean)')) v(older, newer)
-      JOIN pg_catalog.pg_proc p ON p.proname = v.older
-  LOOP
-    IF f.proacl IS NOT NULL AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(f.proacl) a
-                                            WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE') THEN
-      EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f.newer);
-    END IF;
-    FOR g IN
-      SELECT pg_catalog.quote_ident(r.rolname) AS grantee
-        FROM pg_catalog.aclexplode(f.proacl) a
-        JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
-       WHERE a.privilege_type = 'EXECUTE' AND a.grantee <> f.proowner
-    LOOP
-      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', f.newer, g.grantee);
-    END LOOP;
-  END LOOP;
-END
-$$;
-DROP FUNCTION evlog_register_projection_before_versions(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval);
-DROP FUNCTION evlog_rebuild_before_snapshots(text);
+SELECT evlog.carry_execute_grants('evlog_rebuild_0_1_0(text)', 'evlog_rebuild(text, boolean)');
+DROP FUNCTION evlog_rebuild_0_1_0(text);
 
 CREATE FUNCTION evlog_promote(name text, timeout interval DEFAULT '1 minute') RETURNS bigint
   LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp
@@ -530,3 +502,6 @@ CREATE VIEW evlog.follower_status AS
 COMMENT ON VIEW evlog.follower_status IS
   'On a follower (a database whose evlog.events is the target of a subscription), one row per such subscription; no row on a primary. subscription name; enabled boolean; sync_state text (''initializing'', ''copying'', ''copied'', ''synchronized'' during the initial copy, then ''ready''); apply_pid integer (the apply worker, NULL when none runs); head bigint (the follower''s last event, 0 when empty) and head_recorded_at timestamptz (its time of sequencing on the primary); head_age_seconds double precision (now - head_recorded_at: while the primary appends, how far behind it the follower is in time); received_lsn, latest_end_lsn pg_lsn (the primary''s WAL positions received and reported; on the primary, pg_current_wal_lsn() minus latest_end_lsn is the lag in bytes); last_msg_send_time, last_msg_receipt_time, latest_end_time timestamptz and transit_seconds double precision (receipt - send of the last message) from pg_stat_subscription; apply_error_count, sync_error_count bigint from pg_stat_subscription_stats (a refused replicated event counts here, and the apply worker retries it). Raises nothing.';
 GRANT SELECT ON evlog.follower_status TO PUBLIC;
+
+-- The update's own helper goes (see the top of this script).
+DROP FUNCTION evlog.carry_execute_grants(regprocedure, regprocedure);

@@ -400,5 +400,30 @@ poll('busy', q{SELECT state || ' ' || checkpoint || ' ' || (SELECT count(*) FROM
 is($node->safe_psql('busy', q{SELECT evlog.worker_pid()}), $busy_worker, 'busy: the same worker, not broken by the update');
 is($node->safe_psql('busy', q{SELECT count(*) FROM evlog_verify('slow')}), '0', 'busy: no drift');
 
+#
+# A DBA's grants on the functions whose arguments change are carried over to
+# their successors by the update (in a database of its own: the grants make
+# its catalog differ from a fresh install's, as they should).
+#
+$node->safe_psql('postgres', q{CREATE DATABASE grants; CREATE ROLE ops});
+$node->safe_psql('grants', q{
+  CREATE EXTENSION evlog VERSION '0.1.0';
+  GRANT EXECUTE ON FUNCTION evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean),
+                            evlog_define_event_type(text, integer, text, regprocedure, text), evlog_rebuild(text) TO ops;
+  REVOKE EXECUTE ON FUNCTION evlog_rebuild(text) FROM PUBLIC;
+  ALTER EXTENSION evlog UPDATE;
+});
+is($node->safe_psql('grants', q{
+  SELECT string_agg(f || ': ops ' || has_function_privilege('ops', f, 'EXECUTE') || ', public ' || has_function_privilege('public', f, 'EXECUTE'),
+                    E'\n' ORDER BY f)
+    FROM unnest(ARRAY['evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval, text)',
+                      'evlog_define_event_type(text, integer, text, regprocedure, text)',
+                      'evlog_rebuild(text, boolean)', 'evlog_alter_projection(text, text, text, interval)']) f}),
+	join("\n", 'evlog_alter_projection(text, text, text, interval): ops false, public false',
+		'evlog_define_event_type(text, integer, text, regprocedure, text): ops true, public false',
+		'evlog_rebuild(text, boolean): ops true, public false',
+		'evlog_register_projection(text, regprocedure, regclass[], text[], text, text, regprocedure, boolean, interval, text): ops true, public false'),
+	'the update carries grants over to the successors, and a revoke from PUBLIC');
+
 $node->stop;
 done_testing();
