@@ -120,58 +120,18 @@ evlog_consumer_sql(const char *sql, int nargs, Oid *argtypes, Datum *values)
 /*
  * evlog_consumer_plan
  *		Run the statement sql, with nargs parameters of argtypes, as the
- *		owner of evlog.consumer_group_registry with search_path pg_catalog,
- *		pg_temp, from the plan kept in *plan (prepared and kept the first
- *		time: the hot statements of polls and acks are parsed and planned
- *		once per backend; the plan cache plans again when a table it reads
- *		changes).  SPI-connected caller that checked the current user's
- *		rights.  Returns SPI's result code; errors propagate.
+ *		owner of evlog.consumer_group_registry, from the plan kept in *plan
+ *		(handler.c's evlog_exec_own_plan: the hot statements of polls and
+ *		acks are parsed and planned once per backend).  SPI-connected caller
+ *		that checked the current user's rights.  Returns SPI's result code;
+ *		errors propagate.
  */
 int
 evlog_consumer_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
 					Datum *values)
 {
-	Oid			save_userid;
-	int			save_sec;
-	int			nestlevel = -1;
-	int			rc;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(registry_owner(), save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	if (namespace_search_path == NULL ||
-		strcmp(namespace_search_path, EVLOG_OWN_SEARCH_PATH) != 0)
-	{
-		nestlevel = NewGUCNestLevel();
-		(void) set_config_option("search_path", EVLOG_OWN_SEARCH_PATH,
-								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-								 true, 0, false);
-	}
-	PG_TRY();
-	{
-		if (*plan == NULL)
-		{
-			SPIPlanPtr	p = SPI_prepare(sql, nargs, argtypes);
-
-			if (p == NULL)
-				elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-			if (SPI_keepplan(p) != 0)
-				elog(ERROR, "SPI_keepplan failed");
-			*plan = p;
-		}
-		rc = SPI_execute_plan(*plan, values, NULL, false, 0);
-	}
-	PG_CATCH();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	if (nestlevel >= 0)
-		AtEOXact_GUC(false, nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec);
-	if (rc < 0)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
-	return rc;
+	return evlog_exec_own_plan(plan, sql, nargs, argtypes, values, NULL,
+							   registry_owner());
 }
 
 /* The registry's primary key, and its columns (sql/evlog--0.1.0--0.2.0.sql) */

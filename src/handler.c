@@ -369,16 +369,17 @@ evlog_exec_user_sql(const EvlogUserCode *code, const char *sql, DestReceiver *de
 }
 
 /*
- * evlog_exec_own_sql
+ * exec_own
  *		Run evlog's own sql with parameters through SPI (read-write, at most
- *		count rows; 0: all), as as_role (InvalidOid: the current user),
- *		with search_path pg_catalog, pg_temp.  The caller is SPI-connected
- *		and has checked the current user's rights.  Returns SPI's result
- *		code; errors propagate.
+ *		count rows; 0: all), as as_role (InvalidOid: the current user), with
+ *		search_path pg_catalog, pg_temp; with plan, from the plan kept in
+ *		*plan, prepared and kept (SPI_keepplan) the first time.  The caller
+ *		is SPI-connected and has checked the current user's rights.
+ *		Returns SPI's result code; errors propagate.
  */
-int
-evlog_exec_own_sql(const char *sql, int nargs, Oid *argtypes, Datum *values,
-				   const char *nulls, long count, Oid as_role)
+static int
+exec_own(const char *sql, SPIPlanPtr *plan, int nargs, Oid *argtypes,
+		 Datum *values, const char *nulls, long count, Oid as_role)
 {
 	Oid			save_userid;
 	int			save_sec;
@@ -395,7 +396,22 @@ evlog_exec_own_sql(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	}
 	PG_TRY();
 	{
-		rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, count);
+		if (plan == NULL)
+			rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, count);
+		else
+		{
+			if (*plan == NULL)
+			{
+				SPIPlanPtr	p = SPI_prepare(sql, nargs, argtypes);
+
+				if (p == NULL)
+					elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+				if (SPI_keepplan(p) != 0)
+					elog(ERROR, "SPI_keepplan failed");
+				*plan = p;
+			}
+			rc = SPI_execute_plan(*plan, values, nulls, false, count);
+		}
 	}
 	PG_CATCH();
 	{
@@ -407,8 +423,34 @@ evlog_exec_own_sql(const char *sql, int nargs, Oid *argtypes, Datum *values,
 		AtEOXact_GUC(false, nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 	if (rc < 0)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+		elog(ERROR, "SPI failed on evlog's own SQL: %s", SPI_result_code_string(rc));
 	return rc;
+}
+
+/*
+ * evlog_exec_own_sql
+ *		Run evlog's own sql with parameters, as exec_own says, parsed and
+ *		planned at each call.
+ */
+int
+evlog_exec_own_sql(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				   const char *nulls, long count, Oid as_role)
+{
+	return exec_own(sql, NULL, nargs, argtypes, values, nulls, count, as_role);
+}
+
+/*
+ * evlog_exec_own_plan
+ *		Run evlog's own sql with parameters, as exec_own says, from the plan
+ *		kept in *plan (NULL the first time: it is prepared and kept for the
+ *		backend's life), for statements a hot path runs at every call; the
+ *		plan cache plans again when a table it reads changes.  All rows.
+ */
+int
+evlog_exec_own_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
+					Datum *values, const char *nulls, Oid as_role)
+{
+	return exec_own(sql, plan, nargs, argtypes, values, nulls, 0, as_role);
 }
 
 /*

@@ -12,6 +12,7 @@
 #ifndef EVLOG_HANDLER_H
 #define EVLOG_HANDLER_H
 
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "tcop/dest.h"
 
@@ -54,6 +55,9 @@ extern void evlog_exec_user_sql(const EvlogUserCode *code, const char *sql,
 extern int	evlog_exec_own_sql(const char *sql, int nargs, Oid *argtypes,
 							   Datum *values, const char *nulls, long count,
 							   Oid as_role);
+extern int	evlog_exec_own_plan(SPIPlanPtr *plan, const char *sql, int nargs,
+								Oid *argtypes, Datum *values, const char *nulls,
+								Oid as_role);
 
 extern int	evlog_registry_exec(const char *sql, int nargs, Oid *argtypes,
 								Datum *values, const char *nulls, long count);
