@@ -34,9 +34,10 @@ static ProcessUtility_hook_type prev_ProcessUtility = NULL;
  *		DATABASE ... TEMPLATE, ALTER DATABASE RENAME or SET TABLESPACE) must
  *		not be blocked by its evlog worker: ask the worker to leave, and the
  *		launcher to start none for a minute.  The command itself waits for
- *		other sessions to go, as it always does.
+ *		other sessions to go, as it always does.  Returns the database's OID,
+ *		InvalidOid for other commands or a database that does not exist.
  */
-static void
+static Oid
 evict_for(Node *parsetree)
 {
 	const char *dbname = NULL;
@@ -61,10 +62,11 @@ evict_for(Node *parsetree)
 				dbname = ((AlterDatabaseStmt *) parsetree)->dbname;
 	}
 	if (dbname == NULL)
-		return;
+		return InvalidOid;
 	dboid = get_database_oid(dbname, true);
 	if (OidIsValid(dboid))
 		(void) evlog_evict_worker(dboid, 60);
+	return dboid;
 }
 
 /*
@@ -84,11 +86,9 @@ evlog_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					 DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *parsetree = pstmt->utilityStmt;
-	Oid			dropped = InvalidOid;
+	Oid			evicted = evict_for(parsetree);
+	Oid			dropped = IsA(parsetree, DropdbStmt) ? evicted : InvalidOid;
 
-	if (IsA(parsetree, DropdbStmt))
-		dropped = get_database_oid(((DropdbStmt *) parsetree)->dbname, true);
-	evict_for(parsetree);
 	evlog_ddl_check(parsetree);
 
 	/*
