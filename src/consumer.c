@@ -36,7 +36,6 @@
 #include "access/xlog.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
@@ -53,6 +52,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 
 #include "evlog.h"
 #include "consumer.h"
@@ -123,8 +123,7 @@ group_wants_event(const ConsumerGroup *g, text *stream, text *type)
 /* What one scan for a poll found */
 typedef struct PollScan
 {
-	int			n;
-	HeapTuple  *rows;			/* evlog.delivery tuples */
+	int			n;				/* events put in the result */
 	int64	   *seqs;
 	int32	   *parts;
 	int64		scanned_to;
@@ -153,7 +152,9 @@ remember_hash(PollScan *s, uint32 h)
  * scan_log
  *		Read, in seq order, up to max events of g after a->low and at most
  *		upto that belong to the member's partitions (a) and come after what
- *		each partition was given, as evlog.delivery tuples of desc.
+ *		each partition was given, and put them in result as evlog.delivery
+ *		rows of desc (formed once, straight from the scan's slot, since
+ *		copying 1000 rows twice cost more than scanning them).
  *		s->scanned_to is upto, or the last event's seq when max were found.
  *		With herald, s->hashes gets the distinct hashes of the streams of
  *		every event read (durable.c's evlog_durable_herald wakes the polls
@@ -161,7 +162,7 @@ remember_hash(PollScan *s, uint32 h)
  */
 static void
 scan_log(const ConsumerGroup *g, const LeaseAssignment *a, int64 upto, int max,
-		 TupleDesc desc, bool herald, PollScan *s)
+		 Tuplestorestate *result, TupleDesc desc, bool herald, PollScan *s)
 {
 	Relation	rel = table_open(evlog_events_relid(), AccessShareLock);
 	Relation	pkey = index_open(evlog_relid(EVLOG_EVENTS_PKEY), AccessShareLock);
@@ -172,8 +173,6 @@ scan_log(const ConsumerGroup *g, const LeaseAssignment *a, int64 upto, int max,
 	int			cap = Min(max, 1024);
 
 	s->n = 0;
-
-	s->rows = palloc(sizeof(HeapTuple) * cap);
 	s->seqs = palloc(sizeof(int64) * cap);
 	s->parts = palloc(sizeof(int32) * cap);
 	s->scanned_to = upto;
@@ -211,11 +210,10 @@ scan_log(const ConsumerGroup *g, const LeaseAssignment *a, int64 upto, int max,
 		if (s->n == cap)
 		{
 			cap = Min((int64) cap * 2, max);
-			s->rows = repalloc(s->rows, sizeof(HeapTuple) * cap);
 			s->seqs = repalloc(s->seqs, sizeof(int64) * cap);
 			s->parts = repalloc(s->parts, sizeof(int32) * cap);
 		}
-		s->rows[s->n] = heap_form_tuple(desc, values, nulls);
+		tuplestore_putvalues(result, desc, values, nulls);
 		s->seqs[s->n] = seq;
 		s->parts[s->n] = p;
 		s->n++;
@@ -227,6 +225,32 @@ scan_log(const ConsumerGroup *g, const LeaseAssignment *a, int64 upto, int max,
 	UnregisterSnapshot(snapshot);
 	index_close(pkey, NoLock);
 	table_close(rel, NoLock);
+}
+
+/*
+ * keep_only
+ *		Leave in result only its rows i (of n, in the order put) with
+ *		keep[i]: the rows a poll read but evlog_lease_record did not give
+ *		(an assignment changed under the scan).  Rare, so it copies.
+ */
+static void
+keep_only(Tuplestorestate *result, TupleDesc desc, const bool *keep, int n)
+{
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	MinimalTuple *kept = palloc(sizeof(MinimalTuple) * Max(n, 1));
+	int			nkept = 0;
+
+	tuplestore_rescan(result);
+	for (int i = 0; i < n && tuplestore_gettupleslot(result, true, false, slot); i++)
+		if (keep[i])
+			kept[nkept++] = ExecCopySlotMinimalTuple(slot);
+	tuplestore_clear(result);
+	for (int i = 0; i < nkept; i++)
+	{
+		ExecStoreMinimalTuple(kept[i], slot, false);
+		tuplestore_puttupleslot(result, slot);
+	}
+	ExecDropSingleTupleTableSlot(slot);
 }
 
 /*
@@ -361,7 +385,8 @@ evlog_poll(PG_FUNCTION_ARGS)
 		}
 		if (a->nparts > 0 && a->low < durable)
 		{
-			scan_log(g, a, durable, max_count, rsinfo->setDesc, herald, &s);
+			scan_log(g, a, durable, max_count, rsinfo->setResult, rsinfo->setDesc,
+					 herald, &s);
 			if (herald)
 				evlog_durable_herald(a->low, s.scanned_to, s.hashes, s.nhashes,
 									 s.nhashes >= 0 && s.scanned_to == durable);
@@ -369,13 +394,11 @@ evlog_poll(PG_FUNCTION_ARGS)
 			keep = palloc(sizeof(bool) * Max(s.n, 1));
 			kept = evlog_lease_record(&g->key, member, a, s.n, s.seqs, s.parts,
 									  keep, s.scanned_to);
+			if (kept < s.n)
+				keep_only(rsinfo->setResult, rsinfo->setDesc, keep, s.n);
 			if (kept > 0)
 			{
 				evlog_stats_add(EVLOG_STAT_DELIVERIES, kept);
-				MemoryContextSwitchTo(outer);
-				for (int i = 0; i < s.n; i++)
-					if (keep[i])
-						tuplestore_puttuple(rsinfo->setResult, s.rows[i]);
 				break;
 			}
 			if (s.n > 0)
