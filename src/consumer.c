@@ -506,9 +506,9 @@ evlog_ack(PG_FUNCTION_ARGS)
 		values[2] = PointerGetDatum(construct_array(cd, nchanged, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		evlog_consumer_plan(&ack_plan,
 							"UPDATE " EVLOG_QUALIFIED(EVLOG_CONSUMER_OFFSETS_TABLE) " o"
-							" SET committed = GREATEST(o.committed, u.c), updated_at = pg_catalog.now()"
-							" FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u(p, c)"
-							" WHERE o.group_id = $1 AND o.\"partition\" = u.p",
+							" SET committed = GREATEST(o.committed, $3[pg_catalog.array_position($2, o.\"partition\")]),"
+							" updated_at = pg_catalog.now()"
+							" WHERE o.group_id = $1 AND o.\"partition\" = ANY ($2)",
 							3, argtypes, values);
 	}
 	evlog_consumer_remember(PENDING_ACK, g->key.group_id, member, seq);
