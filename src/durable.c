@@ -276,7 +276,10 @@ wake_herald(Oid relid)
  *		hash to one of the nhashes hashes, and a waiter is woken when it
  *		owns the partition of one of them, asks for every publication, or
  *		has seen less than from; without complete, every waiter that has
- *		seen less than upto.  Takes durable->lock exclusively.
+ *		seen less than upto.  A waiter not woken has nothing in (from,
+ *		upto] and had seen everything up to from: it is noted as having
+ *		seen up to upto, so that the next publication does not wake it for
+ *		events it was spared.  Takes durable->lock exclusively.
  */
 static void
 wake_owners(Oid relid, int64 from, int64 upto, const uint32 *hashes,
@@ -298,6 +301,8 @@ wake_owners(Oid relid, int64 from, int64 upto, const uint32 *hashes,
 		}
 		if (wake)
 			wake_slot(i, false);
+		else
+			w->seen = upto;
 	}
 	LWLockRelease(durable->lock);
 }
