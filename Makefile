@@ -14,7 +14,7 @@ PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 
 EXTENSION = evlog
 MODULE_big = evlog
-OBJS = src/evlog.o src/event.o src/chain.o src/sequencer.o src/commit.o src/appendcache.o src/seqstate.o src/bulk.o src/copy.o src/guard.o src/ddlguard.o src/utility.o \
+OBJS = src/evlog.o src/event.o src/chain.o src/sequencer.o src/commit.o src/appendcache.o src/seqstate.o src/bulk.o src/copy.o src/guard.o src/tableguard.o src/objectguard.o src/utility.o \
        src/shmem.o src/registry.o src/fold.o src/logscan.o src/rebuild.o src/contracts.o src/oidcache.o src/subxact.o src/handler.o src/launcher.o src/worker.o src/projworker.o src/workerloop.o \
        src/restore.o src/locks.o src/restorecopy.o src/loadproof.o
 # the layering refactor (docs/layers.md)

@@ -16,9 +16,9 @@
 #include "commit.h"
 #include "consumer.h"
 #include "contracts.h"
-#include "ddlguard.h"
 #include "event.h"
 #include "follower.h"
+#include "objectguard.h"
 #include "projection.h"
 #include "projworker.h"
 #include "seqstate.h"
@@ -60,7 +60,7 @@ _PG_init(void)
 	evlog_sequencer_init();
 	evlog_commit_init();
 	evlog_rebuild_init();
-	evlog_ddlguard_init();
+	evlog_objectguard_init();
 	evlog_utility_init();
 	/* consumer groups */
 	evlog_consumer_init();

@@ -13,7 +13,7 @@
  * evlog_protect() attaches the guard to a table of the caller's own; PUBLIC
  * has no EXECUTE on evlog.guard(), so no one else can.
  *
- * Triggers can be disabled or dropped by a table's owner: ddlguard.c, run
+ * Triggers can be disabled or dropped by a table's owner: tableguard.c, run
  * from the utility hook (utility.c), refuses that; it asks this file which
  * tables carry the guard.
  *

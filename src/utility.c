@@ -20,7 +20,7 @@
 
 #include "evlog.h"
 #include "copy.h"
-#include "ddlguard.h"
+#include "objectguard.h"
 #include "restorecopy.h"
 #include "shmem.h"
 #include "stats.h"
@@ -71,10 +71,11 @@ evict_for(Node *parsetree)
 
 /*
  * evlog_ProcessUtility
- *		ProcessUtility_hook: check the statement (ddlguard.c), then run it as
- *		usual; a COPY FROM STDIN into evlog.append_queue runs in copy.c, and a
- *		restore's COPY into an empty log in restorecopy.c, instead, when no
- *		hook was installed before evlog's (else it goes down the chain).
+ *		ProcessUtility_hook: check the statement (objectguard.c and
+ *		tableguard.c), then run it as usual; a COPY FROM STDIN into
+ *		evlog.append_queue runs in copy.c, and a restore's COPY into an empty
+ *		log in restorecopy.c, instead, when no hook was installed before
+ *		evlog's (else it goes down the chain).
  *		After DROP DATABASE, the database's statistics slot is freed.
  *
  * Raises EV001 (or 42501) through evlog_ddl_check.
