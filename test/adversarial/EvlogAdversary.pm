@@ -15,11 +15,11 @@ package EvlogAdversary;
 use strict;
 use warnings;
 use Exporter 'import';
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/../t";
+use EvlogNode;
 use EvlogPoll;
 
 our @EXPORT = qw(adversary_node adversary_db mallory_psql crash_watch
@@ -34,14 +34,10 @@ our $MALLORY = 'mallory';
 sub adversary_node
 {
 	my ($name, $extra) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init;
-	$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'evlog'
+	my $node = evlog_node($name, extension => 0, conf => qq{
 restart_after_crash = on
 log_line_prefix = '%m [%p] %q%a '
 } . ($extra // ''));
-	$node->start;
 	$node->safe_psql('postgres', qq{
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$MALLORY') THEN

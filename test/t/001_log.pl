@@ -2,17 +2,13 @@
 # hold afterwards, and the next append continues at head + 1.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use EvlogNode;
 
-my $node = PostgreSQL::Test::Cluster->new('primary');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'evlog'");
-$node->start;
-
-$node->safe_psql('postgres', 'CREATE DATABASE app');
-$node->safe_psql('app', 'CREATE EXTENSION evlog');
+my $node = evlog_node('primary', db => 'app');
 $node->safe_psql('app', q{
   SELECT evlog_append('s-' || (i % 13), 'thing.happened', jsonb_build_object('i', i),
                       jsonb_build_object('batch', 1), 'key-' || i)

@@ -10,17 +10,14 @@ use Test::More;
 use Time::HiRes qw(time);
 use FindBin;
 use lib $FindBin::Bin;
+use EvlogNode;
 use EvlogPoll;
 
-my $node = PostgreSQL::Test::Cluster->new('primary');
-$node->init(allows_streaming => 1);
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'evlog'
+my $node = evlog_node('primary', init => { allows_streaming => 1 }, extension => 0, conf => qq{
 evlog.launcher_naptime = 1
 evlog.worker_naptime = '60s'
 restart_after_crash = on
 });
-$node->start;
 
 # poll a query until it returns the expected value, within 60 s
 sub poll

@@ -3,18 +3,15 @@
 # for an async and a sync projection.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use FindBin;
+use lib $FindBin::Bin;
+use EvlogNode;
 
-my $node = PostgreSQL::Test::Cluster->new('main');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'evlog'\nmax_connections = 30");
-$node->start;
-$node->safe_psql('postgres', 'CREATE DATABASE app');
+my $node = evlog_node('main', db => 'app', conf => "max_connections = 30");
 $node->safe_psql('app', q{
-  CREATE EXTENSION evlog;
   CREATE TABLE acct (stream text PRIMARY KEY, n int NOT NULL, total bigint NOT NULL, last_seq bigint NOT NULL);
   CREATE TABLE acct_sync (LIKE acct INCLUDING ALL);
   CREATE FUNCTION fold_acct(e evlog.events) RETURNS void LANGUAGE sql AS $$

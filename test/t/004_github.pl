@@ -5,21 +5,18 @@
 # entities, and that every row matches the latest payload for its entity.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use EvlogNode;
 
 my $src = $ENV{EVLOG_SRC} or die 'EVLOG_SRC is not set';
 my $corpus = $ENV{EVLOG_CORPUS};
 ok(defined $corpus && -f "$corpus/api.github.com/index.json", 'the corpus is there')
   or BAIL_OUT('no corpus: examples/github/fetch.sh failed');
 
-my $node = PostgreSQL::Test::Cluster->new('github');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'evlog'");
-$node->start;
-$node->safe_psql('postgres', 'CREATE DATABASE demo');
-$node->safe_psql('demo', 'CREATE EXTENSION evlog');
+my $node = evlog_node('github', db => 'demo');
 $node->command_ok([ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('demo'),
 	'-f', "$src/examples/github/projections.sql" ], 'projections.sql');
 

@@ -8,28 +8,23 @@
 # EVLOG_CRASH_CYCLES=N runs N cycles (default 3).
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 use FindBin;
 use lib $FindBin::Bin;
+use EvlogNode;
 use EvlogPoll;
 
 my $cycles = $ENV{EVLOG_CRASH_CYCLES} // 3;
 my $clients = 8;
 my $per_client = 3000;
 
-my $node = PostgreSQL::Test::Cluster->new('crash');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'evlog'
+my $node = evlog_node('crash', conf => qq{
 restart_after_crash = on
 max_connections = 40
 });
-$node->start;
 $node->safe_psql('postgres', q{
-  CREATE EXTENSION evlog;
   CREATE TABLE tally (stream text PRIMARY KEY, n int NOT NULL, last_seq bigint NOT NULL);
   CREATE FUNCTION tally_fold(e evlog.events) RETURNS void LANGUAGE sql AS $$
     INSERT INTO tally VALUES (e.stream, 1, e.seq)

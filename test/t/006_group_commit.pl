@@ -6,22 +6,17 @@
 # Then G1 and G3 under 8 concurrent group-committing clients.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use EvlogNode;
 
-my $node = PostgreSQL::Test::Cluster->new('group');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'evlog'
+my $node = evlog_node('group', conf => qq{
 autovacuum = off
 checkpoint_timeout = '1h'
 });
-$node->start;
-$node->safe_psql('postgres', q{
-  CREATE EXTENSION evlog;
-  CREATE TABLE plain (id bigint);
-});
+$node->safe_psql('postgres', 'CREATE TABLE plain (id bigint)');
 
 # flushed_after SETTINGS WRITE: run WRITE in a transaction after SETTINGS;
 # 't' when WAL is flushed past the insert position read just before COMMIT

@@ -11,26 +11,22 @@
 # way round) once the new version gets an install script of its own.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use File::Basename qw(basename);
 use File::Compare qw(compare);
 use FindBin;
 use lib $FindBin::Bin;
-use EvlogPoll;
 use EvlogCatalog;
+use EvlogNode;
+use EvlogPoll;
 
-my $node = PostgreSQL::Test::Cluster->new('update');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'evlog'
+my $node = evlog_node('update', extension => 0, conf => qq{
 evlog.launcher_naptime = 1
 evlog.worker_naptime = '60s'
 # three databases, each with a worker, and projection workers of their own
 max_worker_processes = 32
 });
-$node->start;
 
 # poll a query until it returns the expected value, within the usual timeout
 sub poll

@@ -3,21 +3,18 @@
 # the appending transaction fails at once with 55000 instead of timing out.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
+use FindBin;
+use lib $FindBin::Bin;
+use EvlogNode;
 
 my $readme = slurp_file("$ENV{EVLOG_SRC}/README.md");
 my ($block) = $readme =~ /^### Projections\n.*?^```sql\n(.*?)^```/ms;
 ok(defined $block && $block =~ /evlog_wait\('board', :seq\)/, 'the README has the recipe');
 
-my $node = PostgreSQL::Test::Cluster->new('readme');
-$node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'evlog'");
-$node->start;
-$node->safe_psql('postgres', 'CREATE DATABASE app');
-$node->safe_psql('app', 'CREATE EXTENSION evlog');
+my $node = evlog_node('readme', db => 'app');
 
 my ($rc, $out, $err) = $node->psql('app', $block, on_error_stop => 1);
 is($rc, 0, 'the README block runs without error') or diag($err);

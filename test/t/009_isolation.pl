@@ -6,27 +6,23 @@
 # worker folds the projection itself and says so in the server log.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time);
 use FindBin;
 use lib $FindBin::Bin;
+use EvlogNode;
 use EvlogPoll;
 
-# a started node with evlog preloaded and the given settings
+# a started node with evlog preloaded, the workers' naptimes and the given
+# settings (each test creates its databases and the extension in them)
 sub new_node
 {
 	my ($name, $conf) = @_;
-	my $n = PostgreSQL::Test::Cluster->new($name);
-	$n->init;
-	$n->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'evlog'
+	return evlog_node($name, extension => 0, conf => qq{
 evlog.launcher_naptime = 1
 evlog.worker_naptime = '60s'
 $conf});
-	$n->start;
-	return $n;
 }
 
 my $node = new_node('isolation', "max_worker_processes = 16\nevlog.batch_size = 100\n");

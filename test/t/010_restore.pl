@@ -15,22 +15,18 @@
 # through the guard triggers, and then the apply worker's rows one by one.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib $FindBin::Bin;
+use EvlogNode;
 use EvlogPoll;
 
-my $node = PostgreSQL::Test::Cluster->new('restore');
-$node->init(allows_streaming => 'logical');
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'evlog'
+my $node = evlog_node('restore', init => { allows_streaming => 'logical' }, db => 'app', conf => qq{
 max_connections = 40
 max_worker_processes = 32
 track_functions = 'all'
 });
-$node->start;
 
 # the read model and its handler, which refuses events with a "bad" key
 my $read_model = q{
@@ -44,9 +40,7 @@ my $read_model = q{
     ON CONFLICT (stream) DO UPDATE SET n = seen.n + 1, last_seq = excluded.last_seq;
   END $$;
 };
-$node->safe_psql('postgres', 'CREATE DATABASE app');
 $node->safe_psql('app', qq{
-  CREATE EXTENSION evlog;
   SELECT evlog_define_event_type('thing.happened', 1, description => 'a thing happened');
   $read_model
   SELECT evlog_register_projection('seen', 'seen_fold(evlog.events)', '{seen}', on_error => 'skip');

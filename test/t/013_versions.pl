@@ -13,30 +13,24 @@
 # the same).
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 use Time::HiRes qw(usleep time);
 use FindBin;
 use lib $FindBin::Bin;
+use EvlogNode;
 use EvlogPoll;
 
 my $events = $ENV{EVLOG_VERSIONS_EVENTS} // 100000;
 my $tickets = 1000;
 my $batch = 1000;
 
-my $node = PostgreSQL::Test::Cluster->new('versions');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'evlog'
+my $node = evlog_node('versions', db => 'app', conf => qq{
 max_connections = 30
 evlog.batch_size = $batch
 });
-$node->start;
-$node->safe_psql('postgres', 'CREATE DATABASE app');
 $node->safe_psql('app', qq{
-  CREATE EXTENSION evlog;
   INSERT INTO evlog.append_queue (stream, type, payload)
     SELECT 'ticket-' || i % $tickets, 'ticket.moved', jsonb_build_object('to', 'col' || i % 5)
     FROM generate_series(1, $events) i;

@@ -4,7 +4,6 @@
 # labels and the values of a known workload.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use HTTP::Tiny;
@@ -12,24 +11,19 @@ use IO::Socket::INET;
 use Time::HiRes qw(usleep);
 use FindBin;
 use lib $FindBin::Bin;
+use EvlogNode;
 use EvlogPoll;
 
 my $exporter = '/usr/bin/prometheus-postgres-exporter';
 plan skip_all => "$exporter is not installed" unless -x $exporter;
 my $queries = ($ENV{EVLOG_SRC} // "$FindBin::Bin/../..") . '/monitoring/postgres_exporter.yaml';
 
-my $node = PostgreSQL::Test::Cluster->new('exporter');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'evlog'
+my $node = evlog_node('exporter', db => 'mon', conf => qq{
 listen_addresses = '127.0.0.1'
 });
-$node->start;
 
 # the known workload, in database mon
-$node->safe_psql('postgres', 'CREATE DATABASE mon');
 $node->safe_psql('mon', q{
-  CREATE EXTENSION evlog;
   CREATE TABLE seen (seq bigint PRIMARY KEY);
   CREATE FUNCTION fold_seen(e evlog.events) RETURNS void LANGUAGE plpgsql AS $$
   BEGIN

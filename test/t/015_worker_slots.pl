@@ -5,26 +5,22 @@
 # frees up (it retries every second; its naptime here is an hour).
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib $FindBin::Bin;
+use EvlogNode;
 use EvlogPoll;
 
-my $node = PostgreSQL::Test::Cluster->new('slots');
-$node->init;
 # four slots: the launcher, the workers of databases a and b, and one
 # projection worker; nothing else of PostgreSQL's takes one
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'evlog'
+my $node = evlog_node('slots', extension => 0, conf => qq{
 max_worker_processes = 4
 max_logical_replication_workers = 0
 max_parallel_workers = 0
 evlog.launcher_naptime = 3600
 evlog.projection_worker_idle_timeout = '1h'
 });
-$node->start;
 
 my $projection = q{
   CREATE TABLE tally (stream text PRIMARY KEY, n int NOT NULL);

@@ -10,43 +10,29 @@
 # naming both seqs, and recovers as the README says.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 use FindBin;
 use lib $FindBin::Bin;
+use EvlogNode;
 use EvlogPoll;
 
 my $conf = qq{
-shared_preload_libraries = 'evlog'
 max_connections = 40
 max_worker_processes = 24
 max_logical_replication_workers = 6
 };
-my $primary = PostgreSQL::Test::Cluster->new('primary');
-$primary->init(allows_streaming => 'logical');
-$primary->append_conf('postgresql.conf', $conf);
-$primary->start;
-my @followers = map { PostgreSQL::Test::Cluster->new($_) } qw(follower1 follower2);
-for my $f (@followers)
-{
-	$f->init;
-	$f->append_conf('postgresql.conf', $conf);
-	$f->start;
-}
+my $primary = evlog_node('primary', init => { allows_streaming => 'logical' }, conf => $conf);
+my @followers = map { evlog_node($_, conf => $conf) } qw(follower1 follower2);
 my ($f1, $f2) = @followers;
 
-$primary->safe_psql('postgres', q{
-  CREATE EXTENSION evlog;
-  CREATE PUBLICATION evlog_pub FOR TABLE evlog.events;
-});
+$primary->safe_psql('postgres', 'CREATE PUBLICATION evlog_pub FOR TABLE evlog.events');
 
 # follower 1 folds the number of events per stream, follower 2 the sum of
 # payload.i per type: each its own projection; follower 1's is sync, which
 # on a follower the worker folds
 $f1->safe_psql('postgres', q{
-  CREATE EXTENSION evlog;
   CREATE TABLE per_stream (stream text PRIMARY KEY, n bigint NOT NULL, last_seq bigint NOT NULL);
   CREATE FUNCTION per_stream_fold(e evlog.events) RETURNS void LANGUAGE sql AS $$
     INSERT INTO per_stream VALUES (e.stream, 1, e.seq)
@@ -54,7 +40,6 @@ $f1->safe_psql('postgres', q{
   SELECT evlog_register_projection('per_stream', 'per_stream_fold(evlog.events)', '{per_stream}', mode => 'sync');
 });
 $f2->safe_psql('postgres', q{
-  CREATE EXTENSION evlog;
   CREATE TABLE per_type (type text PRIMARY KEY, n bigint NOT NULL, total bigint NOT NULL);
   CREATE FUNCTION per_type_fold(e evlog.events) RETURNS void LANGUAGE sql AS $$
     INSERT INTO per_type VALUES (e.type, 1, (e.payload->>'i')::bigint)

@@ -8,19 +8,16 @@
 # seq. Both give seqs 1..N exactly, and wal2json the events' columns.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 use Time::HiRes qw(usleep);
 use FindBin;
 use lib $FindBin::Bin;
+use EvlogNode;
 use EvlogPoll;
 
-my $node = PostgreSQL::Test::Cluster->new('cdc');
-$node->init(allows_streaming => 'logical');
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'evlog'
+my $node = evlog_node('cdc', init => { allows_streaming => 'logical' }, start => 0, conf => qq{
 max_connections = 40
 });
 

@@ -18,18 +18,14 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib $FindBin::Bin;
+use EvlogNode;
 use EvlogPoll;
 
-my $primary = PostgreSQL::Test::Cluster->new('primary');
-$primary->init(allows_streaming => 'logical');
-$primary->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'evlog'
+my $primary = evlog_node('primary', init => { allows_streaming => 'logical' }, conf => qq{
 max_worker_processes = 16
 });
-$primary->start;
 
 $primary->safe_psql('postgres', q{
-  CREATE EXTENSION evlog;
   CREATE TABLE per_stream (stream text PRIMARY KEY, n bigint NOT NULL, last_seq bigint NOT NULL);
   CREATE FUNCTION per_stream_fold(e evlog.events) RETURNS void LANGUAGE sql AS $$
     INSERT INTO per_stream VALUES (e.stream, 1, e.seq)
@@ -43,11 +39,7 @@ $primary->safe_psql('postgres', q{
 });
 
 # a logical follower of the primary
-my $follower = PostgreSQL::Test::Cluster->new('follower');
-$follower->init;
-$follower->append_conf('postgresql.conf', "shared_preload_libraries = 'evlog'");
-$follower->start;
-$follower->safe_psql('postgres', 'CREATE EXTENSION evlog');
+my $follower = evlog_node('follower');
 (my $conn = $primary->connstr('postgres')) =~ s/'/''/g;
 $follower->safe_psql('postgres', "CREATE SUBSCRIPTION evlog_sub CONNECTION '$conn' PUBLICATION evlog_pub");
 

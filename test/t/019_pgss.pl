@@ -7,25 +7,18 @@
 # calls, counted by track_functions, tell the two paths apart.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib $FindBin::RealBin;
+use EvlogNode;
 use EvlogPoll;
 
-my $node = PostgreSQL::Test::Cluster->new('pgss');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'pg_stat_statements,evlog'
+my $node = evlog_node('pgss', preload => 'pg_stat_statements,evlog', conf => qq{
 track_functions = 'all'
 autovacuum = off
 });
-$node->start;
-$node->safe_psql('postgres', q{
-  CREATE EXTENSION pg_stat_statements;
-  CREATE EXTENSION evlog;
-});
+$node->safe_psql('postgres', 'CREATE EXTENSION pg_stat_statements');
 
 my $copy = "COPY evlog.append_queue (stream, type, payload) FROM STDIN;\n"
   . "s-1\tx.copied\t{\"n\": 1}\ns-1\tx.copied\t{\"n\": 2}\ns-2\tx.copied\t{\"n\": 3}\n\\.\n";

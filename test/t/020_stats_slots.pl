@@ -5,17 +5,15 @@
 # counts.
 use strict;
 use warnings;
-use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use EvlogNode;
 
-my $node = PostgreSQL::Test::Cluster->new('stats_slots');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'evlog'
+my $node = evlog_node('stats_slots', extension => 0, conf => qq{
 evlog.stats_databases = 2
 });
-$node->start;
 
 for my $db (qw(a b c))
 {
