@@ -20,7 +20,7 @@ OBJS = src/evlog.o src/event.o src/chain.o src/sequencer.o src/commit.o src/appe
 # the layering refactor (docs/layers.md)
 OBJS += src/projection_rows.o src/head.o src/notify.o
 # consumer groups
-OBJS += src/consumer.o src/consumer_group.o src/lease.o src/leasemem.o src/durable.o
+OBJS += src/consumer.o src/consumer_group.o src/lease.o src/delivery.o src/leasemem.o src/durable.o
 # projection versions, snapshots and progress
 OBJS += src/version.o src/snapshot.o src/progress.o
 # statistics

@@ -59,6 +59,7 @@
 #include "stats.h"
 #include "durable.h"
 #include "handler.h"
+#include "delivery.h"
 #include "lease.h"
 #include "oidcache.h"
 

@@ -46,6 +46,7 @@
 #include "evlog.h"
 #include "consumer.h"
 #include "handler.h"
+#include "delivery.h"
 #include "lease.h"
 #include "oidcache.h"
 

@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * lease.c
- *	  Consumer groups' ephemeral state in shared memory: members and their
- *	  leases, which member owns which partition, the deliveries not yet
- *	  acknowledged (README "Consumer groups"; docs/guarantees.md C3).
+ *	  Consumer groups' members in shared memory: joining, leases, leaving,
+ *	  and which member owns which partition (README "Consumer groups";
+ *	  docs/guarantees.md C3).  The deliveries not yet acknowledged, and
+ *	  acks, are delivery.c's.
  *
  * Everything here is lost at a restart, on purpose: after one, every
  * member joins again at its next poll and delivery starts again after the
@@ -36,126 +37,6 @@
 #include "durable.h"
 #include "lease.h"
 #include "leasemem.h"
-
-/* a partition was let go of under the lock: wake waiting polls after it */
-static bool released = false;
-
-/*
- * find_group
- *		The slot of group_id of registry relid in this database, or -1.
- *		Lock held.
- */
-static int
-find_group(Oid relid, int64 group_id)
-{
-	for (int i = 0; i < evlog_consumer_max_groups; i++)
-		if (lease_groups[i].dboid == MyDatabaseId && lease_groups[i].relid == relid &&
-			lease_groups[i].group_id == group_id)
-			return i;
-	return -1;
-}
-
-/*
- * find_member
- *		The slot of member name of group slot gi, or -1.  Lock held.
- */
-static int
-find_member(int gi, const char *name)
-{
-	for (int i = 0; i < evlog_consumer_max_members; i++)
-		if (lease_members[i].group == gi && strcmp(lease_members[i].name, name) == 0)
-			return i;
-	return -1;
-}
-
-/*
- * drop_deliveries
- *		Put partition p's unacknowledged deliveries back on the free list;
- *		returns how many there were.  Lock held exclusively.
- */
-static int
-drop_deliveries(LeasePartition *p)
-{
-	int			n = 0;
-
-	while (p->first >= 0)
-	{
-		int32		d = p->first;
-
-		p->first = lease_deliveries[d].next;
-		lease_deliveries[d].next = lease_shared->free_delivery;
-		lease_shared->free_delivery = d;
-		n++;
-	}
-	p->last = -1;
-	return n;
-}
-
-/*
- * release_partition
- *		Take partition p from its owner: its deliveries are forgotten, and
- *		delivery starts again after the committed offset.  Returns whether
- *		it had unacknowledged deliveries.  Lock held exclusively.
- */
-static bool
-release_partition(LeasePartition *p)
-{
-	bool		had = drop_deliveries(p) > 0;
-
-	if (p->owner >= 0)
-		lease_members[p->owner].generation = ++lease_shared->counter;
-	p->owner = -1;
-	released = true;
-	p->delivered = p->committed;
-	p->generation = ++lease_shared->counter;
-	return had;
-}
-
-/*
- * release_lease_lock
- *		Release the module's lock and, when a partition was let go of
- *		meanwhile, wake the polls that wait, so that its next owner takes
- *		it now rather than at the end of its sleep.
- */
-static void
-release_lease_lock(void)
-{
-	bool		wake = released;
-
-	released = false;
-	LWLockRelease(lease_shared->lock);
-	if (wake)
-		evlog_durable_wake();
-}
-
-/*
- * free_member
- *		Release every partition of member slot mi and free the slot.  Lock
- *		held exclusively.
- */
-static void
-free_member(int mi)
-{
-	LeaseGroup *g = &lease_groups[lease_members[mi].group];
-
-	for (int p = 0; p < g->partitions; p++)
-		if (g->parts[p].owner == mi)
-			release_partition(&g->parts[p]);
-	lease_members[mi].group = -1;
-}
-
-/*
- * reap_expired_members
- *		Free the members of group slot gi whose lease ran out.  Lock held
- *		exclusively.
- */
-static void
-reap_expired_members(int gi, TimestampTz now)
-{
-	for (int i = 0; i < evlog_consumer_max_members; i++)
-		if (lease_members[i].group == gi && evlog_lease_expired(i, now))
-			free_member(i);
-}
 
 /*
  * member_cmp
@@ -224,7 +105,7 @@ rebalance(int gi, int me)
 
 		if (part->owner == me && target[p] != me)
 		{
-			fence |= release_partition(part);
+			fence |= evlog_lease_release_partition(part);
 			changed = true;
 		}
 		else if (part->owner < 0 && target[p] == me)
@@ -253,7 +134,7 @@ evlog_lease_group_loaded(Oid relid, int64 group_id)
 	bool		found;
 
 	LWLockAcquire(lease_shared->lock, LW_SHARED);
-	found = find_group(relid, group_id) >= 0;
+	found = evlog_lease_find_group(relid, group_id) >= 0;
 	LWLockRelease(lease_shared->lock);
 	return found;
 }
@@ -272,10 +153,10 @@ evlog_lease_load_group(const LeaseGroupKey *g, const int64 *committed)
 {
 	LeaseGroup *slot = NULL;
 
-	LWLockAcquire(lease_shared->lock, LW_EXCLUSIVE);
-	if (find_group(g->relid, g->group_id) >= 0)
+	evlog_lease_lock();
+	if (evlog_lease_find_group(g->relid, g->group_id) >= 0)
 	{
-		LWLockRelease(lease_shared->lock);
+		lease_unlock_and_wake();
 		return;
 	}
 	for (int i = 0; i < evlog_consumer_max_groups && slot == NULL; i++)
@@ -285,7 +166,7 @@ evlog_lease_load_group(const LeaseGroupKey *g, const int64 *committed)
 		{
 			for (int m = 0; m < evlog_consumer_max_members; m++)
 				if (lease_members[m].group == i)
-					free_member(m);
+					evlog_lease_free_member(m);
 			lease_groups[i].dboid = InvalidOid;
 		}
 		if (lease_groups[i].dboid == InvalidOid)
@@ -293,7 +174,7 @@ evlog_lease_load_group(const LeaseGroupKey *g, const int64 *committed)
 	}
 	if (slot == NULL)
 	{
-		LWLockRelease(lease_shared->lock);
+		lease_unlock_and_wake();
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("no room for consumer group \"%s\" in shared memory", g->name),
@@ -314,7 +195,7 @@ evlog_lease_load_group(const LeaseGroupKey *g, const int64 *committed)
 		slot->parts[p].generation = ++lease_shared->counter;
 		slot->parts[p].committed = slot->parts[p].delivered = committed[p];
 	}
-	LWLockRelease(lease_shared->lock);
+	lease_unlock_and_wake();
 }
 
 /*
@@ -328,20 +209,20 @@ evlog_lease_load_group(const LeaseGroupKey *g, const int64 *committed)
 static int
 join_member(const LeaseGroupKey *g, const char *name, bool rejoin, int *gip)
 {
-	int			gi = find_group(g->relid, g->group_id);
+	int			gi = evlog_lease_find_group(g->relid, g->group_id);
 	int			mi;
 	TimestampTz now = GetCurrentTimestamp();
 
 	if (gi < 0)
 	{
-		LWLockRelease(lease_shared->lock);
+		lease_unlock_and_wake();
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("consumer group \"%s\" does not exist", g->name)));
 	}
 	lease_groups[gi].lease_us = g->lease_us;
-	reap_expired_members(gi, now);
-	mi = find_member(gi, name);
+	evlog_lease_reap_expired(gi, now);
+	mi = evlog_lease_find_member(gi, name);
 	if (mi < 0)
 	{
 		for (int i = 0; i < evlog_consumer_max_members && mi < 0; i++)
@@ -349,7 +230,7 @@ join_member(const LeaseGroupKey *g, const char *name, bool rejoin, int *gip)
 				mi = i;
 		if (mi < 0)
 		{
-			LWLockRelease(lease_shared->lock);
+			lease_unlock_and_wake();
 			ereport(ERROR,
 					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 					 errmsg("no room for member \"%s\" of consumer group \"%s\" in shared memory",
@@ -370,7 +251,7 @@ join_member(const LeaseGroupKey *g, const char *name, bool rejoin, int *gip)
 
 			if (part->owner == mi)
 			{
-				drop_deliveries(part);
+				evlog_lease_drop_deliveries(part);
 				part->delivered = part->committed;
 				part->generation = ++lease_shared->counter;
 			}
@@ -398,7 +279,7 @@ evlog_lease_poll_begin(const LeaseGroupKey *g, const char *member, bool rejoin,
 	int			gi;
 	int			mi;
 
-	LWLockAcquire(lease_shared->lock, LW_EXCLUSIVE);
+	evlog_lease_lock();
 	mi = join_member(g, member, rejoin, &gi);
 	a->fenced = rebalance(gi, mi);
 	if (a->fenced)
@@ -418,174 +299,7 @@ evlog_lease_poll_begin(const LeaseGroupKey *g, const char *member, bool rejoin,
 		a->part_gen[p] = part->generation;
 		a->low = Min(a->low, part->delivered);
 	}
-	release_lease_lock();
-}
-
-/*
- * evlog_lease_record
- *		Record as given to member the events the poll read: n of them, in
- *		seq order, with their partitions.  An event is kept (keep[i]) when
- *		its partition is still the member's under the same ownership and a
- *		concurrent poll of the same member did not give it already.  The
- *		member's partitions are then given up to scanned_to (the poll looked
- *		at every event up to it), or up to the last kept event when the
- *		delivery pool filled up.  Returns the number kept.  Takes the lock
- *		exclusively; raises 53400 when the pool is full.
- */
-int
-evlog_lease_record(const LeaseGroupKey *g, const char *member,
-				   const LeaseAssignment *a, int n, const int64 *seqs,
-				   const int32 *parts, bool *keep, int64 scanned_to)
-{
-	int			gi;
-	int			mi;
-	int			kept = 0;
-
-	LWLockAcquire(lease_shared->lock, LW_EXCLUSIVE);
-	gi = find_group(g->relid, g->group_id);
-	mi = gi < 0 ? -1 : find_member(gi, member);
-	for (int i = 0; i < n; i++)
-		keep[i] = false;
-	if (mi < 0 || lease_members[mi].fenced)
-	{
-		LWLockRelease(lease_shared->lock);
-		return 0;
-	}
-	lease_members[mi].last_seen = GetCurrentTimestamp();
-	for (int i = 0; i < n; i++)
-	{
-		LeasePartition *part = &lease_groups[gi].parts[parts[i]];
-		int32		d;
-
-		if (part->owner != mi || part->generation != a->part_gen[parts[i]] ||
-			seqs[i] <= part->delivered)
-			continue;
-		if (lease_shared->free_delivery < 0)
-		{
-			scanned_to = seqs[i] - 1;
-			break;
-		}
-		d = lease_shared->free_delivery;
-		lease_shared->free_delivery = lease_deliveries[d].next;
-		lease_deliveries[d].seq = seqs[i];
-		lease_deliveries[d].next = -1;
-		if (part->last >= 0)
-			lease_deliveries[part->last].next = d;
-		else
-			part->first = d;
-		part->last = d;
-		part->delivered = seqs[i];
-		keep[i] = true;
-		kept++;
-	}
-	for (int p = 0; p < g->partitions; p++)
-	{
-		LeasePartition *part = &lease_groups[gi].parts[p];
-
-		if (a->owned[p] && part->owner == mi && part->generation == a->part_gen[p])
-			part->delivered = Max(part->delivered, scanned_to);
-	}
-	LWLockRelease(lease_shared->lock);
-	if (n > 0 && kept == 0 && scanned_to < seqs[0])
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("no room for more unacknowledged deliveries in shared memory"),
-				 errdetail("All %d delivery entries hold events given and not yet acknowledged.",
-						   evlog_consumer_max_deliveries),
-				 errhint("Acknowledge deliveries with evlog_ack, poll smaller batches, or raise evlog.consumer_deliveries (needs a restart).")));
-	return kept;
-}
-
-/*
- * fenced_error
- *		Raise EV006 for member of group g.  why says what happened.
- */
-static void
-fenced_error(const LeaseGroupKey *g, const char *member, const char *why)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_EVLOG_CONSUMER_FENCED),
-			 errmsg("member \"%s\" of consumer group \"%s\" is fenced", member, g->name),
-			 errdetail("%s", why),
-			 errhint("Nothing was committed; poll again: its unacknowledged deliveries are given again.")));
-}
-
-/*
- * ack_target
- *		Where partition part's committed offset goes when its owner
- *		acknowledges up to seq: to what was given when nothing given after
- *		seq is left, else to just below the oldest delivery after seq.
- *		Counts into *acked the deliveries at most seq.  Lock held.
- */
-static int64
-ack_target(LeasePartition *part, int64 seq, int64 *acked)
-{
-	int32		d = part->first;
-
-	while (d >= 0 && lease_deliveries[d].seq <= seq)
-	{
-		(*acked)++;
-		d = lease_deliveries[d].next;
-	}
-	return d >= 0 ? lease_deliveries[d].seq - 1 : part->delivered;
-}
-
-/*
- * evlog_lease_ack
- *		Check an ack by member of group g up to seq, and compute it: fills
- *		parts and committed with the member's partitions whose committed
- *		offset moves (*nchanged of them), for the caller to write in its
- *		transaction; evlog_lease_ack_commit applies it here once that
- *		commits.  Returns the deliveries it acknowledges.  Takes the lock
- *		exclusively; raises EV006, changing nothing, when the member has no
- *		lease (never joined, left, the server restarted, or its lease ran
- *		out) or is fenced.
- */
-int64
-evlog_lease_ack(const LeaseGroupKey *g, const char *member, int64 seq,
-				int *nchanged, int32 *parts, int64 *committed)
-{
-	int			gi;
-	int			mi;
-	int64		acked = 0;
-	TimestampTz now = GetCurrentTimestamp();
-
-	*nchanged = 0;
-	LWLockAcquire(lease_shared->lock, LW_EXCLUSIVE);
-	gi = find_group(g->relid, g->group_id);
-	mi = gi < 0 ? -1 : find_member(gi, member);
-	if (mi >= 0 && evlog_lease_expired(mi, now))
-	{
-		reap_expired_members(gi, now);
-		mi = -1;
-	}
-	if (mi < 0 || lease_members[mi].fenced)
-	{
-		bool		fenced = mi >= 0;
-
-		LWLockRelease(lease_shared->lock);
-		fenced_error(g, member, fenced ?
-					 "It gave up partitions that had deliveries not acknowledged." :
-					 "It holds no lease: it never polled, it left, its lease ran out, or the server restarted.");
-	}
-	lease_members[mi].last_seen = now;
-	for (int p = 0; p < g->partitions; p++)
-	{
-		LeasePartition *part = &lease_groups[gi].parts[p];
-		int64		newc;
-
-		if (part->owner != mi)
-			continue;
-		newc = ack_target(part, seq, &acked);
-		if (newc > part->committed)
-		{
-			parts[*nchanged] = p;
-			committed[*nchanged] = newc;
-			(*nchanged)++;
-		}
-	}
-	LWLockRelease(lease_shared->lock);
-	return acked;
+	lease_unlock_and_wake();
 }
 
 /*
@@ -604,9 +318,9 @@ evlog_lease_ack_commit(Oid relid, int64 group_id, const char *member, int64 seq)
 
 	if (lease_shared == NULL)
 		return;
-	LWLockAcquire(lease_shared->lock, LW_EXCLUSIVE);
-	gi = find_group(relid, group_id);
-	mi = gi < 0 ? -1 : find_member(gi, member);
+	evlog_lease_lock();
+	gi = evlog_lease_find_group(relid, group_id);
+	mi = gi < 0 ? -1 : evlog_lease_find_member(gi, member);
 	if (mi >= 0)
 	{
 		LeaseGroup *g = &lease_groups[gi];
@@ -619,7 +333,7 @@ evlog_lease_ack_commit(Oid relid, int64 group_id, const char *member, int64 seq)
 
 			if (part->owner != mi)
 				continue;
-			newc = ack_target(part, seq, &acked);
+			newc = evlog_lease_ack_target(part, seq, &acked);
 			while (acked-- > 0)
 			{
 				int32		d = part->first;
@@ -635,7 +349,7 @@ evlog_lease_ack_commit(Oid relid, int64 group_id, const char *member, int64 seq)
 		if (!lease_members[mi].fenced && rebalance(gi, mi))
 			lease_members[mi].fenced = true;
 	}
-	release_lease_lock();
+	lease_unlock_and_wake();
 }
 
 /*
@@ -650,48 +364,14 @@ evlog_lease_leave(const LeaseGroupKey *g, const char *member)
 	int			gi;
 	int			mi;
 
-	LWLockAcquire(lease_shared->lock, LW_EXCLUSIVE);
-	gi = find_group(g->relid, g->group_id);
-	mi = gi < 0 ? -1 : find_member(gi, member);
+	evlog_lease_lock();
+	gi = evlog_lease_find_group(g->relid, g->group_id);
+	mi = gi < 0 ? -1 : evlog_lease_find_member(gi, member);
 	if (mi >= 0)
-		free_member(mi);
-	LWLockRelease(lease_shared->lock);
-	if (mi >= 0)
+		evlog_lease_free_member(mi);
+	/* its partitions, if any, are free; others' quotas grew: wake all */
+	if (evlog_lease_unlock() || mi >= 0)
 		evlog_durable_wake();
-}
-
-/*
- * evlog_lease_seek
- *		After evlog_seek committed: every partition of group_id starts again
- *		after after_seq; members that had unacknowledged deliveries are
- *		fenced.  Takes the lock exclusively; raises nothing (it runs at
- *		commit).
- */
-void
-evlog_lease_seek(Oid relid, int64 group_id, int64 after_seq)
-{
-	int			gi;
-
-	if (lease_shared == NULL)
-		return;
-	LWLockAcquire(lease_shared->lock, LW_EXCLUSIVE);
-	gi = find_group(relid, group_id);
-	if (gi >= 0)
-	{
-		LeaseGroup *g = &lease_groups[gi];
-
-		for (int p = 0; p < g->partitions; p++)
-		{
-			LeasePartition *part = &g->parts[p];
-
-			if (drop_deliveries(part) > 0 && part->owner >= 0)
-				lease_members[part->owner].fenced = true;
-			part->committed = part->delivered = after_seq;
-			part->generation = ++lease_shared->counter;
-		}
-	}
-	LWLockRelease(lease_shared->lock);
-	evlog_durable_wake();
 }
 
 /*
@@ -707,15 +387,15 @@ evlog_lease_forget_group(Oid relid, int64 group_id)
 
 	if (lease_shared == NULL)
 		return;
-	LWLockAcquire(lease_shared->lock, LW_EXCLUSIVE);
-	gi = find_group(relid, group_id);
+	evlog_lease_lock();
+	gi = evlog_lease_find_group(relid, group_id);
 	if (gi >= 0)
 	{
 		for (int i = 0; i < evlog_consumer_max_members; i++)
 			if (lease_members[i].group == gi)
-				free_member(i);
+				evlog_lease_free_member(i);
 		lease_groups[gi].dboid = InvalidOid;
 	}
-	LWLockRelease(lease_shared->lock);
+	lease_unlock_and_wake();
 }
 

@@ -2,8 +2,8 @@
  *
  * lease.h
  *	  Consumer groups' ephemeral state in shared memory: members, their
- *	  leases, the assignment of partitions, the deliveries not yet
- *	  acknowledged.
+ *	  leases, the assignment of partitions (lease.c), and the types that
+ *	  delivery.c's deliveries share.
  *	  README "Consumer groups".
  *
  *-------------------------------------------------------------------------
@@ -65,17 +65,9 @@ extern bool evlog_lease_group_loaded(Oid relid, int64 group_id);
 extern void evlog_lease_load_group(const LeaseGroupKey *g, const int64 *committed);
 extern void evlog_lease_poll_begin(const LeaseGroupKey *g, const char *member,
 								   bool rejoin, LeaseAssignment *a);
-extern int	evlog_lease_record(const LeaseGroupKey *g, const char *member,
-							   const LeaseAssignment *a, int n,
-							   const int64 *seqs, const int32 *parts,
-							   bool *keep, int64 scanned_to);
-extern int64 evlog_lease_ack(const LeaseGroupKey *g, const char *member,
-							 int64 seq, int *nchanged, int32 *parts,
-							 int64 *committed);
 extern void evlog_lease_ack_commit(Oid relid, int64 group_id, const char *member,
 								   int64 seq);
 extern void evlog_lease_leave(const LeaseGroupKey *g, const char *member);
-extern void evlog_lease_seek(Oid relid, int64 group_id, int64 after_seq);
 extern void evlog_lease_forget_group(Oid relid, int64 group_id);
 extern int	evlog_lease_members(LeaseMemberRow **rows);
 

@@ -4,10 +4,13 @@
  *	  Consumer groups' shared memory: its size from evlog.consumer_groups,
  *	  evlog.consumer_members and evlog.consumer_deliveries, its
  *	  initialisation (every slot free, every delivery on the free list),
- *	  and the copy of the member slots evlog.consumer_members shows
- *	  (README "Consumer groups"; docs/guarantees.md C3).  What lives in it
- *	  and how it changes is lease.c's; the layout is in leasemem.h.  One
- *	  LWLock guards all of it.
+ *	  the copy of the member slots evlog.consumer_members shows, and the
+ *	  primitives on its slots that lease.c (membership and assignment)
+ *	  and delivery.c (deliveries and acks) share: finding a group or a
+ *	  member, freeing deliveries, letting go of a partition, freeing a
+ *	  member, reaping expired ones, where an ack moves an offset, and the
+ *	  lock (README "Consumer groups"; docs/guarantees.md C3).  The layout
+ *	  is in leasemem.h.  One LWLock guards all of it.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,6 +37,9 @@ LeaseShared *lease_shared = NULL;
 LeaseGroup *lease_groups = NULL;
 LeaseMember *lease_members = NULL;
 LeaseDelivery *lease_deliveries = NULL;
+
+/* a partition was let go of since evlog_lease_lock: wake waiting polls */
+static bool released = false;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -124,6 +130,153 @@ evlog_lease_expired(int mi, TimestampTz now)
 	LeaseGroup *g = &lease_groups[lease_members[mi].group];
 
 	return now - lease_members[mi].last_seen > g->lease_us;
+}
+
+/*
+ * evlog_lease_lock
+ *		Take the module's lock exclusively, to change slots.
+ */
+void
+evlog_lease_lock(void)
+{
+	LWLockAcquire(lease_shared->lock, LW_EXCLUSIVE);
+	released = false;
+}
+
+/*
+ * evlog_lease_unlock
+ *		Release the lock taken with evlog_lease_lock; returns whether a
+ *		partition was let go of meanwhile (its next owner should be woken:
+ *		leasemem.h's lease_unlock_and_wake).
+ */
+bool
+evlog_lease_unlock(void)
+{
+	bool		was = released;
+
+	released = false;
+	LWLockRelease(lease_shared->lock);
+	return was;
+}
+
+/*
+ * evlog_lease_find_group
+ *		The slot of group_id of registry relid in this database, or -1.
+ *		Lock held.
+ */
+int
+evlog_lease_find_group(Oid relid, int64 group_id)
+{
+	for (int i = 0; i < evlog_consumer_max_groups; i++)
+		if (lease_groups[i].dboid == MyDatabaseId && lease_groups[i].relid == relid &&
+			lease_groups[i].group_id == group_id)
+			return i;
+	return -1;
+}
+
+/*
+ * evlog_lease_find_member
+ *		The slot of member name of group slot gi, or -1.  Lock held.
+ */
+int
+evlog_lease_find_member(int gi, const char *name)
+{
+	for (int i = 0; i < evlog_consumer_max_members; i++)
+		if (lease_members[i].group == gi && strcmp(lease_members[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * evlog_lease_drop_deliveries
+ *		Put partition p's unacknowledged deliveries back on the free list;
+ *		returns how many there were.  Lock held exclusively.
+ */
+int
+evlog_lease_drop_deliveries(LeasePartition *p)
+{
+	int			n = 0;
+
+	while (p->first >= 0)
+	{
+		int32		d = p->first;
+
+		p->first = lease_deliveries[d].next;
+		lease_deliveries[d].next = lease_shared->free_delivery;
+		lease_shared->free_delivery = d;
+		n++;
+	}
+	p->last = -1;
+	return n;
+}
+
+/*
+ * evlog_lease_release_partition
+ *		Take partition p from its owner: its deliveries are forgotten, and
+ *		delivery starts again after the committed offset.  Returns whether
+ *		it had unacknowledged deliveries.  Lock held exclusively.
+ */
+bool
+evlog_lease_release_partition(LeasePartition *p)
+{
+	bool		had = evlog_lease_drop_deliveries(p) > 0;
+
+	if (p->owner >= 0)
+		lease_members[p->owner].generation = ++lease_shared->counter;
+	p->owner = -1;
+	released = true;
+	p->delivered = p->committed;
+	p->generation = ++lease_shared->counter;
+	return had;
+}
+
+/*
+ * evlog_lease_free_member
+ *		Release every partition of member slot mi and free the slot.  Lock
+ *		held exclusively.
+ */
+void
+evlog_lease_free_member(int mi)
+{
+	LeaseGroup *g = &lease_groups[lease_members[mi].group];
+
+	for (int p = 0; p < g->partitions; p++)
+		if (g->parts[p].owner == mi)
+			evlog_lease_release_partition(&g->parts[p]);
+	lease_members[mi].group = -1;
+}
+
+/*
+ * evlog_lease_reap_expired
+ *		Free the members of group slot gi whose lease ran out.  Lock held
+ *		exclusively.
+ */
+void
+evlog_lease_reap_expired(int gi, TimestampTz now)
+{
+	for (int i = 0; i < evlog_consumer_max_members; i++)
+		if (lease_members[i].group == gi && evlog_lease_expired(i, now))
+			evlog_lease_free_member(i);
+}
+
+/*
+ * evlog_lease_ack_target
+ *		Where partition part's committed offset goes when its owner
+ *		acknowledges up to seq: to what was given when nothing given after
+ *		seq is left, else to just below the oldest delivery after seq.
+ *		Counts into *acked the deliveries at most seq.  Lock held.
+ */
+int64
+evlog_lease_ack_target(LeasePartition *part, int64 seq, int64 *acked)
+{
+	int32		d = part->first;
+
+	while (d >= 0 && lease_deliveries[d].seq <= seq)
+	{
+		(*acked)++;
+		d = lease_deliveries[d].next;
+	}
+	return d >= 0 ? lease_deliveries[d].seq - 1 : part->delivered;
 }
 
 /*

@@ -11,6 +11,7 @@
 #define EVLOG_LEASEMEM_H
 
 #include "storage/lwlock.h"
+#include "durable.h"
 #include "lease.h"
 
 typedef struct LeaseDelivery
@@ -62,5 +63,29 @@ extern LeaseMember *lease_members;
 extern LeaseDelivery *lease_deliveries;
 
 extern bool evlog_lease_expired(int mi, TimestampTz now);
+extern void evlog_lease_lock(void);
+extern bool evlog_lease_unlock(void);
+extern int	evlog_lease_find_group(Oid relid, int64 group_id);
+extern int	evlog_lease_find_member(int gi, const char *name);
+extern int	evlog_lease_drop_deliveries(LeasePartition *p);
+extern bool evlog_lease_release_partition(LeasePartition *p);
+extern void evlog_lease_free_member(int mi);
+extern void evlog_lease_reap_expired(int gi, TimestampTz now);
+extern int64 evlog_lease_ack_target(LeasePartition *part, int64 seq, int64 *acked);
+
+/*
+ * lease_unlock_and_wake
+ *		Release the lock taken with evlog_lease_lock and, when a partition
+ *		was let go of meanwhile, wake the polls that wait (durable.c), so
+ *		that its next owner takes it now rather than at the end of its
+ *		sleep.  For lease.c and delivery.c (inline: leasemem.c and
+ *		durable.c share a layer).
+ */
+static inline void
+lease_unlock_and_wake(void)
+{
+	if (evlog_lease_unlock())
+		evlog_durable_wake();
+}
 
 #endif							/* EVLOG_LEASEMEM_H */
