@@ -20,10 +20,6 @@
  * created again).  At most EVLOG_STREAM_CACHE_MAX streams are kept; the
  * others are looked up in the index each time.
  *
- * The first seq and the streams a transaction appended to are kept for
- * durable.c, whose commit callback wakes only the consumer group polls of
- * those streams' partitions.
- *
  * As an appending transaction commits, still holding the sequencer, it
  * publishes what it knows for the next holder (seqstate.c): the head and
  * every stream version, when it knows all it appended; otherwise it makes
@@ -64,9 +60,6 @@ static HTAB *stream_versions = NULL;
 /* This transaction appended; it forgot or could not keep something since */
 static bool xact_appended = false;
 static bool xact_incomplete = false;
-
-/* seq of this transaction's first event; 0: none yet */
-static int64 xact_first_seq = 0;
 
 /* An insert into the log is under way (set around heap and index inserts) */
 static bool inserting = false;
@@ -159,10 +152,9 @@ evlog_cached_stream_version(text *stream, int64 *version)
 /*
  * evlog_cache_stream_version
  *		Remember that stream is at version, right after this transaction
- *		appended its event of that version (the cached head); the first
- *		such event is the transaction's first seq.  Does nothing while the
- *		head is not known, or when EVLOG_STREAM_CACHE_MAX other streams are
- *		kept.  Raises out-of-memory only.
+ *		appended its event of that version.  Does nothing while the head is
+ *		not known, or when EVLOG_STREAM_CACHE_MAX other streams are kept.
+ *		Raises out-of-memory only.
  */
 void
 evlog_cache_stream_version(text *stream, int64 version)
@@ -172,8 +164,6 @@ evlog_cache_stream_version(text *stream, int64 version)
 
 	if (!head_valid)
 		return;
-	if (xact_first_seq == 0 && cached.ours)
-		xact_first_seq = cached.seq;
 	if (stream_versions == NULL)
 	{
 		HASHCTL		ctl;
@@ -234,35 +224,6 @@ bool
 evlog_xact_appended(void)
 {
 	return xact_appended;
-}
-
-/*
- * evlog_xact_streams
- *		What this transaction appended, for the polls its commit wakes
- *		(durable.c): set *first to the seq of its first event and fill
- *		hashes with the evlog_stream_hash of each stream it appended to (*n
- *		of them, at most max), and return true; return false when it does
- *		not know them all (it forgot something, or appended to more than
- *		max streams).  Its events are the seqs from *first to its head: the
- *		sequencer it holds to commit lets nobody append in between.  Call
- *		at pre-commit, before the cache is forgotten.  Raises nothing.
- */
-bool
-evlog_xact_streams(int64 *first, uint32 *hashes, int max, int *n)
-{
-	HASH_SEQ_STATUS status;
-	StreamVersionEntry *entry;
-
-	if (!xact_appended || xact_incomplete || !head_valid || !cached.ours ||
-		xact_first_seq <= 0 || stream_versions == NULL ||
-		hash_get_num_entries(stream_versions) > max)
-		return false;
-	*first = xact_first_seq;
-	*n = 0;
-	hash_seq_init(&status, stream_versions);
-	while ((entry = hash_seq_search(&status)) != NULL)
-		hashes[(*n)++] = evlog_stream_hash(entry->stream);
-	return true;
 }
 
 /*
@@ -338,7 +299,6 @@ appendcache_xact_callback(XactEvent event, void *arg)
 	if (evlog_xact_ended(event))
 	{
 		xact_appended = xact_incomplete = inserting = false;
-		xact_first_seq = 0;
 		head_valid = false;
 		cache_relid = InvalidOid;
 		stream_cxt = NULL;

@@ -30,6 +30,5 @@ extern void evlog_appendcache_forget(void);
 extern void evlog_appendcache_inserting(bool inserting);
 extern bool evlog_appendcache_trusts_shared(void);
 extern bool evlog_xact_appended(void);
-extern bool evlog_xact_streams(int64 *first, uint32 *hashes, int max, int *n);
 
 #endif							/* EVLOG_APPENDCACHE_H */

@@ -42,6 +42,7 @@ extern int	evlog_consumer_plan(SPIPlanPtr *plan, const char *sql, int nargs,
 								Oid *argtypes, Datum *values);
 extern ConsumerGroup *evlog_consumer_group(const char *name, bool check_owner);
 extern int64 evlog_visible_head(void);
+extern uint32 evlog_stream_hash(text *stream);
 extern void evlog_consumer_remember(PendingKind kind, int64 group_id,
 									const char *member, int64 seq);
 

@@ -27,6 +27,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "common/int.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
@@ -262,6 +263,17 @@ static int
 evlog_partition_of(text *stream, int partitions)
 {
 	return (int) (evlog_stream_hash(stream) % (uint32) partitions);
+}
+
+/*
+ * evlog_stream_hash
+ *		PostgreSQL's hash_bytes of a stream's bytes, whose remainder modulo
+ *		a group's partitions is the stream's partition.
+ */
+uint32
+evlog_stream_hash(text *stream)
+{
+	return hash_bytes((unsigned char *) VARDATA_ANY(stream), VARSIZE_ANY_EXHDR(stream));
 }
 
 /*

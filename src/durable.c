@@ -28,10 +28,7 @@
  * does not wake every waiting poll, most of which would find nothing of
  * their partitions in one commit's events: it wakes one of them, the
  * herald (the one that has seen least, with partitions), whose poll reads
- * the new events anyway.  An appending transaction whose commit raises the
- * head from just below its first event knows every new event's stream
- * (appendcache.c): it wakes the owners of their partitions itself, as a
- * herald would, and no herald is needed.  The herald hands the hashes of the streams it
+ * the new events anyway.  The herald hands the hashes of the streams it
  * read to evlog_durable_herald, which wakes the waiters owning the
  * partition of one of them (a stream's partition is its hash modulo the
  * group's partitions, README "Consumer groups"); when the herald could not
@@ -103,9 +100,6 @@ typedef struct DurableShared
 
 static DurableShared *durable = NULL;
 
-static void publish_head(Oid relid, int64 first, int64 seq,
-						 const uint32 *hashes, int nhashes);
-
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
@@ -113,14 +107,6 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static int64 commit_seq = 0;
 static Oid	commit_relid = InvalidOid;
 static bool commit_pending = false;
-
-/* Streams whose hashes a commit hands on at most (more: a herald reads them) */
-#define DURABLE_XACT_STREAMS 16
-
-/* this transaction's first seq and its streams' hashes; -1: not known */
-static int64 commit_first = 0;
-static uint32 commit_hashes[DURABLE_XACT_STREAMS];
-static int	commit_nhashes = -1;
 
 /* this process was woken as herald and has not yet handed on */
 static bool herald_pending = false;
@@ -270,28 +256,33 @@ wake_herald(Oid relid)
 }
 
 /*
- * wake_owners
- *		Wake the waiters on log relid that may have an event of their
- *		partitions in (from, upto]: with complete, those events' streams
- *		hash to one of the nhashes hashes, and a waiter is woken when it
- *		owns the partition of one of them, asks for every publication, or
- *		has seen less than from; without complete, every waiter that has
- *		seen less than upto.  A waiter not woken has nothing in (from,
- *		upto] and had seen everything up to from: it is noted as having
- *		seen up to upto, so that the next publication does not wake it for
- *		events it was spared.  Takes durable->lock exclusively.
+ * evlog_durable_herald
+ *		Hand on, as the herald woken by a publication, what this process's
+ *		poll read of log relid: every event in (from, upto], whose streams
+ *		hash (hash_bytes of the stream's bytes) to one of the nhashes
+ *		hashes, when complete; when not complete, an unknown part of it.
+ *		Wakes the waiters that own the partition of one of the hashes, or
+ *		have seen less than from, or (not complete) every waiter of the
+ *		log.  A waiter not woken has nothing in (from, upto] and had seen
+ *		everything up to from: it is noted as having seen up to upto, so
+ *		that the next herald does not wake it for events it was spared.
+ *		Does nothing unless this process is a herald that has not handed
+ *		on.  Takes durable->lock exclusively; raises nothing.
  */
-static void
-wake_owners(Oid relid, int64 from, int64 upto, const uint32 *hashes,
-			int nhashes, bool complete)
+void
+evlog_durable_herald(int64 from, int64 upto, const uint32 *hashes,
+					 int nhashes, bool complete)
 {
+	if (!herald_pending)
+		return;
+	herald_pending = false;
 	LWLockAcquire(durable->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < durable->nslots; i++)
 	{
 		DurableWaiter *w = &durable->slots[i];
 		bool		wake = !complete || w->partitions == 0 || w->seen < from;
 
-		if (!waits_on(i, relid) || w->seen >= upto)
+		if (!waits_on(i, herald_relid) || w->seen >= upto)
 			continue;
 		for (int h = 0; h < nhashes && !wake; h++)
 		{
@@ -305,27 +296,6 @@ wake_owners(Oid relid, int64 from, int64 upto, const uint32 *hashes,
 			w->seen = upto;
 	}
 	LWLockRelease(durable->lock);
-}
-
-/*
- * evlog_durable_herald
- *		Hand on, as the herald woken by a publication, what this process's
- *		poll read of log relid: every event in (from, upto], whose streams
- *		hash (hash_bytes of the stream's bytes) to one of the nhashes
- *		hashes, when complete; when not complete, an unknown part of it.
- *		Wakes the waiters that own the partition of one of the hashes, or
- *		have seen less than from, or (not complete) every waiter of the
- *		log.  Does nothing unless this process is a herald that has not
- *		handed on.  Takes durable->lock exclusively; raises nothing.
- */
-void
-evlog_durable_herald(int64 from, int64 upto, const uint32 *hashes,
-					 int nhashes, bool complete)
-{
-	if (!herald_pending)
-		return;
-	herald_pending = false;
-	wake_owners(herald_relid, from, upto, hashes, nhashes, complete);
 }
 
 /*
@@ -369,26 +339,8 @@ evlog_durable_head(Oid relid)
 void
 evlog_durable_publish(Oid relid, int64 seq)
 {
-	publish_head(relid, 0, seq, NULL, -1);
-}
-
-/*
- * publish_head
- *		Raise the durable head of this database's log relid to seq (never
- *		lower it) and wake the polls that wait.  When first is the seq of
- *		the first of the events published and hashes hold the hashes of
- *		their nhashes streams (nhashes -1: not known), and the head rose
- *		from just below first, wake the owners of their partitions; else
- *		wake a herald.  Takes the module's lock to claim an entry for the
- *		database, the first time, and to wake.  Raises nothing.
- */
-static void
-publish_head(Oid relid, int64 first, int64 seq, const uint32 *hashes,
-			 int nhashes)
-{
-	DurableDb  *db;
+	DurableDb    *db;
 	uint64		old;
-	bool		raised = false;
 
 	if (durable == NULL)
 		return;
@@ -404,16 +356,8 @@ publish_head(Oid relid, int64 first, int64 seq, const uint32 *hashes,
 	old = pg_atomic_read_u64(&db->durable);
 	while (old < (uint64) seq + 1)
 		if (pg_atomic_compare_exchange_u64(&db->durable, &old, (uint64) seq + 1))
-		{
-			raised = true;
 			break;
-		}
-	if (pg_atomic_read_u32(&durable->waiters) == 0)
-		return;
-	/* old is the head before, plus one: first - 1 + 1 */
-	if (raised && nhashes >= 0 && first > 0 && old == (uint64) first)
-		wake_owners(relid, first - 1, seq, hashes, nhashes, true);
-	else
+	if (pg_atomic_read_u32(&durable->waiters) > 0)
 		wake_herald(relid);
 }
 
@@ -522,10 +466,6 @@ durable_xact_callback(XactEvent event, void *arg)
 			relid = evlog_relid_if_exists(EVLOG_EVENTS_TABLE);
 			if (OidIsValid(relid) && evlog_cached_head(relid, &head) && head.ours)
 				commit_seq = head.seq;
-			if (commit_seq == 0 ||
-				!evlog_xact_streams(&commit_first, commit_hashes,
-									DURABLE_XACT_STREAMS, &commit_nhashes))
-				commit_nhashes = -1;
 			commit_relid = relid;
 			commit_pending = true;
 			break;
@@ -533,8 +473,7 @@ durable_xact_callback(XactEvent event, void *arg)
 			if (commit_pending && synchronous_commit > SYNCHRONOUS_COMMIT_OFF)
 			{
 				if (commit_seq > 0)
-					publish_head(commit_relid, commit_first, commit_seq,
-								 commit_hashes, commit_nhashes);
+					evlog_durable_publish(commit_relid, commit_seq);
 				commit_pending = false;
 			}
 			break;
@@ -562,8 +501,7 @@ static void
 publish_deferred_commit(void)
 {
 	if (commit_pending && commit_seq > 0)
-		publish_head(commit_relid, commit_first, commit_seq, commit_hashes,
-					 commit_nhashes);
+		evlog_durable_publish(commit_relid, commit_seq);
 	commit_pending = false;
 }
 

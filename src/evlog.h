@@ -15,7 +15,6 @@
 
 #include "access/tupdesc.h"
 #include "access/xact.h"
-#include "common/hashfn.h"
 #include "common/int.h"
 #include "datatype/timestamp.h"
 #include "fmgr.h"
@@ -162,20 +161,6 @@ evlog_text_equal(const text *a, const text *b)
 {
 	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
 		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
-}
-
-/*
- * evlog_stream_hash
- *		PostgreSQL's hash_bytes of a stream's bytes.  Its remainder modulo a
- *		consumer group's partitions is the stream's partition (README
- *		"Consumer groups"); an appending transaction hands the hashes of its
- *		streams to the polls it wakes (appendcache.c, durable.c).
- */
-static inline uint32
-evlog_stream_hash(const text *stream)
-{
-	return hash_bytes((const unsigned char *) VARDATA_ANY(stream),
-					  VARSIZE_ANY_EXHDR(stream));
 }
 
 #endif							/* EVLOG_H */
