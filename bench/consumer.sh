@@ -12,7 +12,8 @@
 #   10  latency at 1000 appends/s for LAG_SECONDS: sequencing (recorded_at,
 #       before the commit's flush) to the return of a member's long poll
 #   11  appends per second (1 client) with 8 members long-polling the log,
-#       against none
+#       against none: each run with members between one without before and
+#       one after, the median of the ratios to their mean
 #   The members of 10 and 11 acknowledge each batch with synchronous_commit
 #   off (an ack lost in a crash only means events given again): with it on,
 #   every append would be followed by an ack's WAL flush, measuring the
