@@ -14,6 +14,8 @@
 #   11  appends per second (1 client) with 8 members long-polling the log,
 #       against none: each run with members between one without before and
 #       one after, the median of the ratios to their mean
+#   11b the same with 8 members of a group that no append matches: what the
+#       wake-ups cost the appender, without the members' handling of events
 #   The members of 10 and 11 acknowledge each batch with synchronous_commit
 #   off (an ack lost in a crash only means events given again): with it on,
 #   every append would be followed by an ack's WAL flush, measuring the
@@ -144,15 +146,22 @@ read -r p50 p99 nlat < <(psql -X -At -F ' ' -d consumers -c "SELECT round(percen
 printf '| 10 | consumer group latency at 1000 appends/s for %s s (%s events): sequenced (before the commit'"'"'s flush) to a long poll'"'"'s return, p50 %s ms | p99 %s ms | — | — | p99 ≤ 20 ms |\n' \
   "$LAG_SECONDS" "$nlat" "$p50" "$p99"
 
-# Workload 11: appends per second with 8 members long-polling, against none
-psql -q -X -d consumers -c "SELECT evlog_create_consumer_group('watchers', partitions => 16)" >/dev/null
+# Workloads 11 and 11b: appends per second with 8 members long-polling,
+# against none; in 11 the members are given every append, in 11b they
+# belong to a group whose stream prefix no append has, so that only the
+# wake-ups are left (each commit still wakes one waiting poll, the herald,
+# which reads the new events and finds nothing for anyone)
+psql -q -X -d consumers -c "SELECT evlog_create_consumer_group('watchers', partitions => 16)" \
+  -c "SELECT evlog_create_consumer_group('idlers', stream_prefix => 'nomatch/', partitions => 16)" >/dev/null
+# watch_member GROUP MEMBER: poll GROUP as MEMBER (1000, long poll of 1 s),
+# acknowledge each batch, until a session named watchers_stop exists
 watch_member() {
   PGOPTIONS="-c synchronous_commit=off" psql -q -X -d consumers -c "DO \$\$
 DECLARE n bigint; top bigint;
 BEGIN
   LOOP
-    SELECT count(*), max(seq) INTO n, top FROM evlog_poll('watchers', '$1', 1000, '1 second');
-    IF n > 0 THEN PERFORM evlog_ack('watchers', '$1', top); END IF;
+    SELECT count(*), max(seq) INTO n, top FROM evlog_poll('$1', '$2', 1000, '1 second');
+    IF n > 0 THEN PERFORM evlog_ack('$1', '$2', top); END IF;
     COMMIT;
     -- only a poll that timed out asks whether to stop (reading
     -- pg_stat_activity after every event cost the members 5% of their CPU)
@@ -166,20 +175,27 @@ tps() {
   pgbench -n -M prepared -T "$SECONDS_PER" -c 1 -j 1 -f "$SRC/bench/append_evlog.pgbench" consumers 2>/dev/null |
     awk '/^tps = / { printf "%.0f\n", $3 }'
 }
-# Each run with members sits between two without, and its ratio is to their
-# mean: the speed of this machine's WAL flushes drifts by half within a
-# minute, which a ratio of medians over separate runs does not cancel.
-e=() b=("$(tps)") q=()
-for r in $(seq "$ROUNDS"); do
-  pids=()
-  for m in 1 2 3 4 5 6 7 8; do watch_member "w$m" & pids+=($!); done
-  sleep 1
-  e+=("$(tps)")
-  PGAPPNAME=watchers_stop psql -X -q -d consumers -c "SELECT pg_sleep(2)" >/dev/null
-  wait "${pids[@]}"
-  b+=("$(tps)")
-  q+=("$(awk -v e="${e[-1]}" -v b1="${b[-2]}" -v b2="${b[-1]}" 'BEGIN { printf "%.3f", 2 * e / (b1 + b2) }')")
-done
-em=$(median "${e[@]}"); bm=$(median "${b[@]}")
+# paired GROUP: ROUNDS runs with 8 members of GROUP, each between two runs
+# without; sets e (tps with), b (tps without) and q (each run's ratio to the
+# mean of the runs either side of it).  The speed of this machine's WAL
+# flushes drifts by half within a minute, which a ratio of medians over
+# separate runs does not cancel.
+paired() {
+  e=() b=("$(tps)") q=()
+  for r in $(seq "$ROUNDS"); do
+    pids=()
+    for m in 1 2 3 4 5 6 7 8; do watch_member "$1" "w$m" & pids+=($!); done
+    sleep 1
+    e+=("$(tps)")
+    PGAPPNAME=watchers_stop psql -X -q -d consumers -c "SELECT pg_sleep(2)" >/dev/null
+    wait "${pids[@]}"
+    b+=("$(tps)")
+    q+=("$(awk -v e="${e[-1]}" -v b1="${b[-2]}" -v b2="${b[-1]}" 'BEGIN { printf "%.3f", 2 * e / (b1 + b2) }')")
+  done
+}
+paired watchers
 printf '| 11 | evlog_append, 1 client, with 8 consumer group members long-polling the log (acks with synchronous_commit off), against none before and after (median of %s such ratios: %s) | %s tps | %s tps | %.2f | ≥ 0.95 |\n' \
-  "$ROUNDS" "${q[*]}" "$em" "$bm" "$(median "${q[@]}")"
+  "$ROUNDS" "${q[*]}" "$(median "${e[@]}")" "$(median "${b[@]}")" "$(median "${q[@]}")"
+paired idlers
+printf '| 11b | the same, the 8 members in a group that no append matches (stream_prefix nomatch/): the wake-ups alone (median of %s such ratios: %s) | %s tps | %s tps | %.2f | — |\n' \
+  "$ROUNDS" "${q[*]}" "$(median "${e[@]}")" "$(median "${b[@]}")" "$(median "${q[@]}")"
