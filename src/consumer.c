@@ -130,23 +130,27 @@ typedef struct PollScan
 	int64		scanned_to;
 	uint32	   *hashes;			/* with herald: hashes of the streams read */
 	int			nhashes;		/* -1: more than HERALD_HASHES */
+	uint32	   *wanted;			/* with herald: those of the events g wants */
+	int			nwanted;
 } PollScan;
 
 /*
  * remember_hash
- *		Add stream hash h to s->hashes unless it is there; past
- *		HERALD_HASHES distinct ones, set s->nhashes to -1.
+ *		Add stream hash h to hashes (*n of them) unless it is there; past
+ *		HERALD_HASHES distinct ones, set *n to -1 (and leave it there).
  */
 static void
-remember_hash(PollScan *s, uint32 h)
+remember_hash(uint32 *hashes, int *n, uint32 h)
 {
-	for (int i = s->nhashes - 1; i >= 0; i--)
-		if (s->hashes[i] == h)
+	if (*n < 0)
+		return;
+	for (int i = *n - 1; i >= 0; i--)
+		if (hashes[i] == h)
 			return;
-	if (s->nhashes == HERALD_HASHES)
-		s->nhashes = -1;
+	if (*n == HERALD_HASHES)
+		*n = -1;
 	else
-		s->hashes[s->nhashes++] = h;
+		hashes[(*n)++] = h;
 }
 
 /*
@@ -158,8 +162,10 @@ remember_hash(PollScan *s, uint32 h)
  *		copying 1000 rows twice cost more than scanning them).
  *		s->scanned_to is upto, or the last event's seq when max were found.
  *		With herald, s->hashes gets the distinct hashes of the streams of
- *		every event read (durable.c's evlog_durable_herald wakes the polls
- *		of their partitions).  Takes AccessShareLock on the log and its key.
+ *		every event read, and s->wanted those of the events g wants (the
+ *		same array when g takes every event): durable.c's
+ *		evlog_durable_herald wakes the polls of their partitions, in other
+ *		groups and in g.  Takes AccessShareLock on the log and its key.
  */
 static void
 scan_log(const ConsumerGroup *g, const LeaseAssignment *a, int64 upto, int max,
@@ -172,6 +178,7 @@ scan_log(const ConsumerGroup *g, const LeaseAssignment *a, int64 upto, int max,
 	IndexScanDesc scan;
 	ScanKeyData keys[2];
 	int			cap = Min(max, 1024);
+	bool		filtered = g->prefix != NULL || g->ntypes > 0;
 
 	s->n = 0;
 	s->seqs = palloc(sizeof(int64) * cap);
@@ -179,6 +186,8 @@ scan_log(const ConsumerGroup *g, const LeaseAssignment *a, int64 upto, int max,
 	s->scanned_to = upto;
 	s->hashes = herald ? palloc(sizeof(uint32) * HERALD_HASHES) : NULL;
 	s->nhashes = 0;
+	s->wanted = (herald && filtered) ? palloc(sizeof(uint32) * HERALD_HASHES) : s->hashes;
+	s->nwanted = 0;
 	ScanKeyInit(&keys[0], 1, BTGreaterStrategyNumber, F_INT8GT, Int64GetDatum(a->low));
 	ScanKeyInit(&keys[1], 1, BTLessEqualStrategyNumber, F_INT8LE, Int64GetDatum(upto));
 	scan = index_beginscan(rel, pkey, snapshot, 2, 0);
@@ -196,8 +205,17 @@ scan_log(const ConsumerGroup *g, const LeaseAssignment *a, int64 upto, int max,
 		seq = DatumGetInt64(slot->tts_values[Anum_events_seq - 1]);
 		h = evlog_stream_hash(DatumGetTextPP(slot->tts_values[Anum_events_stream - 1]));
 		p = (int) (h % (uint32) g->key.partitions);
-		if (herald && s->nhashes >= 0)
-			remember_hash(s, h);
+		if (herald)
+		{
+			remember_hash(s->hashes, &s->nhashes, h);
+			if (filtered)
+			{
+				slot_getsomeattrs(slot, Anum_events_type);
+				if (group_wants_event(g, DatumGetTextPP(slot->tts_values[Anum_events_stream - 1]),
+									  DatumGetTextPP(slot->tts_values[Anum_events_type - 1])))
+					remember_hash(s->wanted, &s->nwanted, h);
+			}
+		}
 		if (!a->owned[p] || seq <= a->delivered[p])
 			continue;
 		slot_getallattrs(slot);
@@ -221,6 +239,8 @@ scan_log(const ConsumerGroup *g, const LeaseAssignment *a, int64 upto, int max,
 		if (s->n == max)
 			s->scanned_to = seq;
 	}
+	if (!filtered)
+		s->nwanted = s->nhashes;
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	UnregisterSnapshot(snapshot);
@@ -298,6 +318,33 @@ ensure_loaded(const ConsumerGroup *g)
 }
 
 /*
+ * hand_on
+ *		As the herald, hand on to durable.c what scan s of group g read:
+ *		every event in (from, s->scanned_to] when that is durable (the head
+ *		the scan was bounded by) and its streams did not overflow s's
+ *		hashes; else that it could not read everything.  Raises nothing.
+ */
+static void
+hand_on(const ConsumerGroup *g, int64 from, const PollScan *s, int64 durable)
+{
+	DurableHandOn read;
+
+	if (s->nhashes < 0 || s->nwanted < 0 || s->scanned_to != durable)
+	{
+		evlog_durable_herald(NULL);
+		return;
+	}
+	read.from = from;
+	read.upto = s->scanned_to;
+	read.group_id = g->key.group_id;
+	read.hashes = s->hashes;
+	read.nhashes = s->nhashes;
+	read.wanted = s->wanted;
+	read.nwanted = s->nwanted;
+	evlog_durable_herald(&read);
+}
+
+/*
  * evlog_poll(group_name text, member text, max_count integer = 100,
  *			  timeout interval = '0 seconds') RETURNS SETOF evlog.delivery
  *
@@ -325,7 +372,7 @@ evlog_poll(PG_FUNCTION_ARGS)
 	MemoryContext outer = CurrentMemoryContext;
 	TimestampTz next_begin = 0;
 	long		slice_ms;
-	DurableWake woke;
+	DurableWake woke = DURABLE_TIMED_OUT;
 	bool		herald = false;
 
 	evlog_arg_not_null(fcinfo, 2, "max_count");
@@ -352,7 +399,7 @@ evlog_poll(PG_FUNCTION_ARGS)
 	require_shared_memory();
 	ensure_loaded(g);
 	/* a herald of an earlier poll that failed in a subtransaction */
-	evlog_durable_herald(0, PG_INT64_MAX, NULL, 0, false);
+	evlog_durable_herald(NULL);
 	/* a wait longer than a day is a day: the caller polls again */
 	deadline = GetCurrentTimestamp() + Min(timeout_us, USECS_PER_DAY);
 	slice_ms = Max(Min(POLL_SLICE_MS, g->key.lease_us / 2000), 1);
@@ -389,8 +436,7 @@ evlog_poll(PG_FUNCTION_ARGS)
 			scan_log(g, a, durable, max_count, rsinfo->setResult, rsinfo->setDesc,
 					 herald, &s);
 			if (herald)
-				evlog_durable_herald(a->low, s.scanned_to, s.hashes, s.nhashes,
-									 s.nhashes >= 0 && s.scanned_to == durable);
+				hand_on(g, a->low, &s, durable);
 			herald = false;
 			keep = palloc(sizeof(bool) * Max(s.n, 1));
 			kept = evlog_lease_record(&g->key, member, a, s.n, s.seqs, s.parts,
@@ -415,8 +461,12 @@ evlog_poll(PG_FUNCTION_ARGS)
 		}
 		/* a herald that read nothing hands on that it did not */
 		if (herald)
-			evlog_durable_herald(0, PG_INT64_MAX, NULL, 0, false);
+			evlog_durable_herald(NULL);
+		/* woken other than as the herald, and nothing to give */
+		if (woke == DURABLE_WOKEN)
+			evlog_stats_add(EVLOG_STAT_EMPTY_WAKEUPS, 1);
 		herald = false;
+		woke = DURABLE_TIMED_OUT;
 		/* committed events above the durable head: prove them durable */
 		if (look && evlog_visible_head() > durable)
 		{
@@ -430,17 +480,19 @@ evlog_poll(PG_FUNCTION_ARGS)
 		InvalidateCatalogSnapshot();
 		if (!IsolationUsesXactSnapshot())
 			MyProc->xmin = InvalidTransactionId;
-		woke = evlog_durable_wait(evlog_events_relid(), durable,
+		woke = evlog_durable_wait(evlog_events_relid(), g->key.group_id, durable,
 								  Min((deadline - now + 999) / 1000, slice_ms),
 								  g->key.partitions, a->owned);
 		herald = woke == DURABLE_HERALD;
+		if (woke == DURABLE_WOKEN || herald)
+			evlog_stats_add(EVLOG_STAT_POLL_WAKEUPS, 1);
 		/* woken with no new durable head: a partition may have come free */
 		if (woke != DURABLE_TIMED_OUT &&
 			evlog_durable_head(evlog_events_relid()) <= durable)
 			next_begin = 0;
 	}
 	/* a herald that broke off (fenced, rejoined) hands on that it did not */
-	evlog_durable_herald(0, PG_INT64_MAX, NULL, 0, false);
+	evlog_durable_herald(NULL);
 	MemoryContextSwitchTo(outer);
 	MemoryContextDelete(loopcxt);
 	SPI_finish();

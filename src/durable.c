@@ -31,9 +31,11 @@
  * the new events anyway.  The herald hands the hashes of the streams it
  * read to evlog_durable_herald, which wakes the waiters owning the
  * partition of one of them (a stream's partition is its hash modulo the
- * group's partitions, README "Consumer groups"); when the herald could not
- * read every new event (a full batch, too many streams, no partitions
- * left, an error), every waiter is woken.  A waiter not woken has nothing
+ * group's partitions, README "Consumer groups"); for the waiters of its
+ * own group, only the streams of the events that group wants (its event
+ * types and stream prefix) count.  When the herald could not read every
+ * new event (a full batch, too many streams, no partitions left, an
+ * error), every waiter is woken.  A waiter not woken has nothing
  * up to the head the herald read: every event after what it has seen was
  * read by a herald that had seen no more, or is above the head it checks
  * after registering.  Something other than a durable head that gives
@@ -83,6 +85,7 @@ typedef struct DurableWaiter
 	bool		herald;			/* woken to be the herald */
 	Oid			dboid;
 	Oid			relid;			/* the log waited on */
+	int64		group_id;		/* the poll's consumer group */
 	int64		seen;			/* durable head the poll has read to */
 	int			partitions;		/* its group's partitions; 0: wake at every publication */
 	bool		any;			/* owns at least one partition */
@@ -256,22 +259,39 @@ wake_herald(Oid relid)
 }
 
 /*
+ * owns_one_of
+ *		Does waiter w own the partition of one of the n stream hashes?
+ */
+static bool
+owns_one_of(const DurableWaiter *w, const uint32 *hashes, int n)
+{
+	for (int h = 0; h < n; h++)
+	{
+		int			p = (int) (hashes[h] % (uint32) w->partitions);
+
+		if ((w->owned[p / 64] & (UINT64CONST(1) << (p % 64))) != 0)
+			return true;
+	}
+	return false;
+}
+
+/*
  * evlog_durable_herald
  *		Hand on, as the herald woken by a publication, what this process's
- *		poll read of log relid: every event in (from, upto], whose streams
- *		hash (hash_bytes of the stream's bytes) to one of the nhashes
- *		hashes, when complete; when not complete, an unknown part of it.
- *		Wakes the waiters that own the partition of one of the hashes, or
- *		have seen less than from, or (not complete) every waiter of the
- *		log.  A waiter not woken has nothing in (from, upto] and had seen
- *		everything up to from: it is noted as having seen up to upto, so
- *		that the next herald does not wake it for events it was spared.
- *		Does nothing unless this process is a herald that has not handed
- *		on.  Takes durable->lock exclusively; raises nothing.
+ *		poll read of log relid (read; NULL: it could not read every event
+ *		after what it had seen).  Wakes the waiters that may have an event
+ *		in (read->from, read->upto]: those that own the partition of one of
+ *		read->hashes (for waiters of the herald's own group, of
+ *		read->wanted), have seen less than read->from, or ask for every
+ *		publication; with read NULL, every waiter of the log.  A waiter not
+ *		woken has nothing in that range and had seen everything up to
+ *		read->from: it is noted as having seen up to read->upto, so that
+ *		the next herald does not wake it for events it was spared.  Does
+ *		nothing unless this process is a herald that has not handed on.
+ *		Takes durable->lock exclusively; raises nothing.
  */
 void
-evlog_durable_herald(int64 from, int64 upto, const uint32 *hashes,
-					 int nhashes, bool complete)
+evlog_durable_herald(const DurableHandOn *read)
 {
 	if (!herald_pending)
 		return;
@@ -280,20 +300,21 @@ evlog_durable_herald(int64 from, int64 upto, const uint32 *hashes,
 	for (int i = 0; i < durable->nslots; i++)
 	{
 		DurableWaiter *w = &durable->slots[i];
-		bool		wake = !complete || w->partitions == 0 || w->seen < from;
+		bool		wake;
 
-		if (!waits_on(i, herald_relid) || w->seen >= upto)
+		if (!waits_on(i, herald_relid) ||
+			(read != NULL && w->seen >= read->upto))
 			continue;
-		for (int h = 0; h < nhashes && !wake; h++)
-		{
-			int			p = (int) (hashes[h] % (uint32) w->partitions);
-
-			wake = (w->owned[p / 64] & (UINT64CONST(1) << (p % 64))) != 0;
-		}
+		if (read == NULL || w->partitions == 0 || w->seen < read->from)
+			wake = true;
+		else if (w->group_id == read->group_id)
+			wake = owns_one_of(w, read->wanted, read->nwanted);
+		else
+			wake = owns_one_of(w, read->hashes, read->nhashes);
 		if (wake)
 			wake_slot(i, false);
 		else
-			w->seen = upto;
+			w->seen = read->upto;
 	}
 	LWLockRelease(durable->lock);
 }
@@ -366,19 +387,20 @@ evlog_durable_publish(Oid relid, int64 seq)
  *		Wait until a publication or a broadcast wakes this process, for at
  *		most timeout_ms milliseconds, unless the durable head of log relid
  *		is already above seen (the durable head the poll has read to).
- *		partitions and owned (partitions flags; NULL: none owned) say which
- *		partitions of its group the poll's member owns: a publication wakes
- *		it when an event of one of them may have come, or as the herald,
- *		which must then call evlog_durable_herald.  partitions 0 asks to be
- *		woken at every publication.  Returns DURABLE_TIMED_OUT,
- *		DURABLE_WOKEN or DURABLE_HERALD (DURABLE_WOKEN too when the head
- *		had already moved).  Takes durable->lock exclusively to register;
+ *		group_id is the poll's consumer group; partitions and owned
+ *		(partitions flags; NULL: none owned) say which of its partitions
+ *		the poll's member owns: a publication wakes it when an event of one
+ *		of them may have come, or as the herald, which must then call
+ *		evlog_durable_herald.  partitions 0 asks to be woken at every
+ *		publication.  Returns DURABLE_TIMED_OUT, DURABLE_MOVED (the head
+ *		had moved: it did not sleep), DURABLE_WOKEN or DURABLE_HERALD.
+ *		Takes durable->lock exclusively to register;
  *		holds no lock while waiting; a cancel raises at the interrupt check
  *		inside.
  */
 DurableWake
-evlog_durable_wait(Oid relid, int64 seen, long timeout_ms, int partitions,
-				   const bool *owned)
+evlog_durable_wait(Oid relid, int64 group_id, int64 seen, long timeout_ms,
+				   int partitions, const bool *owned)
 {
 	DurableWaiter *w = &durable->slots[MyProc->pgprocno];
 	TimestampTz end = GetCurrentTimestamp() + (TimestampTz) timeout_ms * 1000;
@@ -388,6 +410,7 @@ evlog_durable_wait(Oid relid, int64 seen, long timeout_ms, int partitions,
 	LWLockAcquire(durable->lock, LW_EXCLUSIVE);
 	w->dboid = MyDatabaseId;
 	w->relid = relid;
+	w->group_id = group_id;
 	w->seen = seen;
 	w->partitions = partitions;
 	w->any = false;
@@ -406,7 +429,7 @@ evlog_durable_wait(Oid relid, int64 seen, long timeout_ms, int partitions,
 	{
 		/* a publication before the registration: do not sleep */
 		if (evlog_durable_head(relid) > seen)
-			result = DURABLE_WOKEN;
+			result = DURABLE_MOVED;
 		while (result == DURABLE_TIMED_OUT)
 		{
 			long		left = (long) ((end - GetCurrentTimestamp() + 999) / 1000);
@@ -483,7 +506,7 @@ durable_xact_callback(XactEvent event, void *arg)
 			commit_pending = false;
 			/* a herald whose poll failed hands on nothing: wake all */
 			if (herald_pending)
-				evlog_durable_herald(0, PG_INT64_MAX, NULL, 0, false);
+				evlog_durable_herald(NULL);
 			break;
 		default:
 			break;

@@ -16,14 +16,27 @@ extern void evlog_durable_publish(Oid relid, int64 seq);
 typedef enum DurableWake
 {
 	DURABLE_TIMED_OUT,
+	DURABLE_MOVED,				/* the head had moved before it slept */
 	DURABLE_WOKEN,
 	DURABLE_HERALD				/* woken as the herald: call evlog_durable_herald */
 } DurableWake;
 
-extern DurableWake evlog_durable_wait(Oid relid, int64 seen, long timeout_ms,
-									  int partitions, const bool *owned);
-extern void evlog_durable_herald(int64 from, int64 upto, const uint32 *hashes,
-								 int nhashes, bool complete);
+/* What a herald's poll read, handed on to the waiting polls */
+typedef struct DurableHandOn
+{
+	int64		from;			/* it read every event in (from, upto] */
+	int64		upto;
+	int64		group_id;		/* the herald's consumer group */
+	const uint32 *hashes;		/* distinct hashes of the streams of those events */
+	int			nhashes;
+	const uint32 *wanted;		/* those of the events its group wants */
+	int			nwanted;
+} DurableHandOn;
+
+extern DurableWake evlog_durable_wait(Oid relid, int64 group_id, int64 seen,
+									  long timeout_ms, int partitions,
+									  const bool *owned);
+extern void evlog_durable_herald(const DurableHandOn *read);
 extern void evlog_durable_wake(void);
 
 #endif							/* EVLOG_DURABLE_H */

@@ -32,6 +32,8 @@ typedef enum EvlogStat
 	EVLOG_STAT_DEAD_LETTERS,	/* dead letters written */
 	EVLOG_STAT_POLLS,			/* consumer group polls */
 	EVLOG_STAT_DELIVERIES,		/* events delivered to consumer group members */
+	EVLOG_STAT_POLL_WAKEUPS,	/* waiting polls woken (herald included) */
+	EVLOG_STAT_EMPTY_WAKEUPS,	/* of those, not the herald, that gave nothing */
 	EVLOG_NUM_STATS
 } EvlogStat;
 

@@ -6,7 +6,8 @@
 #   its timeout), also with evlog.group_commit on;
 # - of long polls waiting together, those of the commit's partitions are
 #   woken at once (one by the commit, as the herald, the others by it), the
-#   others not;
+#   others not, nor those of a group that does not want the events
+#   (evlog.stats' poll_wakeups and empty_wakeups);
 # - an immediate stop with deliveries not acknowledged: after recovery
 #   nothing acknowledged is given again, and everything else is;
 # - committed offsets survive pg_dump and pg_restore.
@@ -67,10 +68,11 @@ for my $gc ('off', 'on')
 # would return only at the end of its 1 s slice.  polls_with_append(POLLS,
 # STREAM): start a long poll per [group, member], wait until all wait, append
 # to STREAM; returns the output of each and the seconds each took after the
-# commit
+# commit.  APPEND, when given, is the SQL that appends instead
 sub polls_with_append
 {
-	my ($polls, $stream) = @_;
+	my ($polls, $stream, $append) = @_;
+	$append //= "SELECT evlog_append('$stream', 'load.e', '{}')";
 	my (@h, @out, @took);
 	for my $i (0 .. $#$polls)
 	{
@@ -83,7 +85,7 @@ sub polls_with_append
 	poll_until($node, 'postgres', q{SELECT count(*) FROM pg_stat_activity
 	      WHERE query LIKE '%FROM evlog_poll(''h%' AND wait_event_type = 'Extension'}, scalar(@$polls))
 	  or die 'the polls do not wait';
-	$node->safe_psql('postgres', "SELECT evlog_append('$stream', 'load.e', '{}')");
+	$node->safe_psql('postgres', $append);
 	my $t0 = time;
 	my $left = scalar(@$polls);
 	while ($left > 0)
@@ -125,14 +127,53 @@ my %owner = map { split /\|/ } split /\n/, $node->safe_psql('postgres',
 	q{SELECT m.member || '|' || p FROM evlog.consumer_members m, unnest(m.partitions) p WHERE m.group_name = 'hc'});
 my ($s1) = grep { $owner{c1} == $node->safe_psql('postgres', "SELECT evlog_partition('$_', 2)") }
   map { "c-$_" } 1 .. 50;
+$node->safe_psql('postgres', 'SELECT evlog_stats_reset()');
 my ($out, $took) = polls_with_append([ [ 'hc', 'c1', '30 seconds' ], [ 'hc', 'c2', '2 seconds' ] ], $s1);
 is_deeply($out, [ "1|$s1\n", "0|\n" ], 'of two waiting members, the owner of the partition gets the event, the other nothing');
 cmp_ok($took->[1], '>', 1, 'the other kept waiting to its timeout');
+my $wakeups = q{SELECT poll_wakeups || ' ' || empty_wakeups FROM evlog.stats};
+my ($woken, $empty) = split / /, $node->safe_psql('postgres', $wakeups);
+cmp_ok($woken, '>=', 1, "evlog.stats counts the wake-ups ($woken)");
+is($empty, '0', 'none of them found nothing: the herald woke only the owner, if anyone');
+
+# a group with a stream prefix: its herald wakes none of its members for
+# events the group does not want, even in their partitions
+$node->safe_psql('postgres', q{
+  SELECT evlog_create_consumer_group('hf', stream_prefix => 'keep/', partitions => 2);
+  SELECT count(*) FROM evlog_poll('hf', 'f1', 0);
+  SELECT count(*) FROM evlog_poll('hf', 'f2', 0);
+  SELECT count(*) FROM evlog_poll('hf', 'f1', 0);
+  SELECT count(*) FROM evlog_poll('hf', 'f2', 0);
+});
+%owner = map { split /\|/ } split /\n/, $node->safe_psql('postgres',
+	q{SELECT m.member || '|' || p FROM evlog.consumer_members m, unnest(m.partitions) p WHERE m.group_name = 'hf'});
+# in_partition(PREFIX, MEMBER): a stream PREFIXn of MEMBER's partition
+sub in_partition
+{
+	my ($prefix, $member) = @_;
+	my ($stream) = grep { $owner{$member} == $node->safe_psql('postgres', "SELECT evlog_partition('$_', 2)") }
+	  map { "$prefix$_" } 1 .. 50;
+	return $stream;
+}
+my ($drop1, $drop2, $keep1) = (in_partition('drop/', 'f1'), in_partition('drop/', 'f2'), in_partition('keep/', 'f1'));
+$node->safe_psql('postgres', 'SELECT evlog_stats_reset()');
+($out, $took) = polls_with_append([ [ 'hf', 'f1', '2 seconds' ], [ 'hf', 'f2', '2 seconds' ] ], undef,
+	"SELECT evlog_append_batch(ARRAY[ROW('$drop1', 'load.e', '{}', '{}', NULL, NULL, 1),
+	                                 ROW('$drop2', 'load.e', '{}', '{}', NULL, NULL, 1)]::evlog.new_event[])");
+is_deeply($out, [ "0|\n", "0|\n" ], 'events the group does not want, one in each member\'s partition: neither gets one');
+is($node->safe_psql('postgres', $wakeups), '1 0', 'the commit woke one poll, the herald, and it woke nobody');
+$node->safe_psql('postgres', 'SELECT evlog_stats_reset()');
+($out, $took) = polls_with_append([ [ 'hf', 'f1', '30 seconds' ], [ 'hf', 'f2', '2 seconds' ] ], undef,
+	"SELECT evlog_append_batch(ARRAY[ROW('$keep1', 'load.e', '{}', '{}', NULL, NULL, 1),
+	                                 ROW('$drop2', 'load.e', '{}', '{}', NULL, NULL, 1)]::evlog.new_event[])");
+is_deeply($out, [ "1|$keep1\n", "0|\n" ], 'with one event it wants, in f1\'s partition: f1 gets it, f2 nothing');
+cmp_ok($took->[0], '<', 5, 'f1 got it within seconds of the commit (' . sprintf('%.3f s', $took->[0]) . ')');
+like($node->safe_psql('postgres', $wakeups), qr/^[12] 0$/, 'one or two wake-ups (the herald, and f1 if it was not), none empty');
 # group g has the events appended here acknowledged; the others go
 $node->safe_psql('postgres', q{
   SELECT count(*) FROM evlog_poll('g', 'waiter', 100);
   SELECT evlog_ack('g', 'waiter', evlog_head());
-  SELECT evlog_drop_consumer_group(n) FROM unnest(ARRAY['ha', 'hb', 'hc']) n;
+  SELECT evlog_drop_consumer_group(n) FROM unnest(ARRAY['ha', 'hb', 'hc', 'hf']) n;
 });
 $node->safe_psql('postgres', "SELECT evlog_leave('g', 'waiter')");
 
