@@ -34,6 +34,7 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "access/xlog_internal.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -74,6 +75,27 @@ PG_FUNCTION_INFO_V1(evlog_leave);
 #define POLL_SLICE_MS 1000
 
 /*
+ * inserted_end
+ *		Where the WAL inserted so far ends.  GetXLogInsertRecPtr gives where
+ *		the next record will start, which, when the last one ended a page,
+ *		is past the next page's header: XLogFlush of that fails with "xlog
+ *		flush request ... is not satisfied", since no record reaches it
+ *		(the header is written with the page's first record).  Such a
+ *		position is moved back to the page's start.
+ */
+static XLogRecPtr
+inserted_end(void)
+{
+	XLogRecPtr	lsn = GetXLogInsertRecPtr();
+
+	if (XLogSegmentOffset(lsn, wal_segment_size) == SizeOfXLogLongPHD)
+		lsn -= SizeOfXLogLongPHD;
+	else if (lsn % XLOG_BLCKSZ == SizeOfXLogShortPHD)
+		lsn -= SizeOfXLogShortPHD;
+	return lsn;
+}
+
+/*
  * prove_durable
  *		Make every event visible now durable, and publish the head as the
  *		durable head: read the visible head, then flush WAL up to where it
@@ -90,7 +112,7 @@ prove_durable(void)
 
 	if (!RecoveryInProgress())
 	{
-		XLogRecPtr	lsn = GetXLogInsertRecPtr();
+		XLogRecPtr	lsn = inserted_end();
 
 		XLogFlush(lsn);
 		SyncRepWaitForLSN(lsn, false);

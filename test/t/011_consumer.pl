@@ -10,7 +10,8 @@
 #   (evlog.stats' poll_wakeups and empty_wakeups);
 # - an immediate stop with deliveries not acknowledged: after recovery
 #   nothing acknowledged is given again, and everything else is;
-# - committed offsets survive pg_dump and pg_restore.
+# - committed offsets survive pg_dump and pg_restore;
+# - a poll proving durability itself while the WAL ends at a page's end.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -219,6 +220,41 @@ $node->safe_psql('restored', "SELECT evlog_append('after', 'load.e', '{}')");
 is($node->safe_psql('restored', "SELECT stream FROM evlog_poll('g', 'r', 100)"), 'after',
 	'and gives what is appended there after the restore');
 is($node->safe_psql('restored', "SELECT evlog_ack('g', 'r', evlog_head())"), '1', 'which is acknowledged');
+
+# a poll that proves events durable itself (they were committed with
+# synchronous_commit off) while the WAL inserted so far ends exactly at a
+# page's end: it flushes to that end, not past the next page's header (which
+# failed with "xlog flush request ... is not satisfied").  Non-transactional
+# logical messages, sized from the overhead just measured, fill the page.
+$node->safe_psql('postgres', q{SELECT evlog_create_consumer_group('pb', partitions => 1)});
+my ($pb_rc, $pb_out, $pb_err) = $node->psql('postgres', q{
+SET synchronous_commit = off;
+DO $$
+DECLARE l pg_lsn; f int; r int; landed int := 0; given bigint := 0;
+BEGIN
+  FOR attempt IN 1 .. 300 LOOP
+    PERFORM evlog_append('boundary', 'load.b', '{}');
+    COMMIT;
+    l := pg_current_wal_insert_lsn();
+    PERFORM pg_logical_emit_message(false, 'evlog-test', repeat('x', 300));
+    f := (pg_current_wal_insert_lsn() - l)::int - 300;
+    r := 8192 - ((pg_current_wal_insert_lsn() - '0/0'::pg_lsn) % 8192)::int;
+    CONTINUE WHEN r - f < 300;
+    PERFORM pg_logical_emit_message(false, 'evlog-test', repeat('x', r - f));
+    CONTINUE WHEN (pg_current_wal_insert_lsn() - '0/0'::pg_lsn) % 8192 <> 24;
+    given := given + (SELECT count(*) FROM evlog_poll('pb', 'm', 1000));
+    landed := landed + 1;
+    EXIT WHEN landed = 3;
+  END LOOP;
+  PERFORM set_config('evlog_test.landed', landed || ' ' || given, false);
+END $$;
+SELECT current_setting('evlog_test.landed');
+});
+is($pb_err, '', 'polls proving durability at a WAL page boundary raise no error');
+like($pb_out, qr/^3 \d+$/, "the WAL was brought to a page's end 3 times, and each time a poll ran ($pb_out)");
+is($pb_out =~ s/^3 //r, $node->safe_psql('postgres', q{SELECT count(*) FROM evlog.events WHERE stream = 'boundary'}),
+	'and the polls were given every event appended before them');
+$node->safe_psql('postgres', q{SELECT evlog_drop_consumer_group('pb')});
 
 # shared memory sized by the settings, with a clear error when full
 is($node->safe_psql('postgres', 'SHOW evlog.consumer_members'), '16', 'evlog.consumer_members is set from postgresql.conf');
