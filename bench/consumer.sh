@@ -16,6 +16,8 @@
 #       one after, the median of the ratios to their mean
 #   11b the same with 8 members of a group that no append matches: what the
 #       wake-ups cost the appender, without the members' handling of events
+#   11c the same with 8 sessions LISTENing on evlog (0.1.0's way to follow
+#       the log: evlog.notify is on in all of 11-11c), for comparison
 #   The members of 10 and 11 acknowledge each batch with synchronous_commit
 #   off (an ack lost in a crash only means events given again): with it on,
 #   every append would be followed by an ack's WAL flush, measuring the
@@ -175,20 +177,46 @@ tps() {
   pgbench -n -M prepared -T "$SECONDS_PER" -c 1 -j 1 -f "$SRC/bench/append_evlog.pgbench" consumers 2>/dev/null |
     awk '/^tps = / { printf "%.0f\n", $3 }'
 }
-# paired GROUP: ROUNDS runs with 8 members of GROUP, each between two runs
-# without; sets e (tps with), b (tps without) and q (each run's ratio to the
-# mean of the runs either side of it).  The speed of this machine's WAL
-# flushes drifts by half within a minute, which a ratio of medians over
-# separate runs does not cancel.
+# listen_member: a session that LISTENs on evlog and takes every
+# notification (psycopg's notifies()), until killed
+listen_member() {
+  exec /usr/bin/python3 -c '
+import psycopg
+conn = psycopg.connect(dbname="consumers", autocommit=True)
+conn.execute("LISTEN evlog")
+for _ in conn.notifies():
+    pass
+' >/dev/null 2>&1
+}
+# paired GROUP: ROUNDS runs with 8 members of GROUP (listen: 8 listening
+# sessions), each between two runs without; sets e (tps with), b (tps
+# without) and q (each run's ratio to the mean of the runs either side of
+# it).  The speed of this machine's WAL flushes drifts by half within a
+# minute, which a ratio of medians over separate runs does not cancel.
 paired() {
   e=() b=("$(tps)") q=()
   for r in $(seq "$ROUNDS"); do
     pids=()
-    for m in 1 2 3 4 5 6 7 8; do watch_member "$1" "w$m" & pids+=($!); done
+    for m in 1 2 3 4 5 6 7 8; do
+      if [ "$1" = listen ]; then listen_member & else watch_member "$1" "w$m" & fi
+      pids+=($!)
+    done
     sleep 1
+    # the 8 listeners must be there (they LISTEN once connected): up to 10 s
+    for _ in $(seq 100); do
+      [ "$1" != listen ] || [ "$(psql -X -At -d consumers -c "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN evlog'")" = 8 ] && break
+      sleep 0.1
+    done
+    [ "$1" != listen ] || [ "$(psql -X -At -d consumers -c "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN evlog'")" = 8 ] ||
+      { echo "workload 11c: the 8 listening sessions are not all there" >&2; psql -X -d consumers -c "SELECT pid, state, query FROM pg_stat_activity" >&2; exit 1; }
     e+=("$(tps)")
-    PGAPPNAME=watchers_stop psql -X -q -d consumers -c "SELECT pg_sleep(2)" >/dev/null
-    wait "${pids[@]}"
+    if [ "$1" = listen ]; then
+      kill "${pids[@]}" 2>/dev/null || true
+      wait "${pids[@]}" || true
+    else
+      PGAPPNAME=watchers_stop psql -X -q -d consumers -c "SELECT pg_sleep(2)" >/dev/null
+      wait "${pids[@]}"
+    fi
     b+=("$(tps)")
     q+=("$(awk -v e="${e[-1]}" -v b1="${b[-2]}" -v b2="${b[-1]}" 'BEGIN { printf "%.3f", 2 * e / (b1 + b2) }')")
   done
@@ -198,4 +226,7 @@ printf '| 11 | evlog_append, 1 client, with 8 consumer group members long-pollin
   "$ROUNDS" "${q[*]}" "$(median "${e[@]}")" "$(median "${b[@]}")" "$(median "${q[@]}")"
 paired idlers
 printf '| 11b | the same, the 8 members in a group that no append matches (stream_prefix nomatch/): the wake-ups alone (median of %s such ratios: %s) | %s tps | %s tps | %.2f | — |\n' \
+  "$ROUNDS" "${q[*]}" "$(median "${e[@]}")" "$(median "${b[@]}")" "$(median "${q[@]}")"
+paired listen
+printf '| 11c | the same with 8 sessions LISTENing on evlog instead (evlog.notify on, as in 11 and 11b: PostgreSQL signals every listener at every commit), against none (median of %s such ratios: %s) | %s tps | %s tps | %.2f | — |\n' \
   "$ROUNDS" "${q[*]}" "$(median "${e[@]}")" "$(median "${b[@]}")" "$(median "${q[@]}")"
