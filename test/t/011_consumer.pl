@@ -11,7 +11,8 @@
 # - an immediate stop with deliveries not acknowledged: after recovery
 #   nothing acknowledged is given again, and everything else is;
 # - committed offsets survive pg_dump and pg_restore;
-# - a poll proving durability itself while the WAL ends at a page's end.
+# - a poll proving durability itself while the WAL ends at a page's end;
+# - two sessions polling as one member at once: each event given once.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -255,6 +256,43 @@ like($pb_out, qr/^3 \d+$/, "the WAL was brought to a page's end 3 times, and eac
 is($pb_out =~ s/^3 //r, $node->safe_psql('postgres', q{SELECT count(*) FROM evlog.events WHERE stream = 'boundary'}),
 	'and the polls were given every event appended before them');
 $node->safe_psql('postgres', q{SELECT evlog_drop_consumer_group('pb')});
+
+# two sessions polling as one member at once (a consumer started again
+# while its old process still polls): both scan the same events, and what
+# one recorded first the other drops from its result (keep_only in
+# src/consumer.c); every event is given once, to one of them
+$node->safe_psql('postgres', q{
+  SELECT evlog_create_consumer_group('twin', partitions => 1);
+  CREATE UNLOGGED TABLE twin_given (session int, seq bigint);
+});
+my $twin_base = $node->safe_psql('postgres', 'SELECT evlog_head()');
+my @twin;
+for my $i (1, 2)
+{
+	push @twin, IPC::Run::start([ 'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('postgres'), '-c', qq{
+DO \$\$
+DECLARE top bigint;
+BEGIN
+  FOR r IN 1 .. 100000 LOOP
+    WITH g AS (INSERT INTO twin_given SELECT $i, seq FROM evlog_poll('twin', 'same', 5, '20 ms') RETURNING seq)
+    SELECT max(seq) INTO top FROM g;
+    IF top IS NOT NULL THEN PERFORM evlog_ack('twin', 'same', top); END IF;
+    COMMIT;
+    EXIT WHEN (SELECT count(*) FROM twin_given) >= 3000;
+  END LOOP;
+END \$\$} ], '>', \my $o, '2>', \my $e);
+}
+$node->safe_psql('postgres', q{
+  DO $$ BEGIN
+    FOR i IN 1 .. 3000 LOOP PERFORM evlog_append('twin-' || i % 7, 'load.t', '{}'); COMMIT; END LOOP;
+  END $$});
+$_->finish for @twin;
+is($node->safe_psql('postgres', qq{SELECT count(*) || ' ' || count(DISTINCT seq) || ' ' || min(seq) || ' ' || max(seq) || ' ' || count(DISTINCT session) FROM twin_given}),
+	'3000 3000 ' . ($twin_base + 1) . ' ' . ($twin_base + 3000) . ' 2',
+	'two sessions polling as one member: 3000 events given once each, to both sessions');
+# group g, which takes every stream, starts again after them
+$node->safe_psql('postgres', q{SELECT evlog_drop_consumer_group('twin'); DROP TABLE twin_given;
+  SELECT evlog_seek('g', evlog_head())});
 
 # shared memory sized by the settings, with a clear error when full
 is($node->safe_psql('postgres', 'SHOW evlog.consumer_members'), '16', 'evlog.consumer_members is set from postgresql.conf');
