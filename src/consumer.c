@@ -274,7 +274,8 @@ scan_log(const ConsumerGroup *g, const LeaseAssignment *a, int64 upto, int max,
  * keep_only
  *		Leave in result only its rows i (of n, in the order put) with
  *		keep[i]: the rows a poll read but evlog_lease_record did not give
- *		(an assignment changed under the scan).  Rare, so it copies.
+ *		(an assignment changed under the scan, or a concurrent poll of the
+ *		same member gave them first).  Rare, so it copies.
  */
 static void
 keep_only(Tuplestorestate *result, TupleDesc desc, const bool *keep, int n)
@@ -394,8 +395,7 @@ evlog_poll(PG_FUNCTION_ARGS)
 	MemoryContext outer = CurrentMemoryContext;
 	TimestampTz next_begin = 0;
 	long		slice_ms;
-	DurableWake woke = DURABLE_TIMED_OUT;
-	bool		herald = false;
+	DurableWake woke = DURABLE_TIMED_OUT;	/* how the last wait ended */
 
 	evlog_arg_not_null(fcinfo, 2, "max_count");
 	evlog_arg_not_null(fcinfo, 3, "timeout");
@@ -456,10 +456,12 @@ evlog_poll(PG_FUNCTION_ARGS)
 		if (a->nparts > 0 && a->low < durable)
 		{
 			scan_log(g, a, durable, max_count, rsinfo->setResult, rsinfo->setDesc,
-					 herald, &s);
-			if (herald)
+					 woke == DURABLE_HERALD, &s);
+			if (woke == DURABLE_HERALD)
+			{
 				hand_on(g, a->low, &s, durable);
-			herald = false;
+				woke = DURABLE_TIMED_OUT;
+			}
 			keep = palloc(sizeof(bool) * Max(s.n, 1));
 			kept = evlog_lease_record(&g->key, member, a, s.n, s.seqs, s.parts,
 									  keep, s.scanned_to);
@@ -482,12 +484,11 @@ evlog_poll(PG_FUNCTION_ARGS)
 				}
 		}
 		/* a herald that read nothing hands on that it did not */
-		if (herald)
+		if (woke == DURABLE_HERALD)
 			evlog_durable_herald(NULL);
 		/* woken other than as the herald, and nothing to give */
 		if (woke == DURABLE_WOKEN)
 			evlog_stats_add(EVLOG_STAT_EMPTY_WAKEUPS, 1);
-		herald = false;
 		woke = DURABLE_TIMED_OUT;
 		/* committed events above the durable head: prove them durable */
 		if (look && evlog_visible_head() > durable)
@@ -505,8 +506,7 @@ evlog_poll(PG_FUNCTION_ARGS)
 		woke = evlog_durable_wait(evlog_events_relid(), g->key.group_id, durable,
 								  Min((deadline - now + 999) / 1000, slice_ms),
 								  g->key.partitions, a->owned);
-		herald = woke == DURABLE_HERALD;
-		if (woke == DURABLE_WOKEN || herald)
+		if (woke == DURABLE_WOKEN || woke == DURABLE_HERALD)
 			evlog_stats_add(EVLOG_STAT_POLL_WAKEUPS, 1);
 		/* woken with no new durable head: a partition may have come free */
 		if (woke != DURABLE_TIMED_OUT &&
