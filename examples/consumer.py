@@ -46,6 +46,10 @@ def parse_args():
     p.add_argument("--log", help="append what is handled to this file instead of stdout")
     p.add_argument("--slow-ms", type=float, default=0, help="pretend each event takes this long")
     p.add_argument("--quiet", action="store_true", help="print a line per batch, not per event")
+    p.add_argument("--linger-ms", type=float, default=0,
+                   help="after a batch smaller than --batch, wait this long before polling again:"
+                        " fewer, larger batches and fewer wake-ups in the server, for up to this"
+                        " much more latency (README \"Long poll\")")
     return p.parse_args()
 
 
@@ -119,10 +123,18 @@ def run_member(args):
         try:
             n = conn.execute("SELECT evlog_ack(%s, %s, %s)", (args.group, name, top)).fetchone()[0]
             last = max(last, top)
-            print(f"ACK {name} {top} {n}", file=out)
+            # the time is the monotonic clock's, in seconds
+            print(f"ACK {name} {top} {n} {time.monotonic():.3f}", file=out)
         except psycopg.errors.lookup("EV006") as e:
             # fenced: our partitions moved; what we handled will be given again
             print(f"FENCED {name} {e.diag.message_primary}", file=out)
+        if args.linger_ms and len(rows) < args.batch:
+            # a linger: the next poll comes later and gathers more; between
+            # polls this process holds no transaction, and no connection
+            # through a transaction-pooling pgbouncer
+            until = time.monotonic() + args.linger_ms / 1000
+            while not stopping and time.monotonic() < until:
+                time.sleep(max(0, min(until - time.monotonic(), 0.1)))
     conn.execute("SELECT evlog_leave(%s, %s)", (args.group, name))
     print(f"LEFT {name}", file=out)
     conn.close()
@@ -134,7 +146,8 @@ def supervise(args):
         create_group(args)
     me = [sys.executable, os.path.abspath(__file__)]
     passthrough = ["--dsn", args.dsn, "--group", args.group, "--batch", str(args.batch),
-                   "--timeout", args.timeout, "--slow-ms", str(args.slow_ms)]
+                   "--timeout", args.timeout, "--slow-ms", str(args.slow_ms),
+                   "--linger-ms", str(args.linger_ms)]
     if args.exit_when_idle:
         passthrough.append("--exit-when-idle")
     if args.quiet:

@@ -12,7 +12,8 @@
 #   nothing acknowledged is given again, and everything else is;
 # - committed offsets survive pg_dump and pg_restore;
 # - a poll proving durability itself while the WAL ends at a page's end;
-# - two sessions polling as one member at once: each event given once.
+# - two sessions polling as one member at once: each event given once;
+# - the example consumer's --linger-ms spaces its batches.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -293,6 +294,40 @@ is($node->safe_psql('postgres', qq{SELECT count(*) || ' ' || count(DISTINCT seq)
 # group g, which takes every stream, starts again after them
 $node->safe_psql('postgres', q{SELECT evlog_drop_consumer_group('twin'); DROP TABLE twin_given;
   SELECT evlog_seek('g', evlog_head())});
+
+# the example's --linger-ms: after a batch smaller than --batch a member
+# waits that long before it polls again, so its batches are at least that
+# far apart (a lower bound, whatever this machine's speed), and nothing is
+# lost.  40 events, one per commit, 20 ms apart, while one member lingers
+# 300 ms
+$node->safe_psql('postgres', q{SELECT evlog_create_consumer_group('linger', partitions => 1)});
+my $linger_base = $node->safe_psql('postgres', 'SELECT evlog_head()');
+my $linger_log = $node->basedir . '/linger.log';
+unlink $linger_log;
+my $linger = IPC::Run::start([ '/usr/bin/python3', consumer_script(), '--dsn', $node->connstr('postgres'),
+	'--group', 'linger', '--member', 'l1', '--batch', '200', '--timeout', '1 second', '--linger-ms', '300',
+	'--exit-when-idle', '--log', $linger_log ], '>', \my $lo, '2>', \my $le);
+$node->safe_psql('postgres', q{
+  DO $$ BEGIN
+    FOR i IN 1 .. 40 LOOP PERFORM evlog_append('linger-' || i % 3, 'load.l', '{}'); COMMIT; PERFORM pg_sleep(0.02); END LOOP;
+  END $$});
+$linger->finish;
+open my $lfh, '<', $linger_log or die "no $linger_log: $le";
+my (%linger_seen, @acked_at);
+while (my $line = <$lfh>)
+{
+	$linger_seen{$1}++ if $line =~ /^HANDLE \S+ (\d+) /;
+	push @acked_at, $1 if $line =~ /^ACK \S+ \d+ \d+ ([\d.]+)$/;
+}
+close $lfh;
+my @linger_seqs = sort { $a <=> $b } keys %linger_seen;
+my $linger_repeats = grep { $linger_seen{$_} > 1 } @linger_seqs;
+is("@linger_seqs[0, -1] " . scalar(@linger_seqs) . " $linger_repeats",
+	($linger_base + 1) . ' ' . ($linger_base + 40) . ' 40 0', 'a lingering member handled the 40 events, once each');
+my @gaps = map { $acked_at[$_] - $acked_at[ $_ - 1 ] } 1 .. $#acked_at;
+ok(@gaps >= 1 && !grep({ $_ < 0.299 } @gaps),
+	'in ' . scalar(@acked_at) . ' batches, at least 300 ms apart (gaps: ' . join(' ', map { sprintf '%.3f', $_ } @gaps) . ')');
+$node->safe_psql('postgres', q{SELECT evlog_drop_consumer_group('linger'); SELECT evlog_seek('g', evlog_head())});
 
 # shared memory sized by the settings, with a clear error when full
 is($node->safe_psql('postgres', 'SHOW evlog.consumer_members'), '16', 'evlog.consumer_members is set from postgresql.conf');
