@@ -18,6 +18,8 @@
 #       wake-ups cost the appender, without the members' handling of events
 #   11c the same with 8 sessions LISTENing on evlog (0.1.0's way to follow
 #       the log: evlog.notify is on in all of 11-11c), for comparison
+#   11d the same as 11 with members that pause LINGER_MS after each batch
+#       that gave events: what a consumer-side linger buys the appender
 #   The members of 10 and 11 acknowledge each batch with synchronous_commit
 #   off (an ack lost in a crash only means events given again): with it on,
 #   every append would be followed by an ack's WAL flush, measuring the
@@ -27,6 +29,7 @@
 #   CONSUMER_EVENTS  events of workload 9 (default 200000; QUICK=1: 20000)
 #   LAG_SECONDS      duration of workload 10 (default 30; QUICK=1: 5)
 #   BENCH_SECONDS    seconds per side of workload 11 (default 10; QUICK=1: 3)
+#   LINGER_MS        the pause of workload 11d's members (default 50)
 #   ROUNDS           rounds of workloads 9 and 11, in alternation, median (default 3; QUICK=1: 1)
 set -euo pipefail
 
@@ -38,6 +41,7 @@ fi
 N=${CONSUMER_EVENTS:-200000}
 LAG_SECONDS=${LAG_SECONDS:-30}
 SECONDS_PER=${BENCH_SECONDS:-10}
+LINGER_MS=${LINGER_MS:-50}
 ROUNDS=${ROUNDS:-3}
 
 if [ -z "${1:-}" ]; then
@@ -155,8 +159,10 @@ printf '| 10 | consumer group latency at 1000 appends/s for %s s (%s events): se
 # which reads the new events and finds nothing for anyone)
 psql -q -X -d consumers -c "SELECT evlog_create_consumer_group('watchers', partitions => 16)" \
   -c "SELECT evlog_create_consumer_group('idlers', stream_prefix => 'nomatch/', partitions => 16)" >/dev/null
-# watch_member GROUP MEMBER: poll GROUP as MEMBER (1000, long poll of 1 s),
-# acknowledge each batch, until a session named watchers_stop exists
+# watch_member GROUP MEMBER [PAUSE_MS]: poll GROUP as MEMBER (1000, long
+# poll of 1 s), acknowledge each batch, and after a batch that gave events
+# pause PAUSE_MS (default 0) before the next poll, until a session named
+# watchers_stop exists
 watch_member() {
   PGOPTIONS="-c synchronous_commit=off" psql -q -X -d consumers -c "DO \$\$
 DECLARE n bigint; top bigint;
@@ -165,6 +171,7 @@ BEGIN
     SELECT count(*), max(seq) INTO n, top FROM evlog_poll('$1', '$2', 1000, '1 second');
     IF n > 0 THEN PERFORM evlog_ack('$1', '$2', top); END IF;
     COMMIT;
+    IF n > 0 AND ${3:-0} > 0 THEN PERFORM pg_sleep(${3:-0} / 1000.0); COMMIT; END IF;
     -- only a poll that timed out asks whether to stop (reading
     -- pg_stat_activity after every event cost the members 5% of their CPU)
     IF n = 0 THEN
@@ -188,8 +195,9 @@ for _ in conn.notifies():
     pass
 ' >/dev/null 2>&1
 }
-# paired GROUP: ROUNDS runs with 8 members of GROUP (listen: 8 listening
-# sessions), each between two runs without; sets e (tps with), b (tps
+# paired GROUP [PAUSE_MS]: ROUNDS runs with 8 members of GROUP (listen: 8
+# listening sessions), pausing PAUSE_MS after each batch that gave events,
+# each between two runs without; sets e (tps with), b (tps
 # without) and q (each run's ratio to the mean of the runs either side of
 # it).  The speed of this machine's WAL flushes drifts by half within a
 # minute, which a ratio of medians over separate runs does not cancel.
@@ -198,7 +206,7 @@ paired() {
   for r in $(seq "$ROUNDS"); do
     pids=()
     for m in 1 2 3 4 5 6 7 8; do
-      if [ "$1" = listen ]; then listen_member & else watch_member "$1" "w$m" & fi
+      if [ "$1" = listen ]; then listen_member & else watch_member "$1" "w$m" "${2:-0}" & fi
       pids+=($!)
     done
     sleep 1
@@ -230,3 +238,9 @@ printf '| 11b | the same, the 8 members in a group that no append matches (strea
 paired listen
 printf '| 11c | the same with 8 sessions LISTENing on evlog instead (evlog.notify on, as in 11 and 11b: PostgreSQL signals every listener at every commit), against none (median of %s such ratios: %s) | %s tps | %s tps | %.2f | — |\n' \
   "$ROUNDS" "${q[*]}" "$(median "${e[@]}")" "$(median "${b[@]}")" "$(median "${q[@]}")"
+# 11d: the members of 11 (a group of their own, created now, so that it
+# has no backlog from 11b and 11c) pause LINGER_MS after each batch
+psql -q -X -d consumers -c "SELECT evlog_create_consumer_group('lingerers', partitions => 16)" >/dev/null
+paired lingerers "$LINGER_MS"
+printf '| 11d | the same as 11 with members that pause %s ms after each batch that gave events (a consumer-side linger: fewer, larger batches, up to %s ms later; median of %s such ratios: %s) | %s tps | %s tps | %.2f | — |\n' \
+  "$LINGER_MS" "$LINGER_MS" "$ROUNDS" "${q[*]}" "$(median "${e[@]}")" "$(median "${b[@]}")" "$(median "${q[@]}")"
