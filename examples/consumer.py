@@ -49,7 +49,8 @@ def parse_args():
     p.add_argument("--linger-ms", type=float, default=0,
                    help="after a batch smaller than --batch, wait this long before polling again:"
                         " fewer, larger batches and fewer wake-ups in the server, for up to this"
-                        " much more latency (README \"Long poll\")")
+                        " much more latency; keep it well below the group's lease"
+                        " (README \"Long poll\")")
     return p.parse_args()
 
 
