@@ -12,8 +12,9 @@
 # under callgrind, for N = 300 and N = 1300, and the difference divided by
 # 1000 is the cost of one statement without the backend's start-up. Rows:
 # evlog_append (workload 1's statement), the same with a jsonpath contract
-# on the type (workload 1c), and workload 1's plain INSERT, which the
-# extension does not touch and so shows how steady the counts are.
+# on the type (workload 1c), workload 1's plain INSERT, which the
+# extension does not touch and so shows how steady the counts are, and
+# workload 3a's two statements with 10 events each (per statement).
 #   usage: bench/instructions.sh REV   (root or the postgres user)
 set -euo pipefail
 
@@ -50,6 +51,8 @@ statements() {
     append) echo "SELECT evlog_append('stream-' || (random() * 1000)::int, 'bench.appended', '$payload', '{}', gen_random_uuid()::text);" ;;
     contract) echo "SELECT evlog_append('stream-' || (random() * 1000)::int, 'bench.checked', '$payload', '{}', gen_random_uuid()::text);" ;;
     plain) echo "INSERT INTO plain_events (stream, stream_version, type, payload, idempotency_key) VALUES ('stream-' || (random() * 1000)::int, nextval('plain_stream_version'), 'bench.appended', '$payload', gen_random_uuid()::text);" ;;
+    batch) echo "SELECT cardinality(evlog_append_batch(ARRAY(SELECT ROW('bulk-' || (random() * 1000)::int, 'bench.bulk', jsonb_build_object('i', i), '{}', gen_random_uuid()::text, NULL, 1)::evlog.new_event FROM generate_series(1, 10) i)));" ;;
+    plainbatch) echo "INSERT INTO plain_events (stream, stream_version, type, payload, idempotency_key) SELECT 'bulk-' || (random() * 1000)::int, nextval('plain_stream_version'), 'bench.bulk', jsonb_build_object('i', i), gen_random_uuid()::text FROM generate_series(1, 10) i;" ;;
     esac
   done
 }
@@ -63,7 +66,7 @@ measure() {
     -f "$SRC/bench/plain_setup.sql" -f "$SRC/bench/contract_setup.sql" >/dev/null
   PG_BINDIR="$bin" instance_stop "$d"
   local kind n count
-  for kind in append contract plain; do
+  for kind in append contract plain batch plainbatch; do
     for n in 300 1300; do
       statements "$kind" "$n" >"$WORK/$1.$kind.$n.sql"
       chmod a+r "$WORK/$1.$kind.$n.sql"
@@ -91,6 +94,8 @@ join "$WORK/base.counts" "$WORK/head.counts" | while read -r kind b h; do
   append) what="evlog_append (workload 1)" ;;
   contract) what="evlog_append with a jsonpath contract (workload 1c)" ;;
   plain) what="plain INSERT (workload 1's baseline; evlog not involved)" ;;
+  batch) what="evlog_append_batch of 10 events (workload 3a's statement, smaller)" ;;
+  plainbatch) what="INSERT ... SELECT of 10 rows (workload 3a's baseline; evlog not involved)" ;;
   esac
   printf '| %s | %s | %s | %.3f |\n' "$what" "$b" "$h" "$(awk -v b="$b" -v h="$h" 'BEGIN { print h / b }')"
 done
