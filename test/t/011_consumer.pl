@@ -305,8 +305,14 @@ my $linger_base = $node->safe_psql('postgres', 'SELECT evlog_head()');
 my $linger_log = $node->basedir . '/linger.log';
 unlink $linger_log;
 my $linger = IPC::Run::start([ '/usr/bin/python3', consumer_script(), '--dsn', $node->connstr('postgres'),
-	'--group', 'linger', '--member', 'l1', '--batch', '200', '--timeout', '1 second', '--linger-ms', '300',
+	'--group', 'linger', '--member', 'l1', '--batch', '200', '--timeout', '3 seconds', '--linger-ms', '300',
 	'--exit-when-idle', '--log', $linger_log ], '>', \my $lo, '2>', \my $le);
+# the appends start once the member has joined (else it could take them all
+# in its first batch); its polls wait 3 s, so that it does not find the
+# group idle and leave before they start
+$node->poll_query_until('postgres',
+	q{SELECT count(*) = 1 FROM evlog.consumer_members WHERE group_name = 'linger' AND member = 'l1'})
+  or die "the lingering member did not join: $le";
 $node->safe_psql('postgres', q{
   DO $$ BEGIN
     FOR i IN 1 .. 40 LOOP PERFORM evlog_append('linger-' || i % 3, 'load.l', '{}'); COMMIT; PERFORM pg_sleep(0.02); END LOOP;
