@@ -128,8 +128,16 @@ $node->safe_psql('postgres', q{
 });
 my %owner = map { split /\|/ } split /\n/, $node->safe_psql('postgres',
 	q{SELECT m.member || '|' || p FROM evlog.consumer_members m, unnest(m.partitions) p WHERE m.group_name = 'hc'});
-my ($s1) = grep { $owner{c1} == $node->safe_psql('postgres', "SELECT evlog_partition('$_', 2)") }
-  map { "c-$_" } 1 .. 50;
+# in_partition(PREFIX, MEMBER): a stream PREFIXn of MEMBER's partition (of
+# 2), as %owner has them
+sub in_partition
+{
+	my ($prefix, $member) = @_;
+	my ($stream) = grep { $owner{$member} == $node->safe_psql('postgres', "SELECT evlog_partition('$_', 2)") }
+	  map { "$prefix$_" } 1 .. 50;
+	return $stream;
+}
+my $s1 = in_partition('c-', 'c1');
 $node->safe_psql('postgres', 'SELECT evlog_stats_reset()');
 my ($out, $took) = polls_with_append([ [ 'hc', 'c1', '30 seconds' ], [ 'hc', 'c2', '2 seconds' ] ], $s1);
 is_deeply($out, [ "1|$s1\n", "0|\n" ], 'of two waiting members, the owner of the partition gets the event, the other nothing');
@@ -150,14 +158,6 @@ $node->safe_psql('postgres', q{
 });
 %owner = map { split /\|/ } split /\n/, $node->safe_psql('postgres',
 	q{SELECT m.member || '|' || p FROM evlog.consumer_members m, unnest(m.partitions) p WHERE m.group_name = 'hf'});
-# in_partition(PREFIX, MEMBER): a stream PREFIXn of MEMBER's partition
-sub in_partition
-{
-	my ($prefix, $member) = @_;
-	my ($stream) = grep { $owner{$member} == $node->safe_psql('postgres', "SELECT evlog_partition('$_', 2)") }
-	  map { "$prefix$_" } 1 .. 50;
-	return $stream;
-}
 my ($drop1, $drop2, $keep1) = (in_partition('drop/', 'f1'), in_partition('drop/', 'f2'), in_partition('keep/', 'f1'));
 $node->safe_psql('postgres', 'SELECT evlog_stats_reset()');
 ($out, $took) = polls_with_append([ [ 'hf', 'f1', '2 seconds' ], [ 'hf', 'f2', '2 seconds' ] ], undef,
@@ -318,21 +318,17 @@ $node->safe_psql('postgres', q{
     FOR i IN 1 .. 40 LOOP PERFORM evlog_append('linger-' || i % 3, 'load.l', '{}'); COMMIT; PERFORM pg_sleep(0.02); END LOOP;
   END $$});
 $linger->finish;
-open my $lfh, '<', $linger_log or die "no $linger_log: $le";
-my (%linger_seen, @acked_at);
-while (my $line = <$lfh>)
-{
-	$linger_seen{$1}++ if $line =~ /^HANDLE \S+ (\d+) /;
-	push @acked_at, $1 if $line =~ /^ACK \S+ \d+ \d+ ([\d.]+)$/;
-}
-close $lfh;
+-e $linger_log or die "no $linger_log: $le";
+my ($linger_handled, undef, undef, $acked_at) = EvlogConsumers::parse_log($linger_log);
+my %linger_seen;
+$linger_seen{ $_->[0] }++ for @$linger_handled;
 my @linger_seqs = sort { $a <=> $b } keys %linger_seen;
 my $linger_repeats = grep { $linger_seen{$_} > 1 } @linger_seqs;
 is("@linger_seqs[0, -1] " . scalar(@linger_seqs) . " $linger_repeats",
 	($linger_base + 1) . ' ' . ($linger_base + 40) . ' 40 0', 'a lingering member handled the 40 events, once each');
-my @gaps = map { $acked_at[$_] - $acked_at[ $_ - 1 ] } 1 .. $#acked_at;
+my @gaps = map { $acked_at->[$_] - $acked_at->[ $_ - 1 ] } 1 .. $#$acked_at;
 ok(@gaps >= 1 && !grep({ $_ < 0.299 } @gaps),
-	'in ' . scalar(@acked_at) . ' batches, at least 300 ms apart (gaps: ' . join(' ', map { sprintf '%.3f', $_ } @gaps) . ')');
+	'in ' . scalar(@$acked_at) . ' batches, at least 300 ms apart (gaps: ' . join(' ', map { sprintf '%.3f', $_ } @gaps) . ')');
 $node->safe_psql('postgres', q{SELECT evlog_drop_consumer_group('linger'); SELECT evlog_seek('g', evlog_head())});
 
 # shared memory sized by the settings, with a clear error when full

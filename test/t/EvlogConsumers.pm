@@ -26,13 +26,14 @@ sub consumer_script
 }
 
 # parse_log(FILE): ([handled [seq, stream]...], last acknowledged seq or 0,
-# handled after the last ACK line [seq...])
+# handled after the last ACK line [seq...], the ACK lines' times [seconds of
+# the monotonic clock...])
 sub parse_log
 {
 	my ($file) = @_;
-	my (@handled, @since_ack);
+	my (@handled, @since_ack, @acked_at);
 	my $acked = 0;
-	open my $fh, '<', $file or return ([], 0, []);
+	open my $fh, '<', $file or return ([], 0, [], []);
 	while (my $line = <$fh>)
 	{
 		if ($line =~ /^HANDLE \S+ (\d+) (\S+) /)
@@ -40,14 +41,15 @@ sub parse_log
 			push @handled, [ $1, $2 ];
 			push @since_ack, $1;
 		}
-		elsif ($line =~ /^ACK \S+ (\d+) /)
+		elsif ($line =~ /^ACK \S+ (\d+) \d+ ([\d.]+)$/)
 		{
 			$acked = $1;
+			push @acked_at, $2;
 			@since_ack = ();
 		}
 	}
 	close $fh;
-	return (\@handled, $acked, \@since_ack);
+	return (\@handled, $acked, \@since_ack, \@acked_at);
 }
 
 # run_consumers(NODE, DB, DSN, GROUP, TOTAL, LABEL): run the three members
