@@ -17,7 +17,7 @@
 #   11b the same with 8 members of a group that no append matches: what the
 #       wake-ups cost the appender, without the members' handling of events
 #   11c the same with 8 sessions LISTENing on evlog (0.1.0's way to follow
-#       the log: evlog.notify is on in all of 11-11c), for comparison
+#       the log: evlog.notify is on in all of 11-11d), for comparison
 #   11d the same as 11 with members that pause LINGER_MS after each batch
 #       that gave events: what a consumer-side linger buys the appender
 #   The members of 10 and 11 acknowledge each batch with synchronous_commit
@@ -211,12 +211,16 @@ paired() {
     done
     sleep 1
     # the 8 listeners must be there (they LISTEN once connected): up to 10 s
-    for _ in $(seq 100); do
-      [ "$1" != listen ] || [ "$(psql -X -At -d consumers -c "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN evlog'")" = 8 ] && break
-      sleep 0.1
-    done
-    [ "$1" != listen ] || [ "$(psql -X -At -d consumers -c "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN evlog'")" = 8 ] ||
-      { echo "workload 11c: the 8 listening sessions are not all there" >&2; psql -X -d consumers -c "SELECT pid, state, query FROM pg_stat_activity" >&2; exit 1; }
+    if [ "$1" = listen ]; then
+      listening=0
+      for _ in $(seq 100); do
+        listening=$(psql -X -At -d consumers -c "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN evlog'")
+        [ "$listening" = 8 ] && break
+        sleep 0.1
+      done
+      [ "$listening" = 8 ] ||
+        { echo "workload 11c: $listening of the 8 listening sessions are there" >&2; psql -X -d consumers -c "SELECT pid, state, query FROM pg_stat_activity" >&2; exit 1; }
+    fi
     e+=("$(tps)")
     if [ "$1" = listen ]; then
       kill "${pids[@]}" 2>/dev/null || true

@@ -182,7 +182,7 @@ drop_db rss
 # Workload 8: pg_restore of a busy log against a plain table's (bench/restore.sh)
 bash "$SRC/bench/restore.sh" "$WORK"
 drop_db restore_log restore_plain restored_log restored_plain restored_plain_data
-# Workloads 9-11b: consumer groups (bench/consumer.sh)
+# Workloads 9-11d: consumer groups (bench/consumer.sh)
 bash "$SRC/bench/consumer.sh" "$WORK"
 drop_db consumers
 bash "$SRC/bench/versions.sh" "$WORK"   # workload 12: projection versions and snapshots
